@@ -1,0 +1,30 @@
+package io.tandem.media;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** A call (SIP Call-ID) and its monologues; owned by the control plane thread. */
+public final class Call
+{
+    final String callId;
+    final long handle;
+    final long createdNs;
+    final Map<String, Monologue> monologues = new LinkedHashMap<>();
+
+    Call(final String callId, final long handle, final long createdNs)
+    {
+        this.callId = callId;
+        this.handle = handle;
+        this.createdNs = createdNs;
+    }
+
+    public String callId()
+    {
+        return callId;
+    }
+
+    public Map<String, Monologue> monologues()
+    {
+        return monologues;
+    }
+}

@@ -1,0 +1,69 @@
+package io.tandem.media;
+
+import java.net.InetSocketAddress;
+import java.nio.channels.DatagramChannel;
+
+/**
+ * One local media socket (RTP or RTCP of one stream of one monologue) as the forwarding agent sees it.
+ * Fields are written only by the forwarding agent once the endpoint is published to it; the control plane
+ * changes them by sending a command through the agent's queue.
+ */
+public final class Endpoint
+{
+    final DatagramChannel channel;
+    final int localPort;
+    final boolean rtcp;
+
+    /** Where this leg's media is sent: the signalled address, replaced by the latched source. */
+    InetSocketAddress remote;
+    InetSocketAddress signalled;
+    /** The source accepted once latched; equals {@code remote} unless the stream is asymmetric. */
+    InetSocketAddress source;
+    /** The other leg's endpoint; packets received here are sent out of {@code peer.channel} to {@code peer.remote}. */
+    Endpoint peer;
+    LatchMode latchMode = LatchMode.HEURISTIC;
+    boolean strictSource = true;
+    boolean asymmetric;
+    boolean latched;
+    long learningDeadlineNs;
+    PayloadTransformer transformer = PayloadTransformer.NONE;
+
+    long packets;
+    long bytes;
+    long wrongSource;
+    long lastPacketNs;
+    /** Handle of the owning call, reported to the control plane when the stream times out; 0 once reported. */
+    long callHandle;
+
+    Endpoint(final DatagramChannel channel, final int localPort, final boolean rtcp)
+    {
+        this.channel = channel;
+        this.localPort = localPort;
+        this.rtcp = rtcp;
+    }
+
+    public int localPort()
+    {
+        return localPort;
+    }
+
+    public InetSocketAddress remote()
+    {
+        return remote;
+    }
+
+    public boolean latched()
+    {
+        return latched;
+    }
+
+    public long packets()
+    {
+        return packets;
+    }
+
+    public long wrongSource()
+    {
+        return wrongSource;
+    }
+}

@@ -1,0 +1,296 @@
+package io.tandem.media;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.function.Consumer;
+
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+
+/**
+ * The busy-spinning relay. Owns every published {@link Endpoint}; the control plane talks to it only through
+ * {@link #submit(Consumer)}. Per packet: receive into one direct buffer, check the source against the latched
+ * address, run the stream's transformer, send out of the peer leg's socket to the peer's remote (symmetric RTP).
+ * Nothing on that path allocates: the JDK hands back its cached sender address while the source is unchanged.
+ * A socket is never given up on: each pass reads at most one datagram per socket, so a flood on one stream
+ * costs that stream its excess packets (the kernel drops what does not fit) and never starves the others.
+ */
+public final class ForwardingAgent implements Agent
+{
+    public static final int MAX_PACKET = 2048;
+    private static final long TIMEOUT_SCAN_INTERVAL_NS = 1_000_000_000L;
+
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect(MAX_PACKET + 1);
+    private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
+        new ManyToOneConcurrentArrayQueue<>(4096);
+    private final OneToOneConcurrentArrayQueue<Long> timedOut;
+    private final Int2ObjectHashMap<Endpoint> byPort = new Int2ObjectHashMap<>();
+    private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
+    private final MediaCounters counters;
+    private final NanoClock clock;
+    private final long learningWindowNs;
+    private final long timeoutNs;
+
+    private Endpoint[] endpoints = new Endpoint[64];
+    private int endpointCount;
+    private long nowNs;
+    private long nextTimeoutScanNs;
+
+    public ForwardingAgent(
+        final MediaCounters counters,
+        final NanoClock clock,
+        final long learningWindowNs,
+        final long timeoutNs,
+        final OneToOneConcurrentArrayQueue<Long> timedOut)
+    {
+        this.counters = counters;
+        this.clock = clock;
+        this.learningWindowNs = learningWindowNs;
+        this.timeoutNs = timeoutNs;
+        this.timedOut = timedOut;
+        this.nowNs = clock.nanoTime();
+    }
+
+    /** Queue a change for the agent thread. @return false if the queue is full. */
+    public boolean submit(final Consumer<ForwardingAgent> command)
+    {
+        return commands.offer(command);
+    }
+
+    @Override
+    public int doWork()
+    {
+        nowNs = clock.nanoTime();
+        int work = commands.drain(applyCommand, 64);
+        final Endpoint[] endpoints = this.endpoints;
+        for (int i = 0, n = endpointCount; i < n; i++)
+        {
+            work += poll(endpoints[i]);
+        }
+        if (nowNs - nextTimeoutScanNs >= 0)
+        {
+            nextTimeoutScanNs = nowNs + TIMEOUT_SCAN_INTERVAL_NS;
+            scanTimeouts();
+        }
+        return work;
+    }
+
+    private int poll(final Endpoint endpoint)
+    {
+        final ByteBuffer buffer = this.buffer;
+        buffer.clear();
+        final SocketAddress source;
+        try
+        {
+            source = endpoint.channel.receive(buffer);
+        }
+        catch (final IOException ex)
+        {
+            return 0;
+        }
+        if (source == null)
+        {
+            return 0;
+        }
+        final int length = buffer.position();
+        counters.rxPackets.incrementRelease();
+        counters.rxBytes.getAndAddRelease(length);
+        if (length > MAX_PACKET)
+        {
+            counters.dropMalformed.incrementRelease();
+            return 1;
+        }
+        final int header = RtpValidator.validate(buffer, length);
+        if (header < 0)
+        {
+            countDrop(header);
+            return 1;
+        }
+        if (!acceptSource(endpoint, (InetSocketAddress)source))
+        {
+            endpoint.wrongSource++;
+            counters.dropWrongSource.incrementRelease();
+            return 1;
+        }
+        endpoint.packets++;
+        endpoint.bytes += length;
+        endpoint.lastPacketNs = nowNs;
+
+        final Endpoint out = endpoint.peer;
+        if (out == null || out.remote == null)
+        {
+            return 1;
+        }
+        buffer.flip();
+        if (header == RtpValidator.RTCP)
+        {
+            counters.rtcpPackets.incrementRelease();
+        }
+        else if (endpoint.transformer != PayloadTransformer.NONE)
+        {
+            if (!endpoint.transformer.transform(buffer, header))
+            {
+                counters.dropTransformer.incrementRelease();
+                return 1;
+            }
+            counters.transcoded.incrementRelease();
+        }
+        try
+        {
+            if (out.channel.send(buffer, out.remote) > 0)
+            {
+                counters.txPackets.incrementRelease();
+                counters.txBytes.getAndAddRelease(length);
+            }
+            else
+            {
+                counters.dropSendFailed.incrementRelease();
+            }
+        }
+        catch (final IOException ex)
+        {
+            counters.dropSendFailed.incrementRelease();
+        }
+        return 1;
+    }
+
+    /** Endpoint learning and RTP Bleed protection. */
+    private boolean acceptSource(final Endpoint endpoint, final InetSocketAddress from)
+    {
+        if (endpoint.latchMode == LatchMode.OFF)
+        {
+            return from.equals(endpoint.signalled) || !endpoint.strictSource;
+        }
+        if (endpoint.latched)
+        {
+            return from.equals(endpoint.source) || !endpoint.strictSource;
+        }
+        final boolean windowOpen = nowNs - endpoint.learningDeadlineNs < 0;
+        final boolean lockNow = endpoint.latchMode == LatchMode.IMMEDIATE || !windowOpen ||
+            (endpoint.latchMode == LatchMode.HEURISTIC && from.equals(endpoint.signalled));
+        endpoint.source = from;
+        if (!endpoint.asymmetric)
+        {
+            endpoint.remote = from;
+        }
+        endpoint.latched = lockNow;
+        return true;
+    }
+
+    private void countDrop(final int reason)
+    {
+        switch (reason)
+        {
+            case RtpValidator.DROP_TOO_SHORT -> counters.dropTooShort.incrementRelease();
+            case RtpValidator.DROP_BAD_VERSION -> counters.dropBadVersion.incrementRelease();
+            default -> counters.dropMalformed.incrementRelease();
+        }
+    }
+
+    private void scanTimeouts()
+    {
+        if (timeoutNs <= 0)
+        {
+            return;
+        }
+        for (int i = 0; i < endpointCount; i++)
+        {
+            final Endpoint endpoint = endpoints[i];
+            final long handle = endpoint.callHandle;
+            if (handle != 0 && !endpoint.rtcp && nowNs - endpoint.lastPacketNs > timeoutNs && timedOut.offer(handle))
+            {
+                for (int j = 0; j < endpointCount; j++)
+                {
+                    if (endpoints[j].callHandle == handle)
+                    {
+                        endpoints[j].callHandle = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- commands: these run on the agent thread ----
+
+    void add(final Endpoint endpoint, final long callHandle)
+    {
+        if (byPort.put(endpoint.localPort, endpoint) != null)
+        {
+            throw new IllegalStateException("port published twice: " + endpoint.localPort);
+        }
+        if (endpointCount == endpoints.length)
+        {
+            endpoints = Arrays.copyOf(endpoints, endpointCount * 2);
+        }
+        endpoint.callHandle = callHandle;
+        endpoint.lastPacketNs = nowNs;
+        endpoints[endpointCount++] = endpoint;
+    }
+
+    void remove(final Endpoint endpoint)
+    {
+        if (byPort.remove(endpoint.localPort) == null)
+        {
+            return;
+        }
+        for (int i = 0; i < endpointCount; i++)
+        {
+            if (endpoints[i] == endpoint)
+            {
+                endpoints[i] = endpoints[--endpointCount];
+                endpoints[endpointCount] = null;
+                break;
+            }
+        }
+    }
+
+    /** A signalling event: new signalled address, new flags, and a fresh learning window. */
+    void resignal(
+        final Endpoint endpoint,
+        final InetSocketAddress signalled,
+        final LatchMode mode,
+        final boolean strictSource,
+        final boolean asymmetric,
+        final PayloadTransformer transformer)
+    {
+        endpoint.signalled = signalled;
+        endpoint.remote = signalled;
+        endpoint.source = signalled;
+        endpoint.latchMode = mode;
+        endpoint.strictSource = strictSource;
+        endpoint.asymmetric = asymmetric;
+        endpoint.transformer = transformer == null ? PayloadTransformer.NONE : transformer;
+        endpoint.latched = mode == LatchMode.OFF;
+        endpoint.learningDeadlineNs = nowNs + learningWindowNs;
+        endpoint.lastPacketNs = nowNs;
+    }
+
+    static void pair(final Endpoint a, final Endpoint b)
+    {
+        a.peer = b;
+        b.peer = a;
+    }
+
+    /** Agent-thread view; tests and the control plane read it through a command. */
+    Endpoint endpoint(final int port)
+    {
+        return byPort.get(port);
+    }
+
+    int endpointCount()
+    {
+        return endpointCount;
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "tandem-forwarder";
+    }
+}

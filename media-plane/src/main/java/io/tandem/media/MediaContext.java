@@ -1,0 +1,145 @@
+package io.tandem.media;
+
+import java.io.File;
+import java.util.concurrent.TimeUnit;
+
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * Configuration of one media plane. Defaults suit a laptop or CI; every value can come from a system
+ * property ({@code tandem.media.*}) or a setter, and {@link #conclude()} validates them once.
+ */
+public final class MediaContext
+{
+    private String bindAddress = System.getProperty("tandem.media.bind", "127.0.0.1");
+    private String advertisedAddress = System.getProperty("tandem.media.advertised");
+    private int portMin = Integer.getInteger("tandem.media.port-min", 30000);
+    private int portMax = Integer.getInteger("tandem.media.port-max", 40000);
+    private String idle = System.getProperty("tandem.media.idle", "backoff");
+    private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
+    private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
+    private LatchMode latchMode = LatchMode.parse(System.getProperty("tandem.media.endpoint-learning", "heuristic"));
+    private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
+    private boolean concluded;
+
+    public MediaContext conclude()
+    {
+        if (portMin >= portMax)
+        {
+            throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
+        }
+        if (advertisedAddress == null)
+        {
+            advertisedAddress = bindAddress;
+        }
+        idleStrategy(); // validates the name
+        concluded = true;
+        return this;
+    }
+
+    public IdleStrategy idleStrategy()
+    {
+        return switch (idle)
+        {
+            case "busy-spin" -> new BusySpinIdleStrategy();
+            case "backoff" -> new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(200));
+            default -> throw new IllegalArgumentException("idle must be busy-spin or backoff: " + idle);
+        };
+    }
+
+    public String bindAddress()
+    {
+        return bindAddress;
+    }
+
+    public MediaContext bindAddress(final String value)
+    {
+        bindAddress = value;
+        return this;
+    }
+
+    public String advertisedAddress()
+    {
+        return advertisedAddress;
+    }
+
+    public MediaContext advertisedAddress(final String value)
+    {
+        advertisedAddress = value;
+        return this;
+    }
+
+    public int portMin()
+    {
+        return portMin;
+    }
+
+    public int portMax()
+    {
+        return portMax;
+    }
+
+    public MediaContext portRange(final int min, final int max)
+    {
+        portMin = min;
+        portMax = max;
+        return this;
+    }
+
+    public MediaContext idle(final String value)
+    {
+        idle = value;
+        return this;
+    }
+
+    public long learningWindowNs()
+    {
+        return learningWindowNs;
+    }
+
+    public MediaContext learningWindowNs(final long value)
+    {
+        learningWindowNs = value;
+        return this;
+    }
+
+    public long timeoutNs()
+    {
+        return timeoutNs;
+    }
+
+    public MediaContext timeoutNs(final long value)
+    {
+        timeoutNs = value;
+        return this;
+    }
+
+    public LatchMode latchMode()
+    {
+        return latchMode;
+    }
+
+    public MediaContext latchMode(final LatchMode value)
+    {
+        latchMode = value;
+        return this;
+    }
+
+    public File countersFile()
+    {
+        return countersFile;
+    }
+
+    public MediaContext countersFile(final File value)
+    {
+        countersFile = value;
+        return this;
+    }
+
+    boolean isConcluded()
+    {
+        return concluded;
+    }
+}
