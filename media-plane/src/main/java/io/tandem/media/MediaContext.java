@@ -22,6 +22,8 @@ public final class MediaContext
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
     private LatchMode latchMode = LatchMode.parse(System.getProperty("tandem.media.endpoint-learning", "heuristic"));
     private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
+    private File sessionsFile = new File(System.getProperty("tandem.media.sessions", "/dev/shm/tandem/sessions.cm3"));
+    private long maxCalls = Long.getLong("tandem.media.max-calls", 10_000);
     private boolean concluded;
 
     public MediaContext conclude()
@@ -29,6 +31,10 @@ public final class MediaContext
         if (portMin >= portMax)
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
+        }
+        if (maxCalls < 1)
+        {
+            throw new IllegalArgumentException("max-calls must be at least 1: " + maxCalls);
         }
         if (advertisedAddress == null)
         {
@@ -135,6 +141,30 @@ public final class MediaContext
     public MediaContext countersFile(final File value)
     {
         countersFile = value;
+        return this;
+    }
+
+    public File sessionsFile()
+    {
+        return sessionsFile;
+    }
+
+    /** The Chronicle Map file that holds every live call, so a restarted media plane resumes them. */
+    public MediaContext sessionsFile(final File value)
+    {
+        sessionsFile = value;
+        return this;
+    }
+
+    public long maxCalls()
+    {
+        return maxCalls;
+    }
+
+    /** Sizes the sessions file. */
+    public MediaContext maxCalls(final long value)
+    {
+        maxCalls = value;
         return this;
     }
 

@@ -42,6 +42,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter portsInUse;
     public final AtomicCounter callsTimedOut;
     public final AtomicCounter portsExhausted;
+    public final AtomicCounter restoreFailures;
 
     public MediaCounters(final File file)
     {
@@ -73,6 +74,7 @@ public final class MediaCounters implements AutoCloseable
         portsInUse = manager.newCounter("ports in use");
         callsTimedOut = manager.newCounter("calls ended by timeout");
         portsExhausted = manager.newCounter("port allocation failures");
+        restoreFailures = manager.newCounter("calls not restored at start");
     }
 
     public CountersReader reader()

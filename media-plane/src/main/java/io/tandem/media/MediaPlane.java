@@ -37,6 +37,7 @@ public final class MediaPlane implements AutoCloseable
     private final MediaContext ctx;
     private final MediaCounters counters;
     private final PortAllocator ports;
+    private final SessionStore store;
     private final ForwardingAgent agent;
     private final AgentRunner runner;
     private final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
@@ -60,6 +61,7 @@ public final class MediaPlane implements AutoCloseable
         }
         counters = new MediaCounters(ctx.countersFile());
         ports = new PortAllocator(ctx.portMin(), ctx.portMax());
+        store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         agent = new ForwardingAgent(counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut);
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
@@ -67,6 +69,7 @@ public final class MediaPlane implements AutoCloseable
         }
         runner = new AgentRunner(ctx.idleStrategy(), MediaPlane::logError, null, agent);
         AgentRunner.startOnThread(runner);
+        restoreCalls();
     }
 
     private static void logError(final Throwable ex)
@@ -102,6 +105,7 @@ public final class MediaPlane implements AutoCloseable
     public synchronized List<MediaStream> offer(final String callId, final String fromTag, final List<StreamSpec> specs)
         throws MediaException
     {
+        checkTranscoders(specs);
         Call call = calls.get(callId);
         final boolean created = call == null;
         if (created)
@@ -123,8 +127,8 @@ public final class MediaPlane implements AutoCloseable
         {
             for (int i = from.streams.size(); i < specs.size(); i++)
             {
-                final MediaStream mine = newStream(i, added);
-                final MediaStream theirs = newStream(i, added);
+                final MediaStream mine = newStream(i, allocatePort(), added);
+                final MediaStream theirs = newStream(i, allocatePort(), added);
                 ForwardingAgent.pair(mine.rtp, theirs.rtp);
                 ForwardingAgent.pair(mine.rtcp, theirs.rtcp);
                 from.streams.add(mine);
@@ -133,11 +137,7 @@ public final class MediaPlane implements AutoCloseable
         }
         catch (final MediaException ex)
         {
-            for (final Endpoint endpoint : added)
-            {
-                CloseHelper.quietClose(endpoint.channel);
-                ports.release(endpoint.localPort & ~1);
-            }
+            closeUnpublished(added);
             from.streams.removeIf((s) -> added.contains(s.rtp));
             to.streams.removeIf((s) -> added.contains(s.rtp));
             throw ex;
@@ -155,21 +155,10 @@ public final class MediaPlane implements AutoCloseable
             byHandle.put(call.handle, call);
             counters.sessions.incrementRelease();
         }
-        final long handle = call.handle;
-        final Monologue fromFinal = from;
-        final List<StreamSpec> specsCopy = List.copyOf(specs);
-        final List<MediaStream> result = new ArrayList<>(to.streams.subList(0, specs.size()));
-        runOnAgent((a) ->
-        {
-            for (final Endpoint endpoint : added)
-            {
-                a.add(endpoint, handle);
-            }
-            signal(a, fromFinal, specsCopy);
-            return null;
-        });
+        publish(call.handle, added, signal(from, specs));
+        persist(call);
         counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
-        return result;
+        return new ArrayList<>(to.streams.subList(0, specs.size()));
     }
 
     /**
@@ -179,6 +168,7 @@ public final class MediaPlane implements AutoCloseable
     public synchronized List<MediaStream> answer(
         final String callId, final String fromTag, final String toTag, final List<StreamSpec> specs) throws MediaException
     {
+        checkTranscoders(specs);
         final Call call = calls.get(callId);
         if (call == null)
         {
@@ -200,24 +190,32 @@ public final class MediaPlane implements AutoCloseable
             to = renamed;
             call.monologues.put(toTag, to);
         }
-        final Monologue toFinal = to;
-        final List<StreamSpec> specsCopy = List.copyOf(specs);
-        runOnAgent((a) ->
-        {
-            signal(a, toFinal, specsCopy);
-            return null;
-        });
+        publish(call.handle, List.of(), signal(to, specs));
+        persist(call);
         return new ArrayList<>(from.streams.subList(0, Math.min(specs.size(), from.streams.size())));
     }
 
-    /** End a call: unpublish its endpoints, close its sockets, free its ports. @return false if unknown. */
+    /** End a call: unpublish its endpoints, close its sockets, free its ports, forget it. @return false if unknown. */
     public synchronized boolean delete(final String callId)
     {
-        final Call call = calls.remove(callId);
+        final Call call = calls.get(callId);
         if (call == null)
         {
             return false;
         }
+        release(call);
+        store.remove(callId);
+        for (final Consumer<Call> listener : endListeners)
+        {
+            listener.accept(call);
+        }
+        return true;
+    }
+
+    /** Stop relaying a call and give back its sockets and ports; its persisted record is left alone. */
+    private void release(final Call call)
+    {
+        calls.remove(call.callId);
         byHandle.remove(call.handle);
         final List<Endpoint> endpoints = new ArrayList<>();
         for (final Monologue monologue : call.monologues.values())
@@ -246,11 +244,6 @@ public final class MediaPlane implements AutoCloseable
         }
         counters.sessions.decrementRelease();
         counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
-        for (final Consumer<Call> listener : endListeners)
-        {
-            listener.accept(call);
-        }
-        return true;
     }
 
     /** End every call whose media timed out. Called by the housekeeping thread. @return calls ended. */
@@ -308,20 +301,167 @@ public final class MediaPlane implements AutoCloseable
         return runOnAgent(ForwardingAgent::endpointCount);
     }
 
-    private void signal(final ForwardingAgent a, final Monologue monologue, final List<StreamSpec> specs)
+    /** What the agent must apply to one stream's endpoints after a signalling event; built on the control thread. */
+    private record Resignal(
+        Endpoint rtp,
+        Endpoint rtcp,
+        InetSocketAddress rtpRemote,
+        InetSocketAddress rtcpRemote,
+        LatchMode mode,
+        boolean strictSource,
+        boolean asymmetric,
+        PayloadTransformer transformer)
     {
+    }
+
+    /** Record each stream's new signalling in the model and return what the agent must apply. */
+    private List<Resignal> signal(final Monologue monologue, final List<StreamSpec> specs)
+    {
+        final List<Resignal> changes = new ArrayList<>();
         for (int i = 0; i < specs.size() && i < monologue.streams.size(); i++)
         {
-            final StreamSpec spec = specs.get(i);
             final MediaStream stream = monologue.streams.get(i);
-            final LatchMode mode = spec.latchMode() == null ? ctx.latchMode() : spec.latchMode();
-            final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
-                transformers.get(spec.transcode()).create();
-            stream.signalledRtp = spec.rtp();
-            stream.signalledRtcp = spec.rtcpMux() ? spec.rtp() : spec.rtcp();
-            stream.transformer = transformer;
-            a.resignal(stream.rtp, spec.rtp(), mode, spec.strictSource(), spec.asymmetric(), transformer);
-            a.resignal(stream.rtcp, stream.signalledRtcp, mode, spec.strictSource(), spec.asymmetric(), null);
+            stream.spec = specs.get(i);
+            changes.add(resignalOf(stream));
+        }
+        return changes;
+    }
+
+    private Resignal resignalOf(final MediaStream stream)
+    {
+        final StreamSpec spec = stream.spec;
+        final LatchMode mode = spec.latchMode() == null ? ctx.latchMode() : spec.latchMode();
+        final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
+            transformers.get(spec.transcode()).create();
+        return new Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
+            mode, spec.strictSource(), spec.asymmetric(), transformer);
+    }
+
+    /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
+    private void publish(final long callHandle, final List<Endpoint> added, final List<Resignal> changes)
+    {
+        runOnAgent((a) ->
+        {
+            for (final Endpoint endpoint : added)
+            {
+                a.add(endpoint, callHandle);
+            }
+            for (final Resignal r : changes)
+            {
+                a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer());
+                a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null);
+            }
+            return null;
+        });
+    }
+
+    private void persist(final Call call)
+    {
+        store.put(call.callId, CallRecord.of(call).encode());
+    }
+
+    /** Re-open every call the sessions file holds: same ports, same signalling, relaying again. */
+    private synchronized void restoreCalls()
+    {
+        final List<byte[]> encoded = new ArrayList<>();
+        final List<String> keys = new ArrayList<>();
+        store.forEach((callId, bytes) ->
+        {
+            keys.add(callId);
+            encoded.add(bytes);
+        });
+        for (int i = 0; i < encoded.size(); i++)
+        {
+            try
+            {
+                restore(CallRecord.decode(encoded.get(i)));
+            }
+            catch (final IllegalArgumentException | MediaException ex)
+            {
+                counters.restoreFailures.incrementRelease();
+                System.err.println("tandem: cannot restore call " + keys.get(i) + ": " + ex.getMessage());
+                store.remove(keys.get(i));
+            }
+        }
+    }
+
+    private void restore(final CallRecord record) throws MediaException
+    {
+        final Call call = new Call(record.callId(), nextHandle++, System.nanoTime());
+        final List<Endpoint> added = new ArrayList<>();
+        try
+        {
+            for (final CallRecord.MonologueRecord m : record.monologues())
+            {
+                final Monologue monologue = new Monologue(m.tag());
+                for (final CallRecord.StreamRecord s : m.streams())
+                {
+                    if (!ports.reserve(s.localRtpPort()))
+                    {
+                        throw new MediaException("port " + s.localRtpPort() + " is outside the range or taken");
+                    }
+                    final MediaStream stream = newStream(monologue.streams.size(), s.localRtpPort(), added);
+                    stream.spec = s.spec();
+                    monologue.streams.add(stream);
+                }
+                call.monologues.put(m.tag(), monologue);
+            }
+            for (final CallRecord.MonologueRecord m : record.monologues())
+            {
+                final Monologue monologue = call.monologues.get(m.tag());
+                monologue.subscriber = m.subscriberTag() == null ? null : call.monologues.get(m.subscriberTag());
+                if (monologue.subscriber != null)
+                {
+                    final List<MediaStream> theirs = monologue.subscriber.streams;
+                    for (int i = 0; i < monologue.streams.size() && i < theirs.size(); i++)
+                    {
+                        ForwardingAgent.pair(monologue.streams.get(i).rtp, theirs.get(i).rtp);
+                        ForwardingAgent.pair(monologue.streams.get(i).rtcp, theirs.get(i).rtcp);
+                    }
+                }
+            }
+            for (final Monologue monologue : call.monologues.values())
+            {
+                for (final MediaStream stream : monologue.streams)
+                {
+                    if (stream.spec != null && stream.spec.transcode() != null && !knowsTransformer(stream.spec.transcode()))
+                    {
+                        throw new MediaException("unknown transcoder " + stream.spec.transcode());
+                    }
+                }
+            }
+        }
+        catch (final MediaException ex)
+        {
+            closeUnpublished(added);
+            throw ex;
+        }
+        final List<Resignal> changes = new ArrayList<>();
+        for (final Monologue monologue : call.monologues.values())
+        {
+            for (final MediaStream stream : monologue.streams)
+            {
+                if (stream.spec != null)
+                {
+                    changes.add(resignalOf(stream));
+                }
+            }
+        }
+        calls.put(call.callId, call);
+        byHandle.put(call.handle, call);
+        counters.sessions.incrementRelease();
+        publish(call.handle, added, changes);
+        counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
+    }
+
+    private void checkTranscoders(final List<StreamSpec> specs) throws MediaException
+    {
+        for (final StreamSpec spec : specs)
+        {
+            if (spec.transcode() != null && !knowsTransformer(spec.transcode()))
+            {
+                throw new MediaException("Unknown transcoder " + spec.transcode());
+            }
         }
     }
 
@@ -331,34 +471,50 @@ public final class MediaPlane implements AutoCloseable
         return transformers.containsKey(name);
     }
 
-    private MediaStream newStream(final int index, final List<Endpoint> added) throws MediaException
+    private int allocatePort() throws MediaException
     {
-        for (int attempt = 0; attempt < 16; attempt++)
+        final int port = ports.allocate();
+        if (port == PortAllocator.EXHAUSTED)
         {
-            final int port = ports.allocate();
-            if (port == PortAllocator.EXHAUSTED)
+            counters.portsExhausted.incrementRelease();
+            throw new MediaException("Ran out of ports");
+        }
+        return port;
+    }
+
+    /** Bind the RTP (even) and RTCP (odd) sockets of one stream on a port already taken from the allocator. */
+    private MediaStream newStream(final int index, final int port, final List<Endpoint> added) throws MediaException
+    {
+        DatagramChannel rtp = null;
+        DatagramChannel rtcp = null;
+        try
+        {
+            rtp = open(port);
+            rtcp = open(port + 1);
+        }
+        catch (final IOException ex)
+        {
+            CloseHelper.quietCloseAll(rtp, rtcp);
+            ports.release(port);
+            throw new MediaException("Could not bind media ports " + port + "/" + (port + 1) + ": " + ex.getMessage());
+        }
+        final MediaStream stream = new MediaStream(index, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
+        added.add(stream.rtp);
+        added.add(stream.rtcp);
+        return stream;
+    }
+
+    /** Undo {@link #newStream} for endpoints that never reached the agent. */
+    private void closeUnpublished(final List<Endpoint> added)
+    {
+        for (final Endpoint endpoint : added)
+        {
+            CloseHelper.quietClose(endpoint.channel);
+            if (!endpoint.rtcp)
             {
-                counters.portsExhausted.incrementRelease();
-                throw new MediaException("Ran out of ports");
-            }
-            DatagramChannel rtp = null;
-            DatagramChannel rtcp = null;
-            try
-            {
-                rtp = open(port);
-                rtcp = open(port + 1);
-                final MediaStream stream = new MediaStream(index, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
-                added.add(stream.rtp);
-                added.add(stream.rtcp);
-                return stream;
-            }
-            catch (final IOException ex)
-            {
-                // Someone outside Tandem holds this port: keep it reserved (never hand it out) and try the next.
-                CloseHelper.quietCloseAll(rtp, rtcp);
+                ports.release(endpoint.localPort);
             }
         }
-        throw new MediaException("Could not bind media ports");
     }
 
     private DatagramChannel open(final int port) throws IOException
@@ -413,14 +569,16 @@ public final class MediaPlane implements AutoCloseable
         }
     }
 
+    /** Stop relaying and close every socket. Calls stay in the sessions file: a new media plane resumes them. */
     @Override
-    public void close()
+    public synchronized void close()
     {
-        for (final String callId : callIds())
+        for (final Call call : new ArrayList<>(calls.values()))
         {
-            delete(callId);
+            release(call);
         }
         CloseHelper.quietClose(runner);
+        store.close();
         counters.close();
     }
 }

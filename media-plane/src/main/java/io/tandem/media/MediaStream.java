@@ -1,16 +1,13 @@
 package io.tandem.media;
 
-import java.net.InetSocketAddress;
-
 /** One m= line of one monologue: its local RTP/RTCP sockets, the signalled remote, its flags. */
 public final class MediaStream
 {
     final int index;
     final Endpoint rtp;
     final Endpoint rtcp;
-    InetSocketAddress signalledRtp;
-    InetSocketAddress signalledRtcp;
-    PayloadTransformer transformer = PayloadTransformer.NONE;
+    /** The last signalling from this stream's party; null until that party has sent an offer or answer. */
+    StreamSpec spec;
 
     MediaStream(final int index, final Endpoint rtp, final Endpoint rtcp)
     {
@@ -27,5 +24,10 @@ public final class MediaStream
     public int localRtcpPort()
     {
         return rtcp.localPort;
+    }
+
+    public StreamSpec spec()
+    {
+        return spec;
     }
 }

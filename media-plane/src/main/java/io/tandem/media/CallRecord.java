@@ -1,0 +1,180 @@
+package io.tandem.media;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What survives a restart of one call: its monologues (tag, subscriber), their streams' local ports and the
+ * signalling that configured them. Sockets and latched addresses are rebuilt from it. Encoded as a small
+ * versioned binary record for {@link SessionStore}.
+ */
+record CallRecord(String callId, List<MonologueRecord> monologues)
+{
+    static final int AVERAGE_CALL_ID_LENGTH = 48;
+    static final int AVERAGE_ENCODED_LENGTH = 192;
+    private static final int VERSION = 1;
+
+    record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
+    {
+    }
+
+    /** @param spec the last signalling for this stream, or null before its party has signalled (offer only). */
+    record StreamRecord(int localRtpPort, StreamSpec spec)
+    {
+    }
+
+    static CallRecord of(final Call call)
+    {
+        final List<MonologueRecord> monologues = new ArrayList<>();
+        for (final Monologue monologue : call.monologues.values())
+        {
+            final List<StreamRecord> streams = new ArrayList<>();
+            for (final MediaStream stream : monologue.streams)
+            {
+                streams.add(new StreamRecord(stream.rtp.localPort, stream.spec));
+            }
+            monologues.add(new MonologueRecord(
+                monologue.tag, monologue.subscriber == null ? null : monologue.subscriber.tag, streams));
+        }
+        return new CallRecord(call.callId, monologues);
+    }
+
+    byte[] encode()
+    {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream(AVERAGE_ENCODED_LENGTH);
+        try (DataOutputStream out = new DataOutputStream(bytes))
+        {
+            out.writeByte(VERSION);
+            out.writeUTF(callId);
+            out.writeShort(monologues.size());
+            for (final MonologueRecord monologue : monologues)
+            {
+                out.writeUTF(monologue.tag());
+                writeNullableUtf(out, monologue.subscriberTag());
+                out.writeShort(monologue.streams().size());
+                for (final StreamRecord stream : monologue.streams())
+                {
+                    out.writeShort(stream.localRtpPort());
+                    final StreamSpec spec = stream.spec();
+                    out.writeBoolean(spec != null);
+                    if (spec != null)
+                    {
+                        writeAddress(out, spec.rtp());
+                        writeAddress(out, spec.rtcp());
+                        out.writeBoolean(spec.rtcpMux());
+                        out.writeByte(spec.latchMode() == null ? -1 : spec.latchMode().ordinal());
+                        out.writeBoolean(spec.strictSource());
+                        out.writeBoolean(spec.asymmetric());
+                        writeNullableUtf(out, spec.transcode());
+                    }
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** @throws IllegalArgumentException if the bytes are not a record this version wrote. */
+    static CallRecord decode(final byte[] encoded)
+    {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded)))
+        {
+            final int version = in.readUnsignedByte();
+            if (version != VERSION)
+            {
+                throw new IllegalArgumentException("unknown call record version " + version);
+            }
+            final String callId = in.readUTF();
+            final int monologueCount = in.readUnsignedShort();
+            final List<MonologueRecord> monologues = new ArrayList<>(monologueCount);
+            for (int m = 0; m < monologueCount; m++)
+            {
+                final String tag = in.readUTF();
+                final String subscriberTag = readNullableUtf(in);
+                final int streamCount = in.readUnsignedShort();
+                final List<StreamRecord> streams = new ArrayList<>(streamCount);
+                for (int s = 0; s < streamCount; s++)
+                {
+                    final int port = in.readUnsignedShort();
+                    StreamSpec spec = null;
+                    if (in.readBoolean())
+                    {
+                        final InetSocketAddress rtp = readAddress(in);
+                        final InetSocketAddress rtcp = readAddress(in);
+                        final boolean rtcpMux = in.readBoolean();
+                        final int latch = in.readByte();
+                        final boolean strict = in.readBoolean();
+                        final boolean asymmetric = in.readBoolean();
+                        final String transcode = readNullableUtf(in);
+                        spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
+                            strict, asymmetric, transcode);
+                    }
+                    streams.add(new StreamRecord(port, spec));
+                }
+                monologues.add(new MonologueRecord(tag, subscriberTag, streams));
+            }
+            return new CallRecord(callId, monologues);
+        }
+        catch (final IOException | ArrayIndexOutOfBoundsException ex)
+        {
+            throw new IllegalArgumentException("corrupt call record: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static void writeNullableUtf(final DataOutputStream out, final String value) throws IOException
+    {
+        out.writeBoolean(value != null);
+        if (value != null)
+        {
+            out.writeUTF(value);
+        }
+    }
+
+    private static String readNullableUtf(final DataInputStream in) throws IOException
+    {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+
+    private static void writeAddress(final DataOutputStream out, final InetSocketAddress address) throws IOException
+    {
+        if (address == null)
+        {
+            out.writeByte(0);
+            return;
+        }
+        final byte[] ip = address.getAddress().getAddress();
+        out.writeByte(ip.length);
+        out.write(ip);
+        out.writeShort(address.getPort());
+    }
+
+    private static InetSocketAddress readAddress(final DataInputStream in) throws IOException
+    {
+        final int length = in.readUnsignedByte();
+        if (length == 0)
+        {
+            return null;
+        }
+        if (length != 4 && length != 16)
+        {
+            throw new IOException("bad address length " + length);
+        }
+        final byte[] ip = in.readNBytes(length);
+        if (ip.length != length)
+        {
+            throw new IOException("truncated address");
+        }
+        return new InetSocketAddress(InetAddress.getByAddress(ip), in.readUnsignedShort());
+    }
+}

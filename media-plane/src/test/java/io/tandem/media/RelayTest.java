@@ -1,0 +1,172 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.status.AtomicCounter;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One call relayed over real UDP on loopback: both directions, restart on the same sessions file, bad packets. */
+class RelayTest
+{
+    private static final int PORT_MIN = 41000;
+    private static final int PORT_MAX = 41099;
+
+    @TempDir
+    Path dir;
+
+    private RtpPeer alice;
+    private RtpPeer bob;
+    private MediaPlane plane;
+
+    @BeforeEach
+    void setUp() throws IOException
+    {
+        alice = new RtpPeer(0x11111111);
+        bob = new RtpPeer(0x22222222);
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(plane, alice, bob);
+    }
+
+    private MediaContext context(final int portMin, final int portMax)
+    {
+        return new MediaContext()
+            .bindAddress("127.0.0.1")
+            .portRange(portMin, portMax)
+            .idle("backoff")
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat"));
+    }
+
+    /** Alice offers, Bob answers. @return {port Alice sends to, port Bob sends to}. */
+    private int[] setUpCall(final String callId) throws MediaException
+    {
+        final List<MediaStream> towardsBob = plane.offer(callId, "alice-tag", List.of(StreamSpec.of(alice.address())));
+        final List<MediaStream> towardsAlice =
+            plane.answer(callId, "alice-tag", "bob-tag", List.of(StreamSpec.of(bob.address())));
+        return new int[] {towardsAlice.get(0).localRtpPort(), towardsBob.get(0).localRtpPort()};
+    }
+
+    /** One packet each way; asserts it arrives unchanged and comes from Tandem's port for the receiver's leg. */
+    private void exchange(final int sequence, final int aliceSendsTo, final int bobSendsTo) throws IOException
+    {
+        final byte[] fromAlice = alice.rtp(sequence);
+        alice.send(fromAlice, aliceSendsTo);
+        final DatagramPacket atBob = bob.receive();
+        assertNotNull(atBob, "packet " + sequence + " from Alice never reached Bob");
+        assertArrayEquals(fromAlice, RtpPeer.data(atBob));
+        assertEquals(bobSendsTo, atBob.getPort(), "Bob must see media from the port he sends to (symmetric RTP)");
+
+        final byte[] fromBob = bob.rtp(sequence);
+        bob.send(fromBob, bobSendsTo);
+        final DatagramPacket atAlice = alice.receive();
+        assertNotNull(atAlice, "packet " + sequence + " from Bob never reached Alice");
+        assertArrayEquals(fromBob, RtpPeer.data(atAlice));
+        assertEquals(aliceSendsTo, atAlice.getPort(), "Alice must see media from the port she sends to");
+    }
+
+    /** The agent counts a packet just after sending it, so the receiver may be a moment ahead of the counter. */
+    static void assertCounter(final long expected, final AtomicCounter counter, final String what)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        while (counter.get() != expected && System.nanoTime() - deadline < 0)
+        {
+            Thread.sleep(1);
+        }
+        assertEquals(expected, counter.get(), what);
+    }
+
+    @Test
+    void relaysAThousandPacketsEachWay() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int[] ports = setUpCall("call-1");
+        assertTrue(ports[0] != ports[1]);
+        for (int sequence = 0; sequence < 1000; sequence++)
+        {
+            exchange(sequence, ports[0], ports[1]);
+        }
+        assertCounter(2000, plane.counters().txPackets, "packets relayed");
+        assertEquals(0, plane.counters().dropWrongSource.get());
+    }
+
+    @Test
+    void aRestartedMediaPlaneRelaysTheSameCallOnTheSamePorts() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int[] ports = setUpCall("call-restart");
+        exchange(1, ports[0], ports[1]);
+        plane.close();
+
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        assertEquals(List.of("call-restart"), plane.callIds());
+        for (int sequence = 2; sequence < 12; sequence++)
+        {
+            exchange(sequence, ports[0], ports[1]);
+        }
+        assertTrue(plane.delete("call-restart"));
+        plane.close();
+
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        assertEquals(List.of(), plane.callIds(), "a deleted call must not come back");
+    }
+
+    @Test
+    void badPacketsAreDroppedAndForwardingGoesOn() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int[] ports = setUpCall("call-bad");
+        exchange(0, ports[0], ports[1]);
+
+        alice.send(alice.rtp(1), PORT_MAX - 1); // a port of the range with no call
+        alice.send(new byte[0], ports[0]);
+        alice.send(new byte[65_000], ports[0]);
+        final byte[] versionOne = alice.rtp(2);
+        versionOne[0] = 0x40;
+        alice.send(versionOne, ports[0]);
+
+        for (int sequence = 3; sequence < 20; sequence++)
+        {
+            exchange(sequence, ports[0], ports[1]);
+        }
+        final MediaCounters counters = plane.counters();
+        assertEquals(1, counters.dropTooShort.get(), "the empty datagram");
+        assertEquals(1, counters.dropMalformed.get(), "the 65,000-byte datagram");
+        assertEquals(1, counters.dropBadVersion.get(), "the RTP version 1 packet");
+        assertCounter(18 * 2, counters.txPackets, "packets relayed");
+    }
+
+    @Test
+    void portExhaustionIsAClearErrorAndLeaksNothing() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MIN + 3)); // two RTP/RTCP pairs: one stream each way
+        setUpCall("fills-the-range");
+        final MediaException ex = assertThrows(MediaException.class,
+            () -> plane.offer("one-too-many", "carol-tag", List.of(StreamSpec.of(alice.address()))));
+        assertEquals("Ran out of ports", ex.getMessage());
+        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.counters().portsExhausted.get());
+
+        assertTrue(plane.delete("fills-the-range"));
+        setUpCall("fits-again");
+        assertEquals(1, plane.callCount());
+    }
+}
