@@ -94,6 +94,11 @@ public final class MediaContext
         return this;
     }
 
+    public String idleName()
+    {
+        return idle;
+    }
+
     public MediaContext idle(final String value)
     {
         idle = value;

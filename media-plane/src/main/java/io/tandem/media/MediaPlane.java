@@ -47,6 +47,7 @@ public final class MediaPlane implements AutoCloseable
     private final InetAddress bindAddress;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private long nextHandle = 1;
+    private boolean closed;
 
     public MediaPlane(final MediaContext ctx)
     {
@@ -199,7 +200,7 @@ public final class MediaPlane implements AutoCloseable
     public synchronized boolean delete(final String callId)
     {
         final Call call = calls.get(callId);
-        if (call == null)
+        if (call == null || closed)
         {
             return false;
         }
@@ -573,6 +574,11 @@ public final class MediaPlane implements AutoCloseable
     @Override
     public synchronized void close()
     {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
         for (final Call call : new ArrayList<>(calls.values()))
         {
             release(call);

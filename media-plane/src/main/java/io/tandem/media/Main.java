@@ -1,0 +1,211 @@
+package io.tandem.media;
+
+import java.io.File;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The main job: a media plane on an embedded default configuration (loopback, ports 30000-40000, sessions under
+ * /dev/shm/tandem), optionally with static calls from the command line until the ng control protocol lands.
+ * Runs until SIGTERM or Ctrl-C, then closes cleanly so the sessions file reopens without recovery.
+ */
+public final class Main
+{
+    static final String USAGE = """
+        Usage: bin/tandem [options]
+
+        Starts the Tandem media plane: an RTP/RTCP relay whose calls live in a Chronicle Map file, so a
+        restarted Tandem relays them again on the same ports. Stops cleanly on SIGTERM or Ctrl-C.
+
+        Options (defaults in brackets):
+          --bind ADDRESS          local address of the media sockets [127.0.0.1]
+          --advertise ADDRESS     address to announce to peers [the bind address]
+          --ports MIN-MAX         media port range; RTP even, RTCP the next odd port [30000-40000]
+          --sessions FILE         Chronicle Map file holding the calls [/dev/shm/tandem/sessions.cm3]
+          --counters FILE         memory-mapped counters file [/dev/shm/tandem/counters.dat]
+          --max-calls N           calls the sessions file is sized for [10000]
+          --idle backoff|busy-spin   forwarding agent idle strategy [backoff]; busy-spin only on a
+                                  dedicated core
+          --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
+          --timeout SECONDS       end a call after this long without media; 0 = never [60]
+          --call ID,A_HOST:A_PORT,B_HOST:B_PORT
+                                  relay a call between A and B (repeatable); prints the port each
+                                  party must send to. The ng control protocol will replace this.
+          --help                  this text
+
+        The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
+        TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
+        .port-max, .sessions, .counters, .max-calls, .idle, .endpoint-learning, .timeout-s.
+        """;
+
+    private Main()
+    {
+    }
+
+    /** A call given with {@code --call}: party A receives media at {@code a}, party B at {@code b}. */
+    record StaticCall(String callId, InetSocketAddress a, InetSocketAddress b)
+    {
+    }
+
+    record Options(MediaContext context, List<StaticCall> calls, boolean help)
+    {
+    }
+
+    static Options parse(final String[] args)
+    {
+        final MediaContext ctx = new MediaContext();
+        final List<StaticCall> calls = new ArrayList<>();
+        boolean help = false;
+        for (int i = 0; i < args.length; i++)
+        {
+            final String option = args[i];
+            if (option.equals("--help") || option.equals("-h"))
+            {
+                help = true;
+                continue;
+            }
+            if (i + 1 >= args.length)
+            {
+                throw new IllegalArgumentException(option.startsWith("--") ?
+                    option + " needs a value" : "unknown option " + option);
+            }
+            final String value = args[++i];
+            switch (option)
+            {
+                case "--bind" -> ctx.bindAddress(value);
+                case "--advertise" -> ctx.advertisedAddress(value);
+                case "--ports" ->
+                {
+                    final String[] range = value.split("-", 2);
+                    if (range.length != 2)
+                    {
+                        throw new IllegalArgumentException("--ports takes MIN-MAX, e.g. 30000-40000: " + value);
+                    }
+                    ctx.portRange(number(range[0], "--ports"), number(range[1], "--ports"));
+                }
+                case "--sessions" -> ctx.sessionsFile(new File(value));
+                case "--counters" -> ctx.countersFile(new File(value));
+                case "--max-calls" -> ctx.maxCalls(number(value, option));
+                case "--idle" -> ctx.idle(value);
+                case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
+                case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
+                case "--call" -> calls.add(staticCall(value));
+                default -> throw new IllegalArgumentException("unknown option " + option);
+            }
+        }
+        return new Options(help ? ctx : ctx.conclude(), calls, help);
+    }
+
+    private static int number(final String value, final String option)
+    {
+        try
+        {
+            return Integer.parseInt(value.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException(option + " takes a number: " + value);
+        }
+    }
+
+    private static StaticCall staticCall(final String value)
+    {
+        final String[] parts = value.split(",");
+        if (parts.length != 3 || parts[0].isBlank())
+        {
+            throw new IllegalArgumentException("--call takes ID,A_HOST:A_PORT,B_HOST:B_PORT: " + value);
+        }
+        return new StaticCall(parts[0], address(parts[1]), address(parts[2]));
+    }
+
+    private static InetSocketAddress address(final String hostPort)
+    {
+        final int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw new IllegalArgumentException("expected HOST:PORT: " + hostPort);
+        }
+        final int port = number(hostPort.substring(colon + 1), "--call");
+        if (port < 1 || port > 65535)
+        {
+            throw new IllegalArgumentException("port out of range in " + hostPort);
+        }
+        try
+        {
+            return new InetSocketAddress(InetAddress.getByName(hostPort.substring(0, colon)), port);
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new IllegalArgumentException("unknown host in " + hostPort);
+        }
+    }
+
+    /** Set up (or refresh, if restored) each static call. */
+    static void startCalls(final MediaPlane plane, final List<StaticCall> calls, final PrintStream out)
+        throws MediaException
+    {
+        final String host = plane.context().advertisedAddress();
+        for (final StaticCall call : calls)
+        {
+            final int towardsB = plane.offer(call.callId(), "a", List.of(StreamSpec.of(call.a()))).get(0).localRtpPort();
+            final int towardsA =
+                plane.answer(call.callId(), "a", "b", List.of(StreamSpec.of(call.b()))).get(0).localRtpPort();
+            out.printf("call %s: A (%s:%d) sends to %s:%d, B (%s:%d) sends to %s:%d%n",
+                call.callId(), call.a().getHostString(), call.a().getPort(), host, towardsA,
+                call.b().getHostString(), call.b().getPort(), host, towardsB);
+        }
+    }
+
+    public static void main(final String[] args) throws InterruptedException
+    {
+        final Options options;
+        try
+        {
+            options = parse(args);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("tandem: " + ex.getMessage());
+            System.err.println("Try bin/tandem --help");
+            System.exit(2);
+            return;
+        }
+        if (options.help())
+        {
+            System.out.print(USAGE);
+            return;
+        }
+        final MediaContext ctx = options.context();
+        final CountDownLatch stopped = new CountDownLatch(1);
+        final MediaPlane plane = new MediaPlane(ctx);
+        Runtime.getRuntime().addShutdownHook(new Thread(() ->
+        {
+            plane.close();
+            System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
+            stopped.countDown();
+        }, "tandem-shutdown"));
+        System.out.printf("tandem: media on %s (advertised %s), ports %d-%d, idle %s%n",
+            ctx.bindAddress(), ctx.advertisedAddress(), ctx.portMin(), ctx.portMax(), ctx.idleName());
+        System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
+            ctx.sessionsFile(), plane.callCount(), ctx.countersFile());
+        try
+        {
+            startCalls(plane, options.calls(), System.out);
+        }
+        catch (final MediaException ex)
+        {
+            System.err.println("tandem: cannot set up a --call: " + ex.getMessage());
+        }
+        System.out.println("tandem: running; stop with Ctrl-C or SIGTERM");
+        while (!stopped.await(1, TimeUnit.SECONDS))
+        {
+            plane.processTimeouts();
+        }
+    }
+}

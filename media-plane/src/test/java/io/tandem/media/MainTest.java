@@ -1,0 +1,52 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+class MainTest
+{
+    @Test
+    void optionsOverrideTheEmbeddedDefaults()
+    {
+        final Main.Options options = Main.parse(new String[] {
+            "--bind", "127.0.0.1", "--ports", "20000-20999", "--idle", "busy-spin", "--timeout", "30",
+            "--call", "c1,127.0.0.1:5000,127.0.0.1:5002"});
+        final MediaContext ctx = options.context();
+        assertEquals(20000, ctx.portMin());
+        assertEquals(20999, ctx.portMax());
+        assertEquals("busy-spin", ctx.idleName());
+        assertEquals(TimeUnit.SECONDS.toNanos(30), ctx.timeoutNs());
+        assertEquals(new Main.StaticCall("c1", new InetSocketAddress("127.0.0.1", 5000),
+            new InetSocketAddress("127.0.0.1", 5002)), options.calls().get(0));
+    }
+
+    @Test
+    void badOptionsSayWhatIsWrong()
+    {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--ports", "30000"}))
+            .getMessage().contains("MIN-MAX"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--bogus", "1"}))
+            .getMessage().contains("unknown option --bogus"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--idle"}))
+            .getMessage().contains("--idle needs a value"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+            () -> Main.parse(new String[] {"--call", "c1,127.0.0.1:5000"})).getMessage().contains("--call takes"));
+    }
+
+    @Test
+    void helpNamesEveryOption()
+    {
+        assertTrue(Main.parse(new String[] {"--help"}).help());
+        for (final String option : new String[] {"--bind", "--advertise", "--ports", "--sessions", "--counters",
+            "--max-calls", "--idle", "--endpoint-learning", "--timeout", "--call"})
+        {
+            assertTrue(Main.USAGE.contains(option), option);
+        }
+    }
+}
