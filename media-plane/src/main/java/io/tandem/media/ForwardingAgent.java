@@ -2,7 +2,6 @@ package io.tandem.media;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.function.Consumer;
@@ -14,24 +13,22 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
- * The busy-spinning relay. Owns every published {@link Endpoint}; the control plane talks to it only through
- * {@link #submit(Consumer)}. Per packet: receive into one direct buffer, check the source against the latched
- * address, run the stream's transformer, send out of the peer leg's socket to the peer's remote (symmetric RTP).
- * Nothing on that path allocates: the JDK hands back its cached sender address while the source is unchanged.
- * A socket is never given up on: each pass reads at most one datagram per socket, so a flood on one stream
- * costs that stream its excess packets (the kernel drops what does not fit) and never starves the others.
+ * The relay's hot path: one Agrona {@link Agent} that owns every published {@link Endpoint}; the control plane
+ * talks to it only through {@link #submit(Consumer)}. Per packet: check it is RTP/RTCP, check the source against
+ * the latched address, run the stream's transformer, send it out of the peer leg's socket to the peer's remote
+ * address (symmetric RTP). Nothing on that path allocates or locks.
  */
-public final class ForwardingAgent implements Agent
+public final class ForwardingAgent implements Agent, Transport.Receiver
 {
     public static final int MAX_PACKET = 2048;
     private static final long TIMEOUT_SCAN_INTERVAL_NS = 1_000_000_000L;
 
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(MAX_PACKET + 1);
     private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
         new ManyToOneConcurrentArrayQueue<>(4096);
     private final OneToOneConcurrentArrayQueue<Long> timedOut;
     private final Int2ObjectHashMap<Endpoint> byPort = new Int2ObjectHashMap<>();
     private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
+    private final Transport transport;
     private final MediaCounters counters;
     private final NanoClock clock;
     private final long learningWindowNs;
@@ -43,12 +40,14 @@ public final class ForwardingAgent implements Agent
     private long nextTimeoutScanNs;
 
     public ForwardingAgent(
+        final Transport transport,
         final MediaCounters counters,
         final NanoClock clock,
         final long learningWindowNs,
         final long timeoutNs,
         final OneToOneConcurrentArrayQueue<Long> timedOut)
     {
+        this.transport = transport;
         this.counters = counters;
         this.clock = clock;
         this.learningWindowNs = learningWindowNs;
@@ -68,11 +67,7 @@ public final class ForwardingAgent implements Agent
     {
         nowNs = clock.nanoTime();
         int work = commands.drain(applyCommand, 64);
-        final Endpoint[] endpoints = this.endpoints;
-        for (int i = 0, n = endpointCount; i < n; i++)
-        {
-            work += poll(endpoints[i]);
-        }
+        work += transport.poll(this);
         if (nowNs - nextTimeoutScanNs >= 0)
         {
             nextTimeoutScanNs = nowNs + TIMEOUT_SCAN_INTERVAL_NS;
@@ -81,42 +76,27 @@ public final class ForwardingAgent implements Agent
         return work;
     }
 
-    private int poll(final Endpoint endpoint)
+    @Override
+    public void onPacket(final Endpoint endpoint, final ByteBuffer buffer, final int length, final InetSocketAddress source)
     {
-        final ByteBuffer buffer = this.buffer;
-        buffer.clear();
-        final SocketAddress source;
-        try
-        {
-            source = endpoint.channel.receive(buffer);
-        }
-        catch (final IOException ex)
-        {
-            return 0;
-        }
-        if (source == null)
-        {
-            return 0;
-        }
-        final int length = buffer.position();
         counters.rxPackets.incrementRelease();
         counters.rxBytes.getAndAddRelease(length);
         if (length > MAX_PACKET)
         {
             counters.dropMalformed.incrementRelease();
-            return 1;
+            return;
         }
         final int header = RtpValidator.validate(buffer, length);
         if (header < 0)
         {
             countDrop(header);
-            return 1;
+            return;
         }
-        if (!acceptSource(endpoint, (InetSocketAddress)source))
+        if (!acceptSource(endpoint, source))
         {
             endpoint.wrongSource++;
             counters.dropWrongSource.incrementRelease();
-            return 1;
+            return;
         }
         endpoint.packets++;
         endpoint.bytes += length;
@@ -125,9 +105,9 @@ public final class ForwardingAgent implements Agent
         final Endpoint out = endpoint.peer;
         if (out == null || out.remote == null)
         {
-            return 1;
+            counters.dropNoDestination.incrementRelease();
+            return;
         }
-        buffer.flip();
         if (header == RtpValidator.RTCP)
         {
             counters.rtcpPackets.incrementRelease();
@@ -137,27 +117,19 @@ public final class ForwardingAgent implements Agent
             if (!endpoint.transformer.transform(buffer, header))
             {
                 counters.dropTransformer.incrementRelease();
-                return 1;
+                return;
             }
             counters.transcoded.incrementRelease();
         }
-        try
+        if (transport.send(out, buffer, out.remote))
         {
-            if (out.channel.send(buffer, out.remote) > 0)
-            {
-                counters.txPackets.incrementRelease();
-                counters.txBytes.getAndAddRelease(length);
-            }
-            else
-            {
-                counters.dropSendFailed.incrementRelease();
-            }
+            counters.txPackets.incrementRelease();
+            counters.txBytes.getAndAddRelease(length);
         }
-        catch (final IOException ex)
+        else
         {
             counters.dropSendFailed.incrementRelease();
         }
-        return 1;
     }
 
     /** Endpoint learning and RTP Bleed protection. */
@@ -218,12 +190,14 @@ public final class ForwardingAgent implements Agent
 
     // ---- commands: these run on the agent thread ----
 
-    void add(final Endpoint endpoint, final long callHandle)
+    void add(final Endpoint endpoint, final long callHandle) throws IOException
     {
-        if (byPort.put(endpoint.localPort, endpoint) != null)
+        if (byPort.containsKey(endpoint.localPort))
         {
             throw new IllegalStateException("port published twice: " + endpoint.localPort);
         }
+        transport.register(endpoint);
+        byPort.put(endpoint.localPort, endpoint);
         if (endpointCount == endpoints.length)
         {
             endpoints = Arrays.copyOf(endpoints, endpointCount * 2);
@@ -233,8 +207,10 @@ public final class ForwardingAgent implements Agent
         endpoints[endpointCount++] = endpoint;
     }
 
+    /** Unpublish an endpoint and close its socket. */
     void remove(final Endpoint endpoint)
     {
+        transport.close(endpoint);
         if (byPort.remove(endpoint.localPort) == null)
         {
             return;

@@ -30,7 +30,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter txPackets;
     public final AtomicCounter txBytes;
     public final AtomicCounter rtcpPackets;
-    public final AtomicCounter dropUnknownPort;
+    public final AtomicCounter dropNoDestination;
     public final AtomicCounter dropWrongSource;
     public final AtomicCounter dropMalformed;
     public final AtomicCounter dropTooShort;
@@ -62,7 +62,7 @@ public final class MediaCounters implements AutoCloseable
         txPackets = manager.newCounter("tx packets");
         txBytes = manager.newCounter("tx bytes");
         rtcpPackets = manager.newCounter("rtcp packets relayed");
-        dropUnknownPort = manager.newCounter("drop: unknown port");
+        dropNoDestination = manager.newCounter("drop: peer has no address yet");
         dropWrongSource = manager.newCounter("drop: wrong source");
         dropMalformed = manager.newCounter("drop: malformed");
         dropTooShort = manager.newCounter("drop: too short");

@@ -1,6 +1,7 @@
 package io.tandem.media;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -38,6 +39,7 @@ public final class MediaPlane implements AutoCloseable
     private final MediaCounters counters;
     private final PortAllocator ports;
     private final SessionStore store;
+    private final Transport transport;
     private final ForwardingAgent agent;
     private final AgentRunner runner;
     private final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
@@ -63,7 +65,8 @@ public final class MediaPlane implements AutoCloseable
         counters = new MediaCounters(ctx.countersFile());
         ports = new PortAllocator(ctx.portMin(), ctx.portMax());
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
-        agent = new ForwardingAgent(counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut);
+        transport = new NioTransport(ForwardingAgent.MAX_PACKET);
+        agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut);
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
             transformers.put(provider.name(), provider);
@@ -81,6 +84,12 @@ public final class MediaPlane implements AutoCloseable
     public MediaContext context()
     {
         return ctx;
+    }
+
+    /** The forwarding agent's thread, for tests and tools that measure it. */
+    Thread forwarderThread()
+    {
+        return runner.thread();
     }
 
     public MediaCounters counters()
@@ -232,7 +241,6 @@ public final class MediaPlane implements AutoCloseable
             for (final Endpoint endpoint : endpoints)
             {
                 a.remove(endpoint);
-                CloseHelper.quietClose(endpoint.channel);
             }
             return null;
         });
@@ -345,7 +353,14 @@ public final class MediaPlane implements AutoCloseable
         {
             for (final Endpoint endpoint : added)
             {
-                a.add(endpoint, callHandle);
+                try
+                {
+                    a.add(endpoint, callHandle);
+                }
+                catch (final IOException ex)
+                {
+                    throw new UncheckedIOException("cannot receive on port " + endpoint.localPort, ex);
+                }
             }
             for (final Resignal r : changes)
             {
@@ -583,7 +598,7 @@ public final class MediaPlane implements AutoCloseable
         {
             release(call);
         }
-        CloseHelper.quietClose(runner);
+        CloseHelper.quietCloseAll(runner, transport);
         store.close();
         counters.close();
     }

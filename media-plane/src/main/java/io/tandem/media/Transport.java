@@ -1,0 +1,35 @@
+package io.tandem.media;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+/**
+ * How the forwarding agent receives and sends datagrams. Every method runs on the agent thread. The NIO
+ * implementation asks the kernel which sockets are readable (epoll through a {@link java.nio.channels.Selector});
+ * batched system calls (recvmmsg/sendmmsg through FFM) and AF_XDP are to follow behind the same interface.
+ */
+public interface Transport extends AutoCloseable
+{
+    /** Called for each datagram received; {@code packet} holds it from position 0 to {@code length}. */
+    @FunctionalInterface
+    interface Receiver
+    {
+        void onPacket(Endpoint endpoint, ByteBuffer packet, int length, InetSocketAddress source);
+    }
+
+    /** Start receiving on an endpoint's socket. */
+    void register(Endpoint endpoint) throws IOException;
+
+    /** Stop receiving on an endpoint's socket and close it; the port is free when this returns. */
+    void close(Endpoint endpoint);
+
+    /** Receive what is ready, without blocking. @return the number of datagrams handed to the receiver. */
+    int poll(Receiver receiver);
+
+    /** Send {@code packet} (position to limit) out of {@code from}'s socket. @return false if it was not sent. */
+    boolean send(Endpoint from, ByteBuffer packet, InetSocketAddress to);
+
+    @Override
+    void close();
+}
