@@ -24,7 +24,10 @@ public final class Endpoint
     LatchMode latchMode = LatchMode.HEURISTIC;
     boolean strictSource = true;
     boolean asymmetric;
+    /** Locked onto {@code source}: the learning window has closed. */
     boolean latched;
+    /** A source was seen since the last signalling event. */
+    boolean learned;
     long learningDeadlineNs;
     PayloadTransformer transformer = PayloadTransformer.NONE;
 

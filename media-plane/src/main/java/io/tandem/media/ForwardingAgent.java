@@ -132,27 +132,50 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
-    /** Endpoint learning and RTP Bleed protection. */
+    /**
+     * Endpoint learning and RTP Bleed protection (CVE-2017-14099). Until the endpoint is latched, packets from any
+     * source are relayed and the source they come from becomes where this party's media is sent; in
+     * {@code heuristic} mode a source equal to the signalled address wins over any other. When the learning
+     * window closes, the endpoint locks onto what it learned; from then on, with strict source, only that source
+     * is accepted, so nobody else can inject media into the call or pull its media towards themselves.
+     */
     private boolean acceptSource(final Endpoint endpoint, final InetSocketAddress from)
     {
-        if (endpoint.latchMode == LatchMode.OFF)
-        {
-            return from.equals(endpoint.signalled) || !endpoint.strictSource;
-        }
         if (endpoint.latched)
         {
             return from.equals(endpoint.source) || !endpoint.strictSource;
         }
-        final boolean windowOpen = nowNs - endpoint.learningDeadlineNs < 0;
-        final boolean lockNow = endpoint.latchMode == LatchMode.IMMEDIATE || !windowOpen ||
-            (endpoint.latchMode == LatchMode.HEURISTIC && from.equals(endpoint.signalled));
+        final LatchMode mode = endpoint.latchMode;
+        if (mode == LatchMode.OFF)
+        {
+            return from.equals(endpoint.signalled) || !endpoint.strictSource;
+        }
+        if (mode == LatchMode.IMMEDIATE || nowNs - endpoint.learningDeadlineNs >= 0)
+        {
+            if (!endpoint.learned)
+            {
+                learn(endpoint, from);
+            }
+            endpoint.latched = true;
+            return from.equals(endpoint.source) || !endpoint.strictSource;
+        }
+        final boolean keepSignalled = mode == LatchMode.HEURISTIC && endpoint.learned &&
+            endpoint.source.equals(endpoint.signalled);
+        if (!keepSignalled)
+        {
+            learn(endpoint, from);
+        }
+        return true;
+    }
+
+    private static void learn(final Endpoint endpoint, final InetSocketAddress from)
+    {
         endpoint.source = from;
+        endpoint.learned = true;
         if (!endpoint.asymmetric)
         {
             endpoint.remote = from;
         }
-        endpoint.latched = lockNow;
-        return true;
     }
 
     private void countDrop(final int reason)
@@ -242,7 +265,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.strictSource = strictSource;
         endpoint.asymmetric = asymmetric;
         endpoint.transformer = transformer == null ? PayloadTransformer.NONE : transformer;
-        endpoint.latched = mode == LatchMode.OFF;
+        endpoint.latched = false;
+        endpoint.learned = false;
         endpoint.learningDeadlineNs = nowNs + learningWindowNs;
         endpoint.lastPacketNs = nowNs;
     }

@@ -24,6 +24,11 @@ final class RtpPeer implements AutoCloseable
         socket.setSoTimeout(2000);
     }
 
+    void timeout(final int millis) throws IOException
+    {
+        socket.setSoTimeout(millis);
+    }
+
     InetSocketAddress address()
     {
         return (InetSocketAddress)socket.getLocalSocketAddress();

@@ -1,0 +1,158 @@
+package io.tandem.media;
+
+import static io.tandem.media.RelayTest.assertCounter;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Endpoint learning over real UDP: Alice signals one address but sits behind a NAT and sends from another; Mallory
+ * tries to inject media into the call and to pull Bob's media to herself (RTP Bleed).
+ */
+class LatchingTest
+{
+    private static final long WINDOW_MS = 300;
+
+    @TempDir
+    Path dir;
+
+    private RtpPeer aliceSignalled;
+    private RtpPeer aliceNat;
+    private RtpPeer bob;
+    private RtpPeer mallory;
+    private MediaPlane plane;
+    private int aliceSendsTo;
+    private int bobSendsTo;
+
+    @BeforeEach
+    void setUp() throws IOException
+    {
+        aliceSignalled = new RtpPeer(1);
+        aliceNat = new RtpPeer(1);
+        bob = new RtpPeer(2);
+        mallory = new RtpPeer(3);
+        for (final RtpPeer peer : List.of(aliceSignalled, aliceNat, bob, mallory))
+        {
+            peer.timeout(300);
+        }
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(plane, aliceSignalled, aliceNat, bob, mallory);
+    }
+
+    private void start(final LatchMode mode, final boolean strictSource) throws MediaException
+    {
+        plane = new MediaPlane(new MediaContext()
+            .portRange(44000, 44099)
+            .learningWindowNs(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS))
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat")));
+        final StreamSpec alice = StreamSpec.of(aliceSignalled.address()).withLatch(mode).withStrictSource(strictSource);
+        bobSendsTo = plane.offer("c", "alice", List.of(alice)).get(0).localRtpPort();
+        aliceSendsTo = plane.answer("c", "alice", "bob",
+            List.of(StreamSpec.of(bob.address()).withLatch(mode).withStrictSource(strictSource))).get(0).localRtpPort();
+    }
+
+    private static void assertReceives(final RtpPeer receiver, final byte[] expected) throws IOException
+    {
+        final DatagramPacket packet = receiver.receive();
+        assertNotNull(packet, "nothing arrived");
+        assertArrayEquals(expected, RtpPeer.data(packet));
+    }
+
+    @Test
+    void learnsTheNatSourceThenDropsAThirdParty() throws Exception
+    {
+        start(LatchMode.HEURISTIC, true);
+        aliceNat.send(aliceNat.rtp(1), aliceSendsTo);
+        assertReceives(bob, aliceNat.rtp(1));
+        bob.send(bob.rtp(1), bobSendsTo);
+        assertReceives(aliceNat, bob.rtp(1));
+        assertNull(aliceSignalled.receive(), "media must follow the NAT, not the signalled address");
+
+        Thread.sleep(WINDOW_MS + 100);
+        aliceNat.send(aliceNat.rtp(2), aliceSendsTo); // the window has closed: this locks onto the NAT address
+        assertReceives(bob, aliceNat.rtp(2));
+        assertTrue(plane.endpointView(aliceSendsTo).latched());
+
+        mallory.send(mallory.rtp(3), aliceSendsTo);
+        assertNull(bob.receive(), "an injected packet must not reach Bob");
+        assertCounter(1, plane.counters().dropWrongSource, "wrong-source drops");
+        assertEquals(1, plane.endpointView(aliceSendsTo).wrongSource());
+
+        bob.send(bob.rtp(4), bobSendsTo);
+        assertReceives(aliceNat, bob.rtp(4));
+        assertNull(mallory.receive(), "Bob's media must not be pulled to the third party");
+        aliceNat.send(aliceNat.rtp(5), aliceSendsTo);
+        assertReceives(bob, aliceNat.rtp(5));
+    }
+
+    @Test
+    void heuristicLearningPrefersTheSignalledAddress() throws Exception
+    {
+        start(LatchMode.HEURISTIC, true);
+        aliceSignalled.send(aliceSignalled.rtp(1), aliceSendsTo);
+        assertReceives(bob, aliceSignalled.rtp(1));
+        mallory.send(mallory.rtp(2), aliceSendsTo); // inside the window: relayed, but must not take over
+        assertReceives(bob, mallory.rtp(2));
+        bob.send(bob.rtp(3), bobSendsTo);
+        assertReceives(aliceSignalled, bob.rtp(3));
+        assertNull(mallory.receive());
+    }
+
+    @Test
+    void immediateLatchingLocksOnTheFirstPacket() throws Exception
+    {
+        start(LatchMode.IMMEDIATE, true);
+        aliceNat.send(aliceNat.rtp(1), aliceSendsTo);
+        assertReceives(bob, aliceNat.rtp(1));
+        mallory.send(mallory.rtp(2), aliceSendsTo);
+        assertNull(bob.receive(), "after the first packet, another source is dropped");
+        assertCounter(1, plane.counters().dropWrongSource, "wrong-source drops");
+        bob.send(bob.rtp(3), bobSendsTo);
+        assertReceives(aliceNat, bob.rtp(3));
+    }
+
+    @Test
+    void withoutLearningOnlyTheSignalledAddressIsAccepted() throws Exception
+    {
+        start(LatchMode.OFF, true);
+        aliceNat.send(aliceNat.rtp(1), aliceSendsTo);
+        assertNull(bob.receive(), "learning is off: a source other than the signalled one is dropped");
+        aliceSignalled.send(aliceSignalled.rtp(2), aliceSendsTo);
+        assertReceives(bob, aliceSignalled.rtp(2));
+        bob.send(bob.rtp(3), bobSendsTo);
+        assertReceives(aliceSignalled, bob.rtp(3));
+    }
+
+    @Test
+    void withoutStrictSourceOtherSourcesAreRelayedButDoNotTakeTheMedia() throws Exception
+    {
+        start(LatchMode.IMMEDIATE, false);
+        aliceNat.send(aliceNat.rtp(1), aliceSendsTo);
+        assertReceives(bob, aliceNat.rtp(1));
+        mallory.send(mallory.rtp(2), aliceSendsTo);
+        assertReceives(bob, mallory.rtp(2));
+        bob.send(bob.rtp(3), bobSendsTo);
+        assertReceives(aliceNat, bob.rtp(3));
+        assertNull(mallory.receive());
+    }
+}
