@@ -21,10 +21,16 @@ public final class G711
             ULAW_TO_LINEAR[i] = decodeUlaw(i);
             ALAW_TO_LINEAR[i] = decodeAlaw(i);
         }
+        // The direct tables work on magnitude and sign, as G.711's conversion is symmetric: negative zero stays
+        // negative (u-law 0x7F -> A-law 0x55), and no two's-complement offset leaks into the negative half.
         for (int i = 0; i < 256; i++)
         {
-            ULAW_TO_ALAW[i] = (byte)encodeAlaw(ULAW_TO_LINEAR[i]);
-            ALAW_TO_ULAW[i] = (byte)encodeUlaw(ALAW_TO_LINEAR[i]);
+            final boolean ulawPositive = (i & 0x80) != 0;
+            final int alaw = encodeAlaw(Math.abs(ULAW_TO_LINEAR[i]));
+            ULAW_TO_ALAW[i] = (byte)(ulawPositive ? alaw : alaw & 0x7F);
+            final boolean alawPositive = (i & 0x80) != 0;
+            final int ulaw = encodeUlaw(Math.abs(ALAW_TO_LINEAR[i]));
+            ALAW_TO_ULAW[i] = (byte)(alawPositive ? ulaw : ulaw & 0x7F);
         }
     }
 

@@ -155,6 +155,43 @@ class RelayTest
     }
 
     @Test
+    void transcodesWhatOnePartySendsFromUlawToAlaw() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int bobSendsTo = plane.offer("call-g711", "alice-tag",
+            List.of(StreamSpec.of(alice.address()).withTranscode("PCMU>PCMA"))).get(0).localRtpPort();
+        final int aliceSendsTo = plane.answer("call-g711", "alice-tag", "bob-tag",
+            List.of(StreamSpec.of(bob.address()))).get(0).localRtpPort();
+
+        final byte[] pcmu = alice.rtp(7);
+        alice.send(pcmu, aliceSendsTo);
+        final byte[] atBob = RtpPeer.data(bob.receive());
+        assertEquals(pcmu.length, atBob.length);
+        assertEquals(8, atBob[1], "payload type PCMA");
+        assertArrayEquals(java.util.Arrays.copyOfRange(pcmu, 2, 12), java.util.Arrays.copyOfRange(atBob, 2, 12),
+            "sequence, timestamp and SSRC untouched");
+        for (int i = 12; i < pcmu.length; i++)
+        {
+            assertEquals(G711.ulawToAlaw(pcmu[i]), atBob[i], "payload byte " + i);
+        }
+        assertCounter(1, plane.counters().transcoded, "packets transcoded");
+
+        final byte[] fromBob = bob.rtp(8);
+        bob.send(fromBob, bobSendsTo);
+        assertArrayEquals(fromBob, RtpPeer.data(alice.receive()), "the other direction is not transcoded");
+    }
+
+    @Test
+    void anUnknownTranscoderIsRefused() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final MediaException ex = assertThrows(MediaException.class, () -> plane.offer("call-x", "alice-tag",
+            List.of(StreamSpec.of(alice.address()).withTranscode("OPUS>PCMA"))));
+        assertTrue(ex.getMessage().contains("OPUS>PCMA"), ex.getMessage());
+        assertEquals(0, plane.callCount());
+    }
+
+    @Test
     void portExhaustionIsAClearErrorAndLeaksNothing() throws Exception
     {
         plane = new MediaPlane(context(PORT_MIN, PORT_MIN + 3)); // two RTP/RTCP pairs: one stream each way
