@@ -7,6 +7,8 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.LongLongConsumer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.NanoClock;
@@ -21,7 +23,7 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 public final class ForwardingAgent implements Agent, Transport.Receiver
 {
     public static final int MAX_PACKET = 2048;
-    private static final long TIMEOUT_SCAN_INTERVAL_NS = 1_000_000_000L;
+    private static final long MAX_TIMEOUT_SCAN_INTERVAL_NS = 1_000_000_000L;
 
     private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
         new ManyToOneConcurrentArrayQueue<>(4096);
@@ -33,6 +35,9 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final NanoClock clock;
     private final long learningWindowNs;
     private final long timeoutNs;
+    private final long timeoutScanIntervalNs;
+    private final Long2LongHashMap lastPacketByCall = new Long2LongHashMap(1024, 0.65f, Long.MIN_VALUE);
+    private final LongLongConsumer checkCallTimeout = this::checkCallTimeout;
 
     private Endpoint[] endpoints = new Endpoint[64];
     private int endpointCount;
@@ -52,6 +57,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         this.clock = clock;
         this.learningWindowNs = learningWindowNs;
         this.timeoutNs = timeoutNs;
+        this.timeoutScanIntervalNs = Math.max(1, Math.min(MAX_TIMEOUT_SCAN_INTERVAL_NS, timeoutNs / 4));
         this.timedOut = timedOut;
         this.nowNs = clock.nanoTime();
     }
@@ -70,7 +76,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         work += transport.poll(this);
         if (nowNs - nextTimeoutScanNs >= 0)
         {
-            nextTimeoutScanNs = nowNs + TIMEOUT_SCAN_INTERVAL_NS;
+            nextTimeoutScanNs = nowNs + timeoutScanIntervalNs;
             scanTimeouts();
         }
         return work;
@@ -188,24 +194,43 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
+    /**
+     * A call times out when none of its sockets, RTP or RTCP, in either direction, has received media for the
+     * timeout (the talk's "missing call terminations"). Each call is reported once to the control plane.
+     */
     private void scanTimeouts()
     {
         if (timeoutNs <= 0)
         {
             return;
         }
+        final Long2LongHashMap lastPacketByCall = this.lastPacketByCall;
+        lastPacketByCall.clear();
         for (int i = 0; i < endpointCount; i++)
         {
             final Endpoint endpoint = endpoints[i];
             final long handle = endpoint.callHandle;
-            if (handle != 0 && !endpoint.rtcp && nowNs - endpoint.lastPacketNs > timeoutNs && timedOut.offer(handle))
+            if (handle != 0)
             {
-                for (int j = 0; j < endpointCount; j++)
+                final long last = lastPacketByCall.get(handle);
+                if (last == Long.MIN_VALUE || endpoint.lastPacketNs - last > 0)
                 {
-                    if (endpoints[j].callHandle == handle)
-                    {
-                        endpoints[j].callHandle = 0;
-                    }
+                    lastPacketByCall.put(handle, endpoint.lastPacketNs);
+                }
+            }
+        }
+        lastPacketByCall.forEachLong(checkCallTimeout);
+    }
+
+    private void checkCallTimeout(final long handle, final long lastPacketNs)
+    {
+        if (nowNs - lastPacketNs > timeoutNs && timedOut.offer(handle))
+        {
+            for (int i = 0; i < endpointCount; i++)
+            {
+                if (endpoints[i].callHandle == handle)
+                {
+                    endpoints[i].callHandle = 0;
                 }
             }
         }

@@ -34,6 +34,7 @@ public final class Main
                                   dedicated core
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
+          --final-timeout SECONDS end a call this long after it was set up, media or not; 0 = never [0]
           --call ID,A_HOST:A_PORT,B_HOST:B_PORT
                                   relay a call between A and B (repeatable); prints the port each
                                   party must send to. The ng control protocol will replace this.
@@ -41,7 +42,8 @@ public final class Main
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
-        .port-max, .sessions, .counters, .max-calls, .idle, .endpoint-learning, .timeout-s.
+        .port-max, .sessions, .counters, .max-calls, .idle, .endpoint-learning, .timeout-s,
+        .final-timeout-s.
         """;
 
     private Main()
@@ -95,6 +97,7 @@ public final class Main
                 case "--idle" -> ctx.idle(value);
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
+                case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--call" -> calls.add(staticCall(value));
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
@@ -203,9 +206,6 @@ public final class Main
             System.err.println("tandem: cannot set up a --call: " + ex.getMessage());
         }
         System.out.println("tandem: running; stop with Ctrl-C or SIGTERM");
-        while (!stopped.await(1, TimeUnit.SECONDS))
-        {
-            plane.processTimeouts();
-        }
+        stopped.await();
     }
 }

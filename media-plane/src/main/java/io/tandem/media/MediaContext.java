@@ -20,6 +20,7 @@ public final class MediaContext
     private String idle = System.getProperty("tandem.media.idle", "backoff");
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
+    private long finalTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.final-timeout-s", 0));
     private LatchMode latchMode = LatchMode.parse(System.getProperty("tandem.media.endpoint-learning", "heuristic"));
     private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
     private File sessionsFile = new File(System.getProperty("tandem.media.sessions", "/dev/shm/tandem/sessions.cm3"));
@@ -31,6 +32,10 @@ public final class MediaContext
         if (portMin >= portMax)
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
+        }
+        if (timeoutNs < 0 || finalTimeoutNs < 0)
+        {
+            throw new IllegalArgumentException("timeouts cannot be negative (0 turns one off)");
         }
         if (maxCalls < 1)
         {
@@ -124,6 +129,18 @@ public final class MediaContext
     public MediaContext timeoutNs(final long value)
     {
         timeoutNs = value;
+        return this;
+    }
+
+    public long finalTimeoutNs()
+    {
+        return finalTimeoutNs;
+    }
+
+    /** End any call this long after it was set up, media or not; 0 (the default) is off. */
+    public MediaContext finalTimeoutNs(final long value)
+    {
+        finalTimeoutNs = value;
         return this;
     }
 

@@ -41,6 +41,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter sessions;
     public final AtomicCounter portsInUse;
     public final AtomicCounter callsTimedOut;
+    public final AtomicCounter callsFinalTimeout;
     public final AtomicCounter portsExhausted;
     public final AtomicCounter restoreFailures;
 
@@ -73,6 +74,7 @@ public final class MediaCounters implements AutoCloseable
         sessions = manager.newCounter("calls active");
         portsInUse = manager.newCounter("ports in use");
         callsTimedOut = manager.newCounter("calls ended by timeout");
+        callsFinalTimeout = manager.newCounter("calls ended by final timeout");
         portsExhausted = manager.newCounter("port allocation failures");
         restoreFailures = manager.newCounter("calls not restored at start");
     }

@@ -21,7 +21,9 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.agrona.concurrent.SystemNanoClock;
 
@@ -42,6 +44,7 @@ public final class MediaPlane implements AutoCloseable
     private final Transport transport;
     private final ForwardingAgent agent;
     private final AgentRunner runner;
+    private final AgentRunner housekeeper;
     private final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
     private final Map<String, Call> calls = new LinkedHashMap<>();
     private final Map<Long, Call> byHandle = new HashMap<>();
@@ -74,6 +77,19 @@ public final class MediaPlane implements AutoCloseable
         runner = new AgentRunner(ctx.idleStrategy(), MediaPlane::logError, null, agent);
         AgentRunner.startOnThread(runner);
         restoreCalls();
+        housekeeper = new AgentRunner(new SleepingMillisIdleStrategy(100), MediaPlane::logError, null, new Agent()
+        {
+            public int doWork()
+            {
+                return housekeeping();
+            }
+
+            public String roleName()
+            {
+                return "tandem-housekeeper";
+            }
+        });
+        AgentRunner.startOnThread(housekeeper);
     }
 
     private static void logError(final Throwable ex)
@@ -255,8 +271,11 @@ public final class MediaPlane implements AutoCloseable
         counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
     }
 
-    /** End every call whose media timed out. Called by the housekeeping thread. @return calls ended. */
-    public int processTimeouts()
+    /**
+     * End every call whose media timed out and every call older than the final timeout. Runs on the housekeeping
+     * thread every 100 ms. @return calls ended.
+     */
+    int housekeeping()
     {
         int ended = 0;
         Long handle;
@@ -273,7 +292,25 @@ public final class MediaPlane implements AutoCloseable
                 ended++;
             }
         }
+        final long finalTimeoutNs = ctx.finalTimeoutNs();
+        if (finalTimeoutNs > 0)
+        {
+            final long now = System.nanoTime();
+            for (final Call call : calls())
+            {
+                if (now - call.createdNs > finalTimeoutNs && delete(call.callId))
+                {
+                    counters.callsFinalTimeout.incrementRelease();
+                    ended++;
+                }
+            }
+        }
         return ended;
+    }
+
+    private synchronized List<Call> calls()
+    {
+        return new ArrayList<>(calls.values());
     }
 
     public synchronized Call call(final String callId)
@@ -587,19 +624,23 @@ public final class MediaPlane implements AutoCloseable
 
     /** Stop relaying and close every socket. Calls stay in the sessions file: a new media plane resumes them. */
     @Override
-    public synchronized void close()
+    public void close()
     {
-        if (closed)
+        CloseHelper.quietClose(housekeeper); // before taking the monitor: the housekeeper may be waiting for it
+        synchronized (this)
         {
-            return;
+            if (closed)
+            {
+                return;
+            }
+            closed = true;
+            for (final Call call : new ArrayList<>(calls.values()))
+            {
+                release(call);
+            }
+            CloseHelper.quietCloseAll(runner, transport);
+            store.close();
+            counters.close();
         }
-        closed = true;
-        for (final Call call : new ArrayList<>(calls.values()))
-        {
-            release(call);
-        }
-        CloseHelper.quietCloseAll(runner, transport);
-        store.close();
-        counters.close();
     }
 }

@@ -1,0 +1,97 @@
+package io.tandem.media;
+
+import static io.tandem.media.RelayTest.assertCounter;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Calls whose media stops end by themselves and give back their ports (the talk's "missing call terminations"). */
+class TimeoutTest
+{
+    @TempDir
+    Path dir;
+
+    private MediaPlane plane;
+    private RtpPeer alice;
+    private RtpPeer bob;
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(plane, alice, bob);
+    }
+
+    private MediaContext context()
+    {
+        return new MediaContext()
+            .portRange(45000, 45099)
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat"));
+    }
+
+    private static void awaitNoCalls(final MediaPlane plane) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (plane.callCount() > 0 && System.nanoTime() - deadline < 0)
+        {
+            Thread.sleep(20);
+        }
+        assertEquals(0, plane.callCount());
+    }
+
+    @Test
+    void aCallWithoutMediaEndsAndFreesItsPortsWhileALiveCallStays() throws Exception
+    {
+        plane = new MediaPlane(context().timeoutNs(TimeUnit.MILLISECONDS.toNanos(400)));
+        alice = new RtpPeer(1);
+        bob = new RtpPeer(2);
+        final int capacity = plane.ports().capacity();
+        plane.offer("silent", "a", List.of(StreamSpec.of(alice.address())));
+        plane.answer("silent", "a", "b", List.of(StreamSpec.of(bob.address())));
+        plane.offer("talking", "a", List.of(StreamSpec.of(alice.address())));
+        final int aliceSendsTo =
+            plane.answer("talking", "a", "b", List.of(StreamSpec.of(bob.address()))).get(0).localRtpPort();
+        assertEquals(capacity - 4, plane.ports().available());
+
+        // Only Alice talks, one way: a call with media in one direction is alive.
+        for (int i = 0; i < 30; i++)
+        {
+            alice.send(alice.rtp(i), aliceSendsTo);
+            assertNotNull(bob.receive());
+            Thread.sleep(40);
+        }
+        assertEquals(List.of("talking"), plane.callIds(), "the silent call ended, the talking one did not");
+        assertCounter(1, plane.counters().callsTimedOut, "calls ended by timeout");
+        assertEquals(capacity - 2, plane.ports().available());
+
+        awaitNoCalls(plane);
+        assertEquals(capacity, plane.ports().available(), "every port is back");
+        assertEquals(0, plane.counters().portsInUse.get());
+        assertEquals(0, plane.counters().sessions.get());
+        plane.close();
+
+        plane = new MediaPlane(context());
+        assertEquals(0, plane.callCount(), "timed-out calls are gone from the sessions file too");
+    }
+
+    @Test
+    void theFinalTimeoutEndsACallEvenWithMedia() throws Exception
+    {
+        plane = new MediaPlane(context().timeoutNs(0).finalTimeoutNs(TimeUnit.MILLISECONDS.toNanos(300)));
+        alice = new RtpPeer(1);
+        plane.offer("long", "a", List.of(StreamSpec.of(alice.address())));
+        assertEquals(1, plane.callCount());
+        awaitNoCalls(plane);
+        assertEquals(1, plane.counters().callsFinalTimeout.get());
+        assertEquals(plane.ports().capacity(), plane.ports().available());
+    }
+}
