@@ -342,6 +342,12 @@ public final class MediaPlane implements AutoCloseable
         });
     }
 
+    /** Calls in the sessions file. */
+    public synchronized int storedCalls()
+    {
+        return store.size();
+    }
+
     public int publishedEndpoints()
     {
         return runOnAgent(ForwardingAgent::endpointCount);

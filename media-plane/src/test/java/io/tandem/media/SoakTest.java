@@ -1,0 +1,67 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Many call lifecycles (offer, answer, delete) leave nothing behind: no port, socket, table entry or session. */
+class SoakTest
+{
+    private static final int LIFECYCLES = Integer.getInteger("tandem.soak.lifecycles", 100_000);
+    private static final int CONCURRENT = 50;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void callLifecyclesLeakNothing() throws Exception
+    {
+        final InetSocketAddress alice = new InetSocketAddress("127.0.0.1", 6000);
+        final InetSocketAddress bob = new InetSocketAddress("127.0.0.1", 6002);
+        try (MediaPlane plane = new MediaPlane(new MediaContext()
+            .portRange(46000, 46999)
+            .maxCalls(1000)
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat"))))
+        {
+            final int capacity = plane.ports().capacity();
+            final long openFilesBefore = openFiles();
+            for (int i = 0; i < LIFECYCLES; i++)
+            {
+                final String callId = "soak-" + i;
+                plane.offer(callId, "from-" + i, List.of(StreamSpec.of(alice)));
+                plane.answer(callId, "from-" + i, "to-" + i, List.of(StreamSpec.of(bob)));
+                if (i >= CONCURRENT)
+                {
+                    assertTrue(plane.delete("soak-" + (i - CONCURRENT)));
+                }
+            }
+            System.out.printf("soak: %d call lifecycles%n", LIFECYCLES);
+            assertEquals(CONCURRENT, plane.callCount());
+            for (int i = LIFECYCLES - CONCURRENT; i < LIFECYCLES; i++)
+            {
+                assertTrue(plane.delete("soak-" + i));
+            }
+            assertEquals(0, plane.callCount());
+            assertEquals(capacity, plane.ports().available(), "ports");
+            assertEquals(0, plane.publishedEndpoints(), "endpoints known to the forwarding agent");
+            assertEquals(0, plane.counters().sessions.get());
+            assertEquals(0, plane.counters().portsInUse.get());
+            assertEquals(0, plane.storedCalls(), "entries in the sessions file");
+            assertTrue(openFiles() <= openFilesBefore + 2, "file descriptors: " + openFilesBefore + " -> " + openFiles());
+        }
+    }
+
+    private static long openFiles()
+    {
+        final String[] fds = new File("/proc/self/fd").list();
+        return fds == null ? -1 : fds.length;
+    }
+}
