@@ -1,0 +1,64 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.net.InetSocketAddress;
+import java.util.Arrays;
+import java.util.List;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.Test;
+
+/** The persisted call record: round trips, and a corrupt sessions-file entry is a clear error, never a crash. */
+class CallRecordTest
+{
+    private static final CallRecord RECORD = new CallRecord("call-1@example.com", List.of(
+        new CallRecord.MonologueRecord("alice", "bob", List.of(new CallRecord.StreamRecord(30000,
+            StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000)).withLatch(LatchMode.DELAYED).withTranscode("PCMU>PCMA")))),
+        new CallRecord.MonologueRecord("bob", "alice", List.of(new CallRecord.StreamRecord(30002,
+            new StreamSpec(new InetSocketAddress("2001:db8::1", 5000), null, true, null, false, true, null)))),
+        new CallRecord.MonologueRecord("", null, List.of(new CallRecord.StreamRecord(30004, null)))));
+
+    @Test
+    void roundTrips()
+    {
+        assertEquals(RECORD, CallRecord.decode(RECORD.encode()));
+    }
+
+    @Test
+    void corruptRecordsAreRejectedWithAReason()
+    {
+        final byte[] encoded = RECORD.encode();
+        assertThrows(IllegalArgumentException.class, () -> CallRecord.decode(new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> CallRecord.decode(new byte[] {99}), "unknown version");
+        for (int cut = 1; cut < encoded.length; cut++)
+        {
+            final byte[] truncated = Arrays.copyOf(encoded, cut);
+            assertThrows(IllegalArgumentException.class, () -> CallRecord.decode(truncated), "cut at " + cut);
+        }
+        final byte[] badLatch = RECORD.encode();
+        // version, call-id, monologue count, tag, subscriber, stream count, port, has-spec, rtp, rtcp, rtcp-mux
+        final int latchOffset = 1 + (2 + 18) + 2 + (2 + 5) + (1 + 2 + 3) + 2 + 2 + 1 + (1 + 4 + 2) + (1 + 4 + 2) + 1;
+        assertEquals(LatchMode.DELAYED.ordinal(), badLatch[latchOffset]);
+        badLatch[latchOffset] = 42;
+        assertThrows(IllegalArgumentException.class, () -> CallRecord.decode(badLatch), "latch mode out of range");
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void anyBytesDecodeToARecordOrAClearError(final FuzzedDataProvider data)
+    {
+        final byte[] bytes = data.consumeRemainingAsBytes();
+        final CallRecord record;
+        try
+        {
+            record = CallRecord.decode(bytes);
+        }
+        catch (final IllegalArgumentException expected)
+        {
+            return;
+        }
+        assertEquals(record, CallRecord.decode(record.encode()), "what decodes must round-trip");
+    }
+}
