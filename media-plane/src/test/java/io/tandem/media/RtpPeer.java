@@ -66,6 +66,21 @@ final class RtpPeer implements AutoCloseable
         }
     }
 
+    /** @return the next datagram, or null if none arrives within {@code millis}; the timeout is restored. */
+    DatagramPacket receive(final int millis) throws IOException
+    {
+        final int saved = socket.getSoTimeout();
+        socket.setSoTimeout(millis);
+        try
+        {
+            return receive();
+        }
+        finally
+        {
+            socket.setSoTimeout(saved);
+        }
+    }
+
     static byte[] data(final DatagramPacket packet)
     {
         return Arrays.copyOfRange(packet.getData(), packet.getOffset(), packet.getOffset() + packet.getLength());
