@@ -20,14 +20,14 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
 {
     static final int AVERAGE_CALL_ID_LENGTH = 48;
     static final int AVERAGE_ENCODED_LENGTH = 192;
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
     {
     }
 
     /** @param spec the last signalling for this stream, or null before its party has signalled (offer only). */
-    record StreamRecord(int localRtpPort, StreamSpec spec)
+    record StreamRecord(String interfaceName, int localRtpPort, StreamSpec spec)
     {
     }
 
@@ -39,7 +39,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
             final List<StreamRecord> streams = new ArrayList<>();
             for (final MediaStream stream : monologue.streams)
             {
-                streams.add(new StreamRecord(stream.rtp.localPort, stream.spec));
+                streams.add(new StreamRecord(stream.iface.name(), stream.rtp.localPort, stream.spec));
             }
             monologues.add(new MonologueRecord(
                 monologue.tag, monologue.subscriber == null ? null : monologue.subscriber.tag, streams));
@@ -62,6 +62,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                 out.writeShort(monologue.streams().size());
                 for (final StreamRecord stream : monologue.streams())
                 {
+                    out.writeUTF(stream.interfaceName());
                     out.writeShort(stream.localRtpPort());
                     final StreamSpec spec = stream.spec();
                     out.writeBoolean(spec != null);
@@ -106,6 +107,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                 final List<StreamRecord> streams = new ArrayList<>(streamCount);
                 for (int s = 0; s < streamCount; s++)
                 {
+                    final String interfaceName = in.readUTF();
                     final int port = in.readUnsignedShort();
                     StreamSpec spec = null;
                     if (in.readBoolean())
@@ -120,7 +122,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
                             strict, asymmetric, transcode);
                     }
-                    streams.add(new StreamRecord(port, spec));
+                    streams.add(new StreamRecord(interfaceName, port, spec));
                 }
                 monologues.add(new MonologueRecord(tag, subscriberTag, streams));
             }

@@ -29,6 +29,10 @@ public final class Main
           --ports MIN-MAX         media port range; RTP even, RTCP the next odd port [30000-40000]
           --sessions FILE         Chronicle Map file holding the calls [/dev/shm/tandem/sessions.cm3]
           --counters FILE         memory-mapped counters file [/dev/shm/tandem/counters.dat]
+          --interface NAME/ADDRESS[!ADVERTISED][/MIN-MAX]
+                                  a named logical interface (repeatable), e.g. external/10.0.0.5!203.0.113.5;
+                                  calls can bridge two of them. Without any: one interface, "default",
+                                  from --bind, --advertise and --ports
           --max-calls N           calls the sessions file is sized for [10000]
           --idle backoff|busy-spin   forwarding agent idle strategy [backoff]; busy-spin only on a
                                   dedicated core
@@ -42,8 +46,8 @@ public final class Main
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
-        .port-max, .sessions, .counters, .max-calls, .idle, .endpoint-learning, .timeout-s,
-        .final-timeout-s.
+        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle,
+        .endpoint-learning, .timeout-s, .final-timeout-s.
         """;
 
     private Main()
@@ -98,6 +102,7 @@ public final class Main
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
+                case "--interface" -> ctx.addInterface(value);
                 case "--call" -> calls.add(staticCall(value));
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
@@ -153,7 +158,7 @@ public final class Main
     static void startCalls(final MediaPlane plane, final List<StaticCall> calls, final PrintStream out)
         throws MediaException
     {
-        final String host = plane.context().advertisedAddress();
+        final String host = plane.interfaces().get(0).advertisedAddress();
         for (final StaticCall call : calls)
         {
             final int towardsB = plane.offer(call.callId(), "a", List.of(StreamSpec.of(call.a()))).get(0).localRtpPort();
@@ -193,8 +198,11 @@ public final class Main
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
             stopped.countDown();
         }, "tandem-shutdown"));
-        System.out.printf("tandem: media on %s (advertised %s), ports %d-%d, idle %s%n",
-            ctx.bindAddress(), ctx.advertisedAddress(), ctx.portMin(), ctx.portMax(), ctx.idleName());
+        for (final MediaInterface iface : plane.interfaces())
+        {
+            System.out.printf("tandem: media interface %s%n", iface);
+        }
+        System.out.printf("tandem: forwarding agent idle strategy %s%n", ctx.idleName());
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
             ctx.sessionsFile(), plane.callCount(), ctx.countersFile());
         try

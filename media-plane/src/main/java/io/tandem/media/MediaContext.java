@@ -1,6 +1,8 @@
 package io.tandem.media;
 
 import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -25,6 +27,9 @@ public final class MediaContext
     private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
     private File sessionsFile = new File(System.getProperty("tandem.media.sessions", "/dev/shm/tandem/sessions.cm3"));
     private long maxCalls = Long.getLong("tandem.media.max-calls", 10_000);
+    private final List<String> interfaces = new ArrayList<>(
+        List.of(System.getProperty("tandem.media.interfaces", "").split(";")).stream().filter((s) -> !s.isBlank()).toList());
+    private List<InterfaceSpec> interfaceSpecs;
     private boolean concluded;
 
     public MediaContext conclude()
@@ -46,6 +51,37 @@ public final class MediaContext
             advertisedAddress = bindAddress;
         }
         idleStrategy(); // validates the name
+        final List<InterfaceSpec> specs = new ArrayList<>();
+        if (interfaces.isEmpty())
+        {
+            specs.add(new InterfaceSpec(InterfaceSpec.DEFAULT_NAME, bindAddress, advertisedAddress, portMin, portMax));
+        }
+        for (final String spec : interfaces)
+        {
+            specs.add(InterfaceSpec.parse(spec, portMin, portMax));
+        }
+        for (int i = 0; i < specs.size(); i++)
+        {
+            final InterfaceSpec a = specs.get(i);
+            if (a.portMin() >= a.portMax())
+            {
+                throw new IllegalArgumentException("interface " + a.name() + ": port-min must be below port-max");
+            }
+            for (int j = 0; j < i; j++)
+            {
+                final InterfaceSpec b = specs.get(j);
+                if (a.name().equals(b.name()))
+                {
+                    throw new IllegalArgumentException("interface " + a.name() + " is defined twice");
+                }
+                if (a.bindAddress().equals(b.bindAddress()) && a.portMin() <= b.portMax() && b.portMin() <= a.portMax())
+                {
+                    throw new IllegalArgumentException("interfaces " + b.name() + " and " + a.name() +
+                        " share an address and overlapping port ranges");
+                }
+            }
+        }
+        interfaceSpecs = List.copyOf(specs);
         concluded = true;
         return this;
     }
@@ -188,6 +224,22 @@ public final class MediaContext
     {
         maxCalls = value;
         return this;
+    }
+
+    /**
+     * Add a named logical interface, {@code NAME/ADDRESS[!ADVERTISED][/MIN-MAX]}. With none, there is one interface,
+     * {@code default}, made of the bind address, advertised address and port range.
+     */
+    public MediaContext addInterface(final String spec)
+    {
+        interfaces.add(spec);
+        return this;
+    }
+
+    /** The interfaces, the first being the default for calls that name none; set by {@link #conclude()}. */
+    public List<InterfaceSpec> interfaceSpecs()
+    {
+        return interfaceSpecs;
     }
 
     boolean isConcluded()

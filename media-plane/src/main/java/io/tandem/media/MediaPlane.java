@@ -39,7 +39,6 @@ public final class MediaPlane implements AutoCloseable
 
     private final MediaContext ctx;
     private final MediaCounters counters;
-    private final PortAllocator ports;
     private final SessionStore store;
     private final Transport transport;
     private final ForwardingAgent agent;
@@ -49,7 +48,8 @@ public final class MediaPlane implements AutoCloseable
     private final Map<String, Call> calls = new LinkedHashMap<>();
     private final Map<Long, Call> byHandle = new HashMap<>();
     private final Map<String, PayloadTransformerProvider> transformers = new HashMap<>();
-    private final InetAddress bindAddress;
+    private final Map<String, MediaInterface> interfaces = new LinkedHashMap<>();
+    private final MediaInterface defaultInterface;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private long nextHandle = 1;
     private boolean closed;
@@ -57,16 +57,12 @@ public final class MediaPlane implements AutoCloseable
     public MediaPlane(final MediaContext ctx)
     {
         this.ctx = ctx.isConcluded() ? ctx : ctx.conclude();
-        try
+        for (final InterfaceSpec spec : this.ctx.interfaceSpecs())
         {
-            bindAddress = InetAddress.getByName(ctx.bindAddress());
+            interfaces.put(spec.name(), new MediaInterface(spec));
         }
-        catch (final IOException ex)
-        {
-            throw new IllegalArgumentException("bad bind address " + ctx.bindAddress(), ex);
-        }
+        defaultInterface = interfaces.values().iterator().next();
         counters = new MediaCounters(ctx.countersFile());
-        ports = new PortAllocator(ctx.portMin(), ctx.portMax());
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = new NioTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut);
@@ -113,9 +109,40 @@ public final class MediaPlane implements AutoCloseable
         return counters;
     }
 
+    /** The default interface's port allocator. */
     public PortAllocator ports()
     {
-        return ports;
+        return defaultInterface.ports;
+    }
+
+    /** The logical interfaces, the default first. */
+    public List<MediaInterface> interfaces()
+    {
+        return List.copyOf(interfaces.values());
+    }
+
+    private MediaInterface mediaInterface(final String name) throws MediaException
+    {
+        if (name == null)
+        {
+            return defaultInterface;
+        }
+        final MediaInterface iface = interfaces.get(name);
+        if (iface == null)
+        {
+            throw new MediaException("Unknown interface '" + name + "'");
+        }
+        return iface;
+    }
+
+    private void updatePortsInUse()
+    {
+        long inUse = 0;
+        for (final MediaInterface iface : interfaces.values())
+        {
+            inUse += 2L * (iface.ports.capacity() - iface.ports.available());
+        }
+        counters.portsInUse.setRelease(inUse);
     }
 
     /** Called (on the control thread) for every call that ends, by delete or by timeout. */
@@ -128,10 +155,27 @@ public final class MediaPlane implements AutoCloseable
      * An offer from {@code fromTag}: remember where that party receives media and allocate, per stream, the local
      * ports for both sides. @return the ports to write into the SDP sent on to the other party.
      */
-    public synchronized List<MediaStream> offer(final String callId, final String fromTag, final List<StreamSpec> specs)
+    public List<MediaStream> offer(final String callId, final String fromTag, final List<StreamSpec> specs)
         throws MediaException
     {
+        return offer(callId, fromTag, specs, null, null);
+    }
+
+    /**
+     * An offer that bridges two logical interfaces: sockets facing the offerer are on {@code fromInterface}, those
+     * facing the other party on {@code toInterface} (null: the default interface), as ng's {@code direction} says.
+     * Streams that already exist stay where they are.
+     */
+    public synchronized List<MediaStream> offer(
+        final String callId,
+        final String fromTag,
+        final List<StreamSpec> specs,
+        final String fromInterface,
+        final String toInterface) throws MediaException
+    {
         checkTranscoders(specs);
+        final MediaInterface fromSide = mediaInterface(fromInterface);
+        final MediaInterface toSide = mediaInterface(toInterface);
         Call call = calls.get(callId);
         final boolean created = call == null;
         if (created)
@@ -148,13 +192,13 @@ public final class MediaPlane implements AutoCloseable
         {
             to = new Monologue(PENDING_TAG);
         }
-        final List<Endpoint> added = new ArrayList<>();
+        final List<MediaStream> added = new ArrayList<>();
         try
         {
             for (int i = from.streams.size(); i < specs.size(); i++)
             {
-                final MediaStream mine = newStream(i, allocatePort(), added);
-                final MediaStream theirs = newStream(i, allocatePort(), added);
+                final MediaStream mine = newStream(i, fromSide, allocatePort(fromSide), added);
+                final MediaStream theirs = newStream(i, toSide, allocatePort(toSide), added);
                 ForwardingAgent.pair(mine.rtp, theirs.rtp);
                 ForwardingAgent.pair(mine.rtcp, theirs.rtcp);
                 from.streams.add(mine);
@@ -164,8 +208,8 @@ public final class MediaPlane implements AutoCloseable
         catch (final MediaException ex)
         {
             closeUnpublished(added);
-            from.streams.removeIf((s) -> added.contains(s.rtp));
-            to.streams.removeIf((s) -> added.contains(s.rtp));
+            from.streams.removeAll(added);
+            to.streams.removeAll(added);
             throw ex;
         }
         from.subscriber = to;
@@ -183,7 +227,7 @@ public final class MediaPlane implements AutoCloseable
         }
         publish(call.handle, added, signal(from, specs));
         persist(call);
-        counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
+        updatePortsInUse();
         return new ArrayList<>(to.streams.subList(0, specs.size()));
     }
 
@@ -243,32 +287,26 @@ public final class MediaPlane implements AutoCloseable
     {
         calls.remove(call.callId);
         byHandle.remove(call.handle);
-        final List<Endpoint> endpoints = new ArrayList<>();
+        final List<MediaStream> streams = new ArrayList<>();
         for (final Monologue monologue : call.monologues.values())
         {
-            for (final MediaStream stream : monologue.streams)
-            {
-                endpoints.add(stream.rtp);
-                endpoints.add(stream.rtcp);
-            }
+            streams.addAll(monologue.streams);
         }
         runOnAgent((a) ->
         {
-            for (final Endpoint endpoint : endpoints)
+            for (final MediaStream stream : streams)
             {
-                a.remove(endpoint);
+                a.remove(stream.rtp);
+                a.remove(stream.rtcp);
             }
             return null;
         });
-        for (final Endpoint endpoint : endpoints)
+        for (final MediaStream stream : streams)
         {
-            if (!endpoint.rtcp)
-            {
-                ports.release(endpoint.localPort);
-            }
+            stream.iface.ports.release(stream.rtp.localPort);
         }
         counters.sessions.decrementRelease();
-        counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
+        updatePortsInUse();
     }
 
     /**
@@ -390,19 +428,20 @@ public final class MediaPlane implements AutoCloseable
     }
 
     /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
-    private void publish(final long callHandle, final List<Endpoint> added, final List<Resignal> changes)
+    private void publish(final long callHandle, final List<MediaStream> added, final List<Resignal> changes)
     {
         runOnAgent((a) ->
         {
-            for (final Endpoint endpoint : added)
+            for (final MediaStream stream : added)
             {
                 try
                 {
-                    a.add(endpoint, callHandle);
+                    a.add(stream.rtp, callHandle);
+                    a.add(stream.rtcp, callHandle);
                 }
                 catch (final IOException ex)
                 {
-                    throw new UncheckedIOException("cannot receive on port " + endpoint.localPort, ex);
+                    throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort, ex);
                 }
             }
             for (final Resignal r : changes)
@@ -447,7 +486,7 @@ public final class MediaPlane implements AutoCloseable
     private void restore(final CallRecord record) throws MediaException
     {
         final Call call = new Call(record.callId(), nextHandle++, System.nanoTime());
-        final List<Endpoint> added = new ArrayList<>();
+        final List<MediaStream> added = new ArrayList<>();
         try
         {
             for (final CallRecord.MonologueRecord m : record.monologues())
@@ -455,11 +494,13 @@ public final class MediaPlane implements AutoCloseable
                 final Monologue monologue = new Monologue(m.tag());
                 for (final CallRecord.StreamRecord s : m.streams())
                 {
-                    if (!ports.reserve(s.localRtpPort()))
+                    final MediaInterface iface = mediaInterface(s.interfaceName());
+                    if (!iface.ports.reserve(s.localRtpPort()))
                     {
-                        throw new MediaException("port " + s.localRtpPort() + " is outside the range or taken");
+                        throw new MediaException("port " + s.localRtpPort() + " is outside interface " + iface.name() +
+                            "'s range or taken");
                     }
-                    final MediaStream stream = newStream(monologue.streams.size(), s.localRtpPort(), added);
+                    final MediaStream stream = newStream(monologue.streams.size(), iface, s.localRtpPort(), added);
                     stream.spec = s.spec();
                     monologue.streams.add(stream);
                 }
@@ -510,7 +551,7 @@ public final class MediaPlane implements AutoCloseable
         byHandle.put(call.handle, call);
         counters.sessions.incrementRelease();
         publish(call.handle, added, changes);
-        counters.portsInUse.setRelease(2L * (ports.capacity() - ports.available()));
+        updatePortsInUse();
     }
 
     private void checkTranscoders(final List<StreamSpec> specs) throws MediaException
@@ -530,9 +571,9 @@ public final class MediaPlane implements AutoCloseable
         return transformers.containsKey(name);
     }
 
-    private int allocatePort() throws MediaException
+    private int allocatePort(final MediaInterface iface) throws MediaException
     {
-        final int port = ports.allocate();
+        final int port = iface.ports.allocate();
         if (port == PortAllocator.EXHAUSTED)
         {
             counters.portsExhausted.incrementRelease();
@@ -542,49 +583,48 @@ public final class MediaPlane implements AutoCloseable
     }
 
     /** Bind the RTP (even) and RTCP (odd) sockets of one stream on a port already taken from the allocator. */
-    private MediaStream newStream(final int index, final int port, final List<Endpoint> added) throws MediaException
+    private MediaStream newStream(final int index, final MediaInterface iface, final int port, final List<MediaStream> added)
+        throws MediaException
     {
         DatagramChannel rtp = null;
         DatagramChannel rtcp = null;
         try
         {
-            rtp = open(port);
-            rtcp = open(port + 1);
+            rtp = open(iface.bindAddress(), port);
+            rtcp = open(iface.bindAddress(), port + 1);
         }
         catch (final IOException ex)
         {
             CloseHelper.quietCloseAll(rtp, rtcp);
-            ports.release(port);
-            throw new MediaException("Could not bind media ports " + port + "/" + (port + 1) + ": " + ex.getMessage());
+            iface.ports.release(port);
+            throw new MediaException("Could not bind media ports " + port + "/" + (port + 1) + " on interface " +
+                iface.name() + ": " + ex.getMessage());
         }
-        final MediaStream stream = new MediaStream(index, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
-        added.add(stream.rtp);
-        added.add(stream.rtcp);
+        final MediaStream stream =
+            new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
+        added.add(stream);
         return stream;
     }
 
-    /** Undo {@link #newStream} for endpoints that never reached the agent. */
-    private void closeUnpublished(final List<Endpoint> added)
+    /** Undo {@link #newStream} for streams that never reached the agent. */
+    private static void closeUnpublished(final List<MediaStream> added)
     {
-        for (final Endpoint endpoint : added)
+        for (final MediaStream stream : added)
         {
-            CloseHelper.quietClose(endpoint.channel);
-            if (!endpoint.rtcp)
-            {
-                ports.release(endpoint.localPort);
-            }
+            CloseHelper.quietCloseAll(stream.rtp.channel, stream.rtcp.channel);
+            stream.iface.ports.release(stream.rtp.localPort);
         }
     }
 
-    private DatagramChannel open(final int port) throws IOException
+    private static DatagramChannel open(final InetAddress address, final int port) throws IOException
     {
         final DatagramChannel channel = DatagramChannel.open(
-            bindAddress instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+            address instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
         try
         {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.setOption(StandardSocketOptions.SO_RCVBUF, 256 * 1024);
-            channel.bind(new InetSocketAddress(bindAddress, port));
+            channel.bind(new InetSocketAddress(address, port));
             channel.configureBlocking(false);
             return channel;
         }

@@ -4,14 +4,16 @@ package io.tandem.media;
 public final class MediaStream
 {
     final int index;
+    final MediaInterface iface;
     final Endpoint rtp;
     final Endpoint rtcp;
     /** The last signalling from this stream's party; null until that party has sent an offer or answer. */
     StreamSpec spec;
 
-    MediaStream(final int index, final Endpoint rtp, final Endpoint rtcp)
+    MediaStream(final int index, final MediaInterface iface, final Endpoint rtp, final Endpoint rtcp)
     {
         this.index = index;
+        this.iface = iface;
         this.rtp = rtp;
         this.rtcp = rtcp;
     }
@@ -24,6 +26,18 @@ public final class MediaStream
     public int localRtcpPort()
     {
         return rtcp.localPort;
+    }
+
+    /** The logical interface this stream's sockets are on. */
+    public MediaInterface mediaInterface()
+    {
+        return iface;
+    }
+
+    /** The address peers send this stream's media to: its interface's advertised address. */
+    public String advertisedAddress()
+    {
+        return iface.advertisedAddress();
     }
 
     public StreamSpec spec()

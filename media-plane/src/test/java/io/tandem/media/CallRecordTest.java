@@ -15,11 +15,11 @@ import org.junit.jupiter.api.Test;
 class CallRecordTest
 {
     private static final CallRecord RECORD = new CallRecord("call-1@example.com", List.of(
-        new CallRecord.MonologueRecord("alice", "bob", List.of(new CallRecord.StreamRecord(30000,
+        new CallRecord.MonologueRecord("alice", "bob", List.of(new CallRecord.StreamRecord("external", 30000,
             StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000)).withLatch(LatchMode.DELAYED).withTranscode("PCMU>PCMA")))),
-        new CallRecord.MonologueRecord("bob", "alice", List.of(new CallRecord.StreamRecord(30002,
+        new CallRecord.MonologueRecord("bob", "alice", List.of(new CallRecord.StreamRecord("internal", 30002,
             new StreamSpec(new InetSocketAddress("2001:db8::1", 5000), null, true, null, false, true, null)))),
-        new CallRecord.MonologueRecord("", null, List.of(new CallRecord.StreamRecord(30004, null)))));
+        new CallRecord.MonologueRecord("", null, List.of(new CallRecord.StreamRecord("internal", 30004, null)))));
 
     @Test
     void roundTrips()
@@ -39,8 +39,10 @@ class CallRecordTest
             assertThrows(IllegalArgumentException.class, () -> CallRecord.decode(truncated), "cut at " + cut);
         }
         final byte[] badLatch = RECORD.encode();
-        // version, call-id, monologue count, tag, subscriber, stream count, port, has-spec, rtp, rtcp, rtcp-mux
-        final int latchOffset = 1 + (2 + 18) + 2 + (2 + 5) + (1 + 2 + 3) + 2 + 2 + 1 + (1 + 4 + 2) + (1 + 4 + 2) + 1;
+        // version, call-id, monologue count, tag, subscriber, stream count, interface, port, has-spec, rtp, rtcp,
+        // rtcp-mux
+        final int latchOffset =
+            1 + (2 + 18) + 2 + (2 + 5) + (1 + 2 + 3) + 2 + (2 + 8) + 2 + 1 + (1 + 4 + 2) + (1 + 4 + 2) + 1;
         assertEquals(LatchMode.DELAYED.ordinal(), badLatch[latchOffset]);
         badLatch[latchOffset] = 42;
         assertThrows(IllegalArgumentException.class, () -> CallRecord.decode(badLatch), "latch mode out of range");

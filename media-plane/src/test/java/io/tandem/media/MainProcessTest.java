@@ -117,7 +117,7 @@ class MainProcessTest
 
         final Path first = dir.resolve("first.log");
         final Process killed = start(first, args);
-        assertTrue(await(first, "tandem: media on ").contains("ports 42000-42099"));
+        assertEquals("tandem: media interface default/127.0.0.1/42000-42099", await(first, "tandem: media interface"));
         final Matcher ports = CALL_LINE.matcher(await(first, "call c1:"));
         assertTrue(ports.find());
         final int aliceSendsTo = Integer.parseInt(ports.group(1));

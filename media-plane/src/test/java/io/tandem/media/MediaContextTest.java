@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 class MediaContextTest
@@ -27,5 +29,37 @@ class MediaContextTest
     {
         final MediaContext ctx = new MediaContext().bindAddress("127.0.0.2").conclude();
         assertEquals("127.0.0.2", ctx.advertisedAddress());
+    }
+
+    @Test
+    void withoutInterfacesThereIsADefaultOneFromTheBindAddressAndPortRange()
+    {
+        final MediaContext ctx = new MediaContext().bindAddress("127.0.0.1").advertisedAddress("192.0.2.1")
+            .portRange(20000, 20999).conclude();
+        assertEquals(List.of(new InterfaceSpec("default", "127.0.0.1", "192.0.2.1", 20000, 20999)), ctx.interfaceSpecs());
+    }
+
+    @Test
+    void interfacesAreParsedWithOptionalAdvertisedAddressAndRange()
+    {
+        final MediaContext ctx = new MediaContext().portRange(30000, 39999)
+            .addInterface("external/10.0.0.5!203.0.113.5/40000-40999")
+            .addInterface("internal/2001:db8::1").conclude();
+        assertEquals(List.of(
+            new InterfaceSpec("external", "10.0.0.5", "203.0.113.5", 40000, 40999),
+            new InterfaceSpec("internal", "2001:db8::1", "2001:db8::1", 30000, 39999)), ctx.interfaceSpecs());
+    }
+
+    @Test
+    void badInterfacesAreRejectedWithTheReason()
+    {
+        assertThrows(IllegalArgumentException.class, () -> new MediaContext().addInterface("nameonly").conclude());
+        assertThrows(IllegalArgumentException.class, () -> new MediaContext().addInterface("x/10.0.0.1/9-").conclude());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new MediaContext()
+            .addInterface("a/10.0.0.1/30000-30999").addInterface("a/10.0.0.2").conclude())
+            .getMessage().contains("defined twice"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new MediaContext()
+            .addInterface("a/10.0.0.1/30000-30999").addInterface("b/10.0.0.1/30500-31999").conclude())
+            .getMessage().contains("overlapping"));
     }
 }

@@ -46,6 +46,11 @@ final class RtpPeer implements AutoCloseable
         return packet.array();
     }
 
+    void send(final byte[] data, final InetSocketAddress to) throws IOException
+    {
+        socket.send(new DatagramPacket(data, data.length, to));
+    }
+
     void send(final byte[] data, final int port) throws IOException
     {
         socket.send(new DatagramPacket(data, data.length, LOOPBACK, port));

@@ -1,0 +1,100 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.net.DatagramPacket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A call bridging two logical interfaces, as an SBC bridges its external and internal networks: here 127.0.0.1
+ * stands for the external side and 127.0.0.2 for the internal one.
+ */
+class InterfaceBridgeTest
+{
+    @TempDir
+    Path dir;
+
+    private MediaPlane plane;
+    private RtpPeer alice;
+    private RtpPeer bob;
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(plane, alice, bob);
+    }
+
+    private MediaContext context()
+    {
+        return new MediaContext()
+            .addInterface("external/127.0.0.1!203.0.113.5/48000-48099")
+            .addInterface("internal/127.0.0.2/48100-48199")
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat"));
+    }
+
+    private static void relay(final RtpPeer from, final InetSocketAddress to, final RtpPeer receiver,
+        final InetSocketAddress expectedSource, final int sequence) throws Exception
+    {
+        final byte[] packet = from.rtp(sequence);
+        from.send(packet, to);
+        final DatagramPacket received = receiver.receive();
+        assertNotNull(received);
+        assertArrayEquals(packet, RtpPeer.data(received));
+        assertEquals(expectedSource, received.getSocketAddress(), "sent from Tandem's socket on the receiver's side");
+    }
+
+    @Test
+    void bridgesExternalToInternalAndSurvivesARestart() throws Exception
+    {
+        plane = new MediaPlane(context());
+        alice = new RtpPeer(1);
+        bob = new RtpPeer(2);
+        final MediaStream towardsBob = plane.offer("bridged", "alice", List.of(StreamSpec.of(alice.address())),
+            "external", "internal").get(0);
+        final MediaStream towardsAlice =
+            plane.answer("bridged", "alice", "bob", List.of(StreamSpec.of(bob.address()))).get(0);
+
+        assertEquals("internal", towardsBob.mediaInterface().name());
+        assertEquals("127.0.0.2", towardsBob.advertisedAddress());
+        assertTrue(towardsBob.localRtpPort() >= 48100 && towardsBob.localRtpPort() <= 48199);
+        assertEquals("external", towardsAlice.mediaInterface().name());
+        assertEquals("203.0.113.5", towardsAlice.advertisedAddress(), "the external side announces its public address");
+        assertTrue(towardsAlice.localRtpPort() >= 48000 && towardsAlice.localRtpPort() <= 48099);
+
+        final InetSocketAddress external = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), towardsAlice.localRtpPort());
+        final InetSocketAddress internal = new InetSocketAddress(InetAddress.getByName("127.0.0.2"), towardsBob.localRtpPort());
+        relay(alice, external, bob, internal, 1);
+        relay(bob, internal, alice, external, 2);
+
+        plane.close();
+        plane = new MediaPlane(context());
+        relay(alice, external, bob, internal, 3);
+        relay(bob, internal, alice, external, 4);
+        assertEquals(1, plane.ports().capacity() - plane.ports().available(), "external ports in use");
+    }
+
+    @Test
+    void anUnknownInterfaceIsAClearError() throws Exception
+    {
+        plane = new MediaPlane(context());
+        alice = new RtpPeer(1);
+        final MediaException ex = assertThrows(MediaException.class, () -> plane.offer("c", "alice",
+            List.of(StreamSpec.of(alice.address())), "external", "dmz"));
+        assertEquals("Unknown interface 'dmz'", ex.getMessage());
+        assertEquals(0, plane.callCount());
+    }
+}
