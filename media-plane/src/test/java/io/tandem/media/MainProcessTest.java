@@ -78,7 +78,8 @@ class MainProcessTest
         List<String> lines = List.of();
         while (System.nanoTime() - deadline < 0)
         {
-            lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            final String text = Files.readString(log, StandardCharsets.UTF_8);
+            lines = List.of(text.substring(0, text.lastIndexOf('\n') + 1).split("\n")); // whole lines only
             for (final String line : lines)
             {
                 if (line.startsWith(prefix))
