@@ -39,6 +39,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final Long2LongHashMap lastPacketByCall = new Long2LongHashMap(1024, 0.65f, Long.MIN_VALUE);
     private final LongLongConsumer checkCallTimeout = this::checkCallTimeout;
 
+    private final int cpu;
+    private volatile int nativeThreadId;
     private Endpoint[] endpoints = new Endpoint[64];
     private int endpointCount;
     private long nowNs;
@@ -50,8 +52,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final NanoClock clock,
         final long learningWindowNs,
         final long timeoutNs,
-        final OneToOneConcurrentArrayQueue<Long> timedOut)
+        final OneToOneConcurrentArrayQueue<Long> timedOut,
+        final int cpu)
     {
+        this.cpu = cpu;
         this.transport = transport;
         this.counters = counters;
         this.clock = clock;
@@ -62,10 +66,26 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         this.nowNs = clock.nanoTime();
     }
 
+    /** The kernel's id of the agent thread (for /proc/self/task), or 0 before it started. */
+    int nativeThreadId()
+    {
+        return nativeThreadId;
+    }
+
     /** Queue a change for the agent thread. @return false if the queue is full. */
     public boolean submit(final Consumer<ForwardingAgent> command)
     {
         return commands.offer(command);
+    }
+
+    @Override
+    public void onStart()
+    {
+        nativeThreadId = CpuAffinity.currentThreadId();
+        if (cpu >= 0)
+        {
+            CpuAffinity.pinCurrentThread(cpu);
+        }
     }
 
     @Override

@@ -36,6 +36,7 @@ public final class Main
           --max-calls N           calls the sessions file is sized for [10000]
           --idle backoff|busy-spin   forwarding agent idle strategy [backoff]; busy-spin only on a
                                   dedicated core
+          --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
           --final-timeout SECONDS end a call this long after it was set up, media or not; 0 = never [0]
@@ -46,7 +47,7 @@ public final class Main
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
-        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle,
+        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .forwarder-cpu,
         .endpoint-learning, .timeout-s, .final-timeout-s.
         """;
 
@@ -99,6 +100,7 @@ public final class Main
                 case "--counters" -> ctx.countersFile(new File(value));
                 case "--max-calls" -> ctx.maxCalls(number(value, option));
                 case "--idle" -> ctx.idle(value);
+                case "--forwarder-cpu" -> ctx.forwarderCpu(number(value, option));
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
@@ -202,7 +204,8 @@ public final class Main
         {
             System.out.printf("tandem: media interface %s%n", iface);
         }
-        System.out.printf("tandem: forwarding agent idle strategy %s%n", ctx.idleName());
+        System.out.printf("tandem: forwarding agent idle strategy %s, %s%n", ctx.idleName(),
+            ctx.forwarderCpu() < 0 ? "not pinned" : "pinned to CPU " + ctx.forwarderCpu());
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
             ctx.sessionsFile(), plane.callCount(), ctx.countersFile());
         try

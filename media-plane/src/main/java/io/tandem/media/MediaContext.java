@@ -27,6 +27,7 @@ public final class MediaContext
     private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
     private File sessionsFile = new File(System.getProperty("tandem.media.sessions", "/dev/shm/tandem/sessions.cm3"));
     private long maxCalls = Long.getLong("tandem.media.max-calls", 10_000);
+    private int forwarderCpu = Integer.getInteger("tandem.media.forwarder-cpu", -1);
     private final List<String> interfaces = new ArrayList<>(
         List.of(System.getProperty("tandem.media.interfaces", "").split(";")).stream().filter((s) -> !s.isBlank()).toList());
     private List<InterfaceSpec> interfaceSpecs;
@@ -41,6 +42,11 @@ public final class MediaContext
         if (timeoutNs < 0 || finalTimeoutNs < 0)
         {
             throw new IllegalArgumentException("timeouts cannot be negative (0 turns one off)");
+        }
+        if (forwarderCpu < -1 || forwarderCpu >= Runtime.getRuntime().availableProcessors())
+        {
+            throw new IllegalArgumentException("forwarder-cpu must be -1 (none) or a CPU below " +
+                Runtime.getRuntime().availableProcessors() + ": " + forwarderCpu);
         }
         if (maxCalls < 1)
         {
@@ -211,6 +217,18 @@ public final class MediaContext
     public MediaContext sessionsFile(final File value)
     {
         sessionsFile = value;
+        return this;
+    }
+
+    public int forwarderCpu()
+    {
+        return forwarderCpu;
+    }
+
+    /** Pin the forwarding agent's thread to this CPU; -1 (the default) leaves it to the scheduler. */
+    public MediaContext forwarderCpu(final int cpu)
+    {
+        forwarderCpu = cpu;
         return this;
     }
 

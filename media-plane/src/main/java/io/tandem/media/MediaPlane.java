@@ -65,7 +65,8 @@ public final class MediaPlane implements AutoCloseable
         counters = new MediaCounters(ctx.countersFile());
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = new NioTransport(ForwardingAgent.MAX_PACKET);
-        agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut);
+        agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut,
+            ctx.forwarderCpu());
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
             transformers.put(provider.name(), provider);
@@ -96,6 +97,12 @@ public final class MediaPlane implements AutoCloseable
     public MediaContext context()
     {
         return ctx;
+    }
+
+    /** The kernel's id of the forwarding agent's thread. */
+    int forwarderNativeThreadId()
+    {
+        return agent.nativeThreadId();
     }
 
     /** The forwarding agent's thread, for tests and tools that measure it. */

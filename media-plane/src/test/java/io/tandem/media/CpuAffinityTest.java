@@ -1,0 +1,48 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CpuAffinityTest
+{
+    @TempDir
+    Path dir;
+
+    private static String allowedCpus(final int tid) throws Exception
+    {
+        for (final String line : Files.readAllLines(Path.of("/proc/self/task/" + tid + "/status")))
+        {
+            if (line.startsWith("Cpus_allowed_list:"))
+            {
+                return line.substring("Cpus_allowed_list:".length()).trim();
+            }
+        }
+        throw new AssertionError("no Cpus_allowed_list for thread " + tid);
+    }
+
+    @Test
+    void theForwardingAgentRunsPinnedToTheConfiguredCpu() throws Exception
+    {
+        final int cpu = Runtime.getRuntime().availableProcessors() - 1;
+        try (MediaPlane plane = new MediaPlane(new MediaContext()
+            .portRange(49000, 49099)
+            .forwarderCpu(cpu)
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat"))))
+        {
+            assertEquals(0, plane.publishedEndpoints()); // a round trip through the agent: it has started
+            final int tid = plane.forwarderNativeThreadId();
+            assertTrue(tid > 0);
+            assertEquals(Integer.toString(cpu), allowedCpus(tid));
+            assertTrue(!allowedCpus(CpuAffinity.currentThreadId()).equals(Integer.toString(cpu)) ||
+                Runtime.getRuntime().availableProcessors() == 1, "only the agent thread is pinned");
+        }
+    }
+}
