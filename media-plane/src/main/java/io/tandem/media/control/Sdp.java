@@ -1,0 +1,526 @@
+package io.tandem.media.control;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * An SDP body as lines, each kept with its own line ending, so that whatever Tandem does not rewrite goes back
+ * byte for byte. Session-level lines come first, then one {@link Media} per {@code m=} line. Parsing checks only
+ * what Tandem reads (v=, o=, c=, m=, a=rtcp); everything else is carried as is.
+ */
+public final class Sdp
+{
+    /** One line: its type letter, the text after {@code =}, and its line ending ({@code "\r\n"}, {@code "\n"} or none). */
+    public static final class Line
+    {
+        final char type;
+        String value;
+        final String eol;
+
+        Line(final char type, final String value, final String eol)
+        {
+            this.type = type;
+            this.value = value;
+            this.eol = eol;
+        }
+
+        public char type()
+        {
+            return type;
+        }
+
+        public String value()
+        {
+            return value;
+        }
+
+        boolean isAttribute(final String name)
+        {
+            return type == 'a' && (value.equals(name) || value.startsWith(name + ":"));
+        }
+    }
+
+    /** One media section: its m= line and the lines under it. */
+    public static final class Media
+    {
+        final Line mLine;
+        final List<Line> lines = new ArrayList<>();
+        final String type;
+        final int port;
+        final String protocol;
+        final List<String> formats;
+
+        Media(final Line mLine, final String type, final int port, final String protocol, final List<String> formats)
+        {
+            this.mLine = mLine;
+            this.type = type;
+            this.port = port;
+            this.protocol = protocol;
+            this.formats = formats;
+        }
+
+        public String type()
+        {
+            return type;
+        }
+
+        public int port()
+        {
+            return port;
+        }
+
+        public String protocol()
+        {
+            return protocol;
+        }
+
+        public List<String> formats()
+        {
+            return formats;
+        }
+
+        Line find(final char type)
+        {
+            for (final Line line : lines)
+            {
+                if (line.type == type)
+                {
+                    return line;
+                }
+            }
+            return null;
+        }
+
+        Line attribute(final String name)
+        {
+            for (final Line line : lines)
+            {
+                if (line.isAttribute(name))
+                {
+                    return line;
+                }
+            }
+            return null;
+        }
+
+        public boolean hasAttribute(final String name)
+        {
+            return attribute(name) != null;
+        }
+    }
+
+    private final List<Line> session = new ArrayList<>();
+    private final List<Media> media = new ArrayList<>();
+    private final String trailer;
+
+    private Sdp(final String trailer)
+    {
+        this.trailer = trailer;
+    }
+
+    public List<Media> media()
+    {
+        return media;
+    }
+
+    /** @throws SdpException naming the line number and what is wrong with it */
+    public static Sdp parse(final String text) throws SdpException
+    {
+        if (text.isEmpty())
+        {
+            throw new SdpException("empty SDP");
+        }
+        final List<Line> lines = new ArrayList<>();
+        int start = 0;
+        String trailer = "";
+        int number = 0;
+        while (start < text.length())
+        {
+            number++;
+            int end = text.indexOf('\n', start);
+            final String eol;
+            final int contentEnd;
+            if (end < 0)
+            {
+                end = text.length();
+                contentEnd = end;
+                eol = "";
+            }
+            else
+            {
+                contentEnd = end > start && text.charAt(end - 1) == '\r' ? end - 1 : end;
+                eol = text.substring(contentEnd, end + 1);
+                end++;
+            }
+            final String content = text.substring(start, contentEnd);
+            if (content.isEmpty() && end >= text.length())
+            {
+                trailer = eol; // an empty last line: keep it as it was
+                break;
+            }
+            if (content.length() < 2 || content.charAt(1) != '=' || content.charAt(0) < 'a' || content.charAt(0) > 'z')
+            {
+                throw new SdpException("line " + number + ": not an SDP line (type=value): '" + excerpt(content) + "'");
+            }
+            lines.add(new Line(content.charAt(0), content.substring(2), eol));
+            start = end;
+        }
+        if (lines.isEmpty() || lines.get(0).type != 'v' || !lines.get(0).value.equals("0"))
+        {
+            throw new SdpException("line 1: an SDP body starts with v=0");
+        }
+        final Sdp sdp = new Sdp(trailer);
+        Media current = null;
+        for (int i = 0; i < lines.size(); i++)
+        {
+            final Line line = lines.get(i);
+            final int lineNumber = i + 1;
+            switch (line.type)
+            {
+                case 'm' ->
+                {
+                    current = parseMedia(line, lineNumber);
+                    sdp.media.add(current);
+                    continue;
+                }
+                case 'c' -> parseConnection(line.value, lineNumber);
+                case 'o' -> parseOrigin(line.value, lineNumber);
+                case 'a' ->
+                {
+                    if (line.isAttribute("rtcp") && !line.isAttribute("rtcp-mux"))
+                    {
+                        parseRtcp(line.value, lineNumber);
+                    }
+                }
+                default ->
+                {
+                }
+            }
+            if (current == null)
+            {
+                sdp.session.add(line);
+            }
+            else
+            {
+                current.lines.add(line);
+            }
+        }
+        return sdp;
+    }
+
+    private static String excerpt(final String content)
+    {
+        return content.length() > 40 ? content.substring(0, 40) + "..." : content;
+    }
+
+    private static Media parseMedia(final Line line, final int number) throws SdpException
+    {
+        final String[] fields = line.value.split(" ", -1);
+        if (fields.length < 3)
+        {
+            throw new SdpException("line " + number + ": m= needs media, port and protocol: '" + excerpt(line.value) + "'");
+        }
+        final String portField = fields[1];
+        final int slash = portField.indexOf('/');
+        final int port = port(slash < 0 ? portField : portField.substring(0, slash), number, "m=");
+        return new Media(line, fields[0], port, fields[2], List.of(fields).subList(3, fields.length));
+    }
+
+    private static int port(final String text, final int number, final String what) throws SdpException
+    {
+        if (text.isEmpty() || text.length() > 5)
+        {
+            throw new SdpException("line " + number + ": " + what + " port is not a number: '" + excerpt(text) + "'");
+        }
+        int port = 0;
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char c = text.charAt(i);
+            if (c < '0' || c > '9')
+            {
+                throw new SdpException("line " + number + ": " + what + " port is not a number: '" + excerpt(text) + "'");
+            }
+            port = port * 10 + (c - '0');
+        }
+        if (port > 65535)
+        {
+            throw new SdpException("line " + number + ": " + what + " port out of range: " + port);
+        }
+        return port;
+    }
+
+    /** @return the address of a c= value ("IN IP4 192.0.2.1"). */
+    private static String parseConnection(final String value, final int number) throws SdpException
+    {
+        final String[] fields = value.split(" ", -1);
+        if (fields.length != 3 || !fields[0].equals("IN") || !(fields[1].equals("IP4") || fields[1].equals("IP6")))
+        {
+            throw new SdpException("line " + number + ": c= must be 'IN IP4|IP6 address': '" + excerpt(value) + "'");
+        }
+        final String address = fields[2].contains("/") ? fields[2].substring(0, fields[2].indexOf('/')) : fields[2];
+        checkAddress(fields[1], address, number, "c=");
+        return address;
+    }
+
+    private static void parseOrigin(final String value, final int number) throws SdpException
+    {
+        final String[] fields = value.split(" ", -1);
+        if (fields.length != 6 || !fields[3].equals("IN"))
+        {
+            throw new SdpException("line " + number + ": o= needs 6 fields ending in 'IN IP4|IP6 address': '" +
+                excerpt(value) + "'");
+        }
+    }
+
+    private static void parseRtcp(final String value, final int number) throws SdpException
+    {
+        if (!value.startsWith("rtcp:"))
+        {
+            throw new SdpException("line " + number + ": a=rtcp needs a port");
+        }
+        final String[] fields = value.substring("rtcp:".length()).split(" ", -1);
+        port(fields[0], number, "a=rtcp");
+        if (fields.length != 1 && (fields.length != 4 || !fields[1].equals("IN")))
+        {
+            throw new SdpException("line " + number + ": a=rtcp must be 'port [IN IP4|IP6 address]': '" + excerpt(value) + "'");
+        }
+        if (fields.length == 4)
+        {
+            checkAddress(fields[2], fields[3], number, "a=rtcp");
+        }
+    }
+
+    private static void checkAddress(final String family, final String address, final int number, final String what)
+        throws SdpException
+    {
+        final InetAddress parsed = literal(address);
+        final boolean ok = family.equals("IP4") ? parsed instanceof Inet4Address : parsed instanceof Inet6Address;
+        if (!ok)
+        {
+            throw new SdpException("line " + number + ": " + what + " address is not an " + family + " address: '" +
+                excerpt(address) + "'");
+        }
+    }
+
+    /** An IP address literal, never a name to resolve; null if it is not one. */
+    static InetAddress literal(final String address)
+    {
+        try
+        {
+            return InetAddress.ofLiteral(address);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return null;
+        }
+    }
+
+    // ---- what the media plane needs to know ----
+
+    /** Where the party that wrote this SDP receives a media section's RTP: its c= (or the session's) and m= port. */
+    public InetSocketAddress rtpAddress(final Media m)
+    {
+        final Line c = m.find('c') != null ? m.find('c') : sessionLine('c');
+        if (c == null || m.port == 0)
+        {
+            return null;
+        }
+        final String address = c.value.split(" ", -1)[2];
+        return new InetSocketAddress(literal(address.contains("/") ? address.substring(0, address.indexOf('/')) : address), m.port);
+    }
+
+    /** Where it receives RTCP: a=rtcp if given, else the RTP port + 1 (or the RTP port itself with rtcp-mux). */
+    public InetSocketAddress rtcpAddress(final Media m)
+    {
+        final InetSocketAddress rtp = rtpAddress(m);
+        if (rtp == null)
+        {
+            return null;
+        }
+        final Line rtcp = rtcpLine(m);
+        if (rtcp == null)
+        {
+            return new InetSocketAddress(rtp.getAddress(), rtp.getPort() + 1);
+        }
+        final String[] fields = rtcp.value.substring("rtcp:".length()).split(" ", -1);
+        final int port = Integer.parseInt(fields[0]);
+        return new InetSocketAddress(fields.length == 4 ? literal(fields[3]) : rtp.getAddress(), port);
+    }
+
+    private static Line rtcpLine(final Media m)
+    {
+        for (final Line line : m.lines)
+        {
+            if (line.isAttribute("rtcp") && !line.isAttribute("rtcp-mux"))
+            {
+                return line;
+            }
+        }
+        return null;
+    }
+
+    private Line sessionLine(final char type)
+    {
+        for (final Line line : session)
+        {
+            if (line.type == type)
+            {
+                return line;
+            }
+        }
+        return null;
+    }
+
+    /** The media direction attribute of a section (or the session's), {@code sendrecv} if none. */
+    public String direction(final Media m)
+    {
+        for (final String direction : List.of("sendrecv", "sendonly", "recvonly", "inactive"))
+        {
+            if (m.hasAttribute(direction))
+            {
+                return direction;
+            }
+        }
+        for (final Line line : session)
+        {
+            if (line.type == 'a' && List.of("sendonly", "recvonly", "inactive").contains(line.value))
+            {
+                return line.value;
+            }
+        }
+        return "sendrecv";
+    }
+
+    // ---- rewriting ----
+
+    private static String family(final String address)
+    {
+        return address.contains(":") ? "IP6" : "IP4";
+    }
+
+    /**
+     * Point a media section at Tandem: its m= port (unless it was 0, a rejected stream), its c= line, and an a=rtcp
+     * line if there was one. A section without its own c= gets one when the session-level address differs.
+     */
+    public void rewriteMedia(final Media m, final String address, final int port)
+    {
+        if (m.port != 0)
+        {
+            final int firstSpace = m.mLine.value.indexOf(' ');
+            final int secondSpace = m.mLine.value.indexOf(' ', firstSpace + 1);
+            final String portField = m.mLine.value.substring(firstSpace + 1, secondSpace);
+            final int slash = portField.indexOf('/');
+            m.mLine.value = m.mLine.value.substring(0, firstSpace + 1) + port +
+                (slash < 0 ? "" : portField.substring(slash)) + m.mLine.value.substring(secondSpace);
+        }
+        final String connection = "IN " + family(address) + " " + address;
+        final Line c = m.find('c');
+        if (c != null)
+        {
+            c.value = connection;
+        }
+        else
+        {
+            m.lines.add(0, new Line('c', connection, m.mLine.eol));
+        }
+        final Line rtcp = rtcpLine(m);
+        if (rtcp != null)
+        {
+            final boolean withAddress = rtcp.value.split(" ", -1).length == 4;
+            final int rtcpPort = m.hasAttribute("rtcp-mux") ? port : port + 1;
+            rtcp.value = "rtcp:" + rtcpPort + (withAddress ? " " + connection : "");
+        }
+    }
+
+    /** Point the session-level c= line (if any) at {@code address}. */
+    public void rewriteSessionConnection(final String address)
+    {
+        final Line c = sessionLine('c');
+        if (c != null)
+        {
+            c.value = "IN " + family(address) + " " + address;
+        }
+    }
+
+    /** replace=origin: the o= line's address becomes {@code address}. */
+    public void replaceOrigin(final String address)
+    {
+        final Line o = sessionLine('o');
+        if (o != null)
+        {
+            final String[] fields = o.value.split(" ", -1);
+            fields[4] = family(address);
+            fields[5] = address;
+            o.value = String.join(" ", fields);
+        }
+    }
+
+    /** replace=session-name: the s= line. */
+    public void replaceSessionName(final String name)
+    {
+        final Line s = sessionLine('s');
+        if (s != null)
+        {
+            s.value = name;
+        }
+    }
+
+    private static final List<String> ICE_ATTRIBUTES = List.of(
+        "candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch", "remote-candidates",
+        "end-of-candidates");
+
+    /** Remove ICE attributes everywhere: Tandem relays media itself and is not an ICE agent. @return lines removed. */
+    public int removeIce()
+    {
+        final Predicate<Line> ice = (line) -> line.type == 'a' && ICE_ATTRIBUTES.stream().anyMatch(line::isAttribute);
+        int removed = 0;
+        removed += removeIf(session, ice);
+        for (final Media m : media)
+        {
+            removed += removeIf(m.lines, ice);
+        }
+        return removed;
+    }
+
+    private static int removeIf(final List<Line> lines, final Predicate<Line> test)
+    {
+        final int before = lines.size();
+        lines.removeIf(test);
+        return before - lines.size();
+    }
+
+    /** Remove an attribute (e.g. rtcp-mux when it is rejected) from a media section. */
+    public void removeAttribute(final Media m, final String name)
+    {
+        m.lines.removeIf((line) -> line.isAttribute(name));
+    }
+
+    @Override
+    public String toString()
+    {
+        final StringBuilder out = new StringBuilder(512);
+        for (final Line line : session)
+        {
+            append(out, line);
+        }
+        for (final Media m : media)
+        {
+            append(out, m.mLine);
+            for (final Line line : m.lines)
+            {
+                append(out, line);
+            }
+        }
+        return out.append(trailer).toString();
+    }
+
+    private static void append(final StringBuilder out, final Line line)
+    {
+        out.append(line.type).append('=').append(line.value).append(line.eol);
+    }
+}
