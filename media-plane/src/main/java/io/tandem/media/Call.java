@@ -10,6 +10,8 @@ public final class Call
     final long handle;
     final long createdNs;
     final Map<String, Monologue> monologues = new LinkedHashMap<>();
+    final long createdEpochSeconds = System.currentTimeMillis() / 1000;
+    long lastSignalEpochSeconds = createdEpochSeconds;
 
     Call(final String callId, final long handle, final long createdNs)
     {
@@ -21,6 +23,16 @@ public final class Call
     public String callId()
     {
         return callId;
+    }
+
+    public long createdEpochSeconds()
+    {
+        return createdEpochSeconds;
+    }
+
+    public long lastSignalEpochSeconds()
+    {
+        return lastSignalEpochSeconds;
     }
 
     public Map<String, Monologue> monologues()

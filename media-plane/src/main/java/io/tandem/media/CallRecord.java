@@ -20,7 +20,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
 {
     static final int AVERAGE_CALL_ID_LENGTH = 48;
     static final int AVERAGE_ENCODED_LENGTH = 192;
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
 
     record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
     {
@@ -75,6 +75,8 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         out.writeBoolean(spec.strictSource());
                         out.writeBoolean(spec.asymmetric());
                         writeNullableUtf(out, spec.transcode());
+                        writeNullableUtf(out, spec.mediaType());
+                        writeNullableUtf(out, spec.protocol());
                     }
                 }
             }
@@ -119,8 +121,10 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         final boolean strict = in.readBoolean();
                         final boolean asymmetric = in.readBoolean();
                         final String transcode = readNullableUtf(in);
+                        final String mediaType = readNullableUtf(in);
+                        final String protocol = readNullableUtf(in);
                         spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
-                            strict, asymmetric, transcode);
+                            strict, asymmetric, transcode, mediaType, protocol);
                     }
                     streams.add(new StreamRecord(interfaceName, port, spec));
                 }

@@ -10,9 +10,13 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import io.tandem.media.control.NgCommands;
+import io.tandem.media.control.NgContext;
+import io.tandem.media.control.NgServer;
+
 /**
  * The main job: a media plane on an embedded default configuration (loopback, ports 30000-40000, sessions under
- * /dev/shm/tandem), optionally with static calls from the command line until the ng control protocol lands.
+ * /dev/shm/tandem) driven by rtpengine's ng protocol on 127.0.0.1:2223, optionally with static calls.
  * Runs until SIGTERM or Ctrl-C, then closes cleanly so the sessions file reopens without recovery.
  */
 public final class Main
@@ -20,7 +24,8 @@ public final class Main
     static final String USAGE = """
         Usage: bin/tandem [options]
 
-        Starts the Tandem media plane: an RTP/RTCP relay whose calls live in a Chronicle Map file, so a
+        Starts the Tandem media plane: an RTP/RTCP relay driven by rtpengine's ng control protocol (so
+        Kamailio's rtpengine module works unchanged), whose calls live in a Chronicle Map file, so a
         restarted Tandem relays them again on the same ports. Stops cleanly on SIGTERM or Ctrl-C.
 
         Options (defaults in brackets):
@@ -40,9 +45,14 @@ public final class Main
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
           --final-timeout SECONDS end a call this long after it was set up, media or not; 0 = never [0]
+          --listen-ng ADDRESS:PORT   UDP socket for rtpengine's ng control protocol, as used by
+                                  Kamailio's and OpenSIPS's rtpengine modules [127.0.0.1:2223]
+          --ng-allow CIDR         source network allowed to send ng commands (repeatable)
+                                  [127.0.0.0/8 and ::1]
+          --max-sessions N        new calls beyond N get "load limit" [max-calls]
           --call ID,A_HOST:A_PORT,B_HOST:B_PORT
-                                  relay a call between A and B (repeatable); prints the port each
-                                  party must send to. The ng control protocol will replace this.
+                                  relay a call between A and B without signalling (repeatable);
+                                  prints the port each party must send to
           --help                  this text
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
@@ -60,13 +70,14 @@ public final class Main
     {
     }
 
-    record Options(MediaContext context, List<StaticCall> calls, boolean help)
+    record Options(MediaContext context, NgContext ng, List<StaticCall> calls, boolean help)
     {
     }
 
     static Options parse(final String[] args)
     {
         final MediaContext ctx = new MediaContext();
+        final NgContext ng = new NgContext();
         final List<StaticCall> calls = new ArrayList<>();
         boolean help = false;
         for (int i = 0; i < args.length; i++)
@@ -106,10 +117,13 @@ public final class Main
                 case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--interface" -> ctx.addInterface(value);
                 case "--call" -> calls.add(staticCall(value));
+                case "--listen-ng" -> ng.listen(value);
+                case "--ng-allow" -> ng.allow(value);
+                case "--max-sessions" -> ng.maxSessions(number(value, option));
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
-        return new Options(help ? ctx : ctx.conclude(), calls, help);
+        return new Options(help ? ctx : ctx.conclude(), help ? ng : ng.conclude(), calls, help);
     }
 
     private static int number(final String value, final String option)
@@ -194,8 +208,21 @@ public final class Main
         final MediaContext ctx = options.context();
         final CountDownLatch stopped = new CountDownLatch(1);
         final MediaPlane plane = new MediaPlane(ctx);
+        final NgServer ngServer;
+        try
+        {
+            ngServer = new NgServer(options.ng(), new NgCommands(plane, options.ng().maxSessions()), plane.counters());
+        }
+        catch (final RuntimeException ex)
+        {
+            plane.close();
+            System.err.println("tandem: " + ex.getMessage());
+            System.exit(1);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
+            ngServer.close();
             plane.close();
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
             stopped.countDown();
@@ -206,6 +233,9 @@ public final class Main
         }
         System.out.printf("tandem: forwarding agent idle strategy %s, %s%n", ctx.idleName(),
             ctx.forwarderCpu() < 0 ? "not pinned" : "pinned to CPU " + ctx.forwarderCpu());
+        System.out.printf("tandem: ng control on udp %s, allowed from %s%n",
+            ngServer.localAddress().getAddress().getHostAddress() + ":" + ngServer.localAddress().getPort(),
+            options.ng().allowed());
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
             ctx.sessionsFile(), plane.callCount(), ctx.countersFile());
         try

@@ -80,10 +80,11 @@ public final class MediaContext
                 {
                     throw new IllegalArgumentException("interface " + a.name() + " is defined twice");
                 }
-                if (a.bindAddress().equals(b.bindAddress()) && a.portMin() <= b.portMax() && b.portMin() <= a.portMax())
+                if (a.portMin() <= b.portMax() && b.portMin() <= a.portMax())
                 {
+                    // The forwarding agent indexes endpoints by local port alone.
                     throw new IllegalArgumentException("interfaces " + b.name() + " and " + a.name() +
-                        " share an address and overlapping port ranges");
+                        " have overlapping port ranges; give each its own range");
                 }
             }
         }

@@ -44,6 +44,13 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter callsFinalTimeout;
     public final AtomicCounter portsExhausted;
     public final AtomicCounter restoreFailures;
+    public final AtomicCounter portsBusyElsewhere;
+    public final AtomicCounter ngRequests;
+    public final AtomicCounter ngErrors;
+    public final AtomicCounter ngRetransmits;
+    public final AtomicCounter ngMalformed;
+    public final AtomicCounter ngSourceRefused;
+    public final AtomicCounter ngLoadLimit;
 
     public MediaCounters(final File file)
     {
@@ -77,6 +84,13 @@ public final class MediaCounters implements AutoCloseable
         callsFinalTimeout = manager.newCounter("calls ended by final timeout");
         portsExhausted = manager.newCounter("port allocation failures");
         restoreFailures = manager.newCounter("calls not restored at start");
+        portsBusyElsewhere = manager.newCounter("ports skipped: bound by another process");
+        ngRequests = manager.newCounter("ng requests");
+        ngErrors = manager.newCounter("ng error replies");
+        ngRetransmits = manager.newCounter("ng retransmissions answered from cache");
+        ngMalformed = manager.newCounter("ng malformed messages");
+        ngSourceRefused = manager.newCounter("ng dropped: source not allowed");
+        ngLoadLimit = manager.newCounter("ng load limit replies");
     }
 
     public CountersReader reader()

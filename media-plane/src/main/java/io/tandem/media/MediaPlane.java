@@ -51,6 +51,7 @@ public final class MediaPlane implements AutoCloseable
     private final Map<String, MediaInterface> interfaces = new LinkedHashMap<>();
     private final MediaInterface defaultInterface;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
+    private static final int BIND_ATTEMPTS = 16;
     private long nextHandle = 1;
     private boolean closed;
 
@@ -204,8 +205,8 @@ public final class MediaPlane implements AutoCloseable
         {
             for (int i = from.streams.size(); i < specs.size(); i++)
             {
-                final MediaStream mine = newStream(i, fromSide, allocatePort(fromSide), added);
-                final MediaStream theirs = newStream(i, toSide, allocatePort(toSide), added);
+                final MediaStream mine = bindNewStream(i, fromSide, added);
+                final MediaStream theirs = bindNewStream(i, toSide, added);
                 ForwardingAgent.pair(mine.rtp, theirs.rtp);
                 ForwardingAgent.pair(mine.rtcp, theirs.rtcp);
                 from.streams.add(mine);
@@ -233,6 +234,7 @@ public final class MediaPlane implements AutoCloseable
             counters.sessions.incrementRelease();
         }
         publish(call.handle, added, signal(from, specs));
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
         persist(call);
         updatePortsInUse();
         return new ArrayList<>(to.streams.subList(0, specs.size()));
@@ -268,6 +270,7 @@ public final class MediaPlane implements AutoCloseable
             call.monologues.put(toTag, to);
         }
         publish(call.handle, List.of(), signal(to, specs));
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
         persist(call);
         return new ArrayList<>(from.streams.subList(0, Math.min(specs.size(), from.streams.size())));
     }
@@ -374,16 +377,55 @@ public final class MediaPlane implements AutoCloseable
     }
 
     /** A snapshot of one endpoint's agent-side state, read on the agent thread. */
-    public record EndpointView(int localPort, InetSocketAddress remote, boolean latched, long packets, long wrongSource)
+    public record EndpointView(
+        int localPort,
+        InetSocketAddress remote,
+        boolean latched,
+        long packets,
+        long bytes,
+        long wrongSource,
+        long lastPacketNs)
     {
+    }
+
+    private static EndpointView view(final Endpoint e)
+    {
+        return e == null ? null :
+            new EndpointView(e.localPort, e.remote, e.latched, e.packets, e.bytes, e.wrongSource, e.lastPacketNs);
     }
 
     public EndpointView endpointView(final int localPort)
     {
+        return runOnAgent((a) -> view(a.endpoint(localPort)));
+    }
+
+    /** The agent's view of every endpoint of a call (RTP and RTCP), by local port, read in one pass. */
+    public Map<Integer, EndpointView> endpointViews(final Call call)
+    {
+        final List<Integer> ports = new ArrayList<>();
+        synchronized (this)
+        {
+            for (final Monologue monologue : call.monologues.values())
+            {
+                for (final MediaStream stream : monologue.streams)
+                {
+                    ports.add(stream.rtp.localPort);
+                    ports.add(stream.rtcp.localPort);
+                }
+            }
+        }
         return runOnAgent((a) ->
         {
-            final Endpoint e = a.endpoint(localPort);
-            return e == null ? null : new EndpointView(e.localPort, e.remote, e.latched, e.packets, e.wrongSource);
+            final Map<Integer, EndpointView> views = new HashMap<>();
+            for (final int port : ports)
+            {
+                final EndpointView view = view(a.endpoint(port));
+                if (view != null)
+                {
+                    views.put(port, view);
+                }
+            }
+            return views;
         });
     }
 
@@ -587,6 +629,33 @@ public final class MediaPlane implements AutoCloseable
             throw new MediaException("Ran out of ports");
         }
         return port;
+    }
+
+    /**
+     * A new stream on a free port pair of the interface. A port pair some other process holds (an ephemeral port
+     * of an outgoing connection, say) is skipped, counted, and goes back to the allocator for later.
+     */
+    private MediaStream bindNewStream(final int index, final MediaInterface iface, final List<MediaStream> added)
+        throws MediaException
+    {
+        MediaException last = null;
+        for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++)
+        {
+            try
+            {
+                return newStream(index, iface, allocatePort(iface), added);
+            }
+            catch (final MediaException ex)
+            {
+                if (ex.getMessage().equals("Ran out of ports"))
+                {
+                    throw ex;
+                }
+                counters.portsBusyElsewhere.incrementRelease();
+                last = ex;
+            }
+        }
+        throw last;
     }
 
     /** Bind the RTP (even) and RTCP (odd) sockets of one stream on a port already taken from the allocator. */

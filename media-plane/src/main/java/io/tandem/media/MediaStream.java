@@ -40,6 +40,11 @@ public final class MediaStream
         return iface.advertisedAddress();
     }
 
+    public int index()
+    {
+        return index;
+    }
+
     public StreamSpec spec()
     {
         return spec;

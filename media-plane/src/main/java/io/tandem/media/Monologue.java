@@ -9,6 +9,7 @@ public final class Monologue
     final String tag;
     final List<MediaStream> streams = new ArrayList<>();
     Monologue subscriber;
+    final long createdEpochSeconds = System.currentTimeMillis() / 1000;
 
     Monologue(final String tag)
     {
@@ -18,6 +19,17 @@ public final class Monologue
     public String tag()
     {
         return tag;
+    }
+
+    /** The party this one is in dialogue with, or null. */
+    public Monologue subscriber()
+    {
+        return subscriber;
+    }
+
+    public long createdEpochSeconds()
+    {
+        return createdEpochSeconds;
     }
 
     public List<MediaStream> streams()

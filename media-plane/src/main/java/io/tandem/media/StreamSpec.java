@@ -14,32 +14,46 @@ public record StreamSpec(
     LatchMode latchMode,
     boolean strictSource,
     boolean asymmetric,
-    String transcode)
+    String transcode,
+    String mediaType,
+    String protocol)
 {
     public static StreamSpec of(final InetSocketAddress rtp)
     {
         return new StreamSpec(rtp, rtp == null ? null : new InetSocketAddress(rtp.getAddress(), rtp.getPort() + 1),
-            false, null, true, false, null);
+            false, null, true, false, null, "audio", "RTP/AVP");
     }
 
     public StreamSpec withLatch(final LatchMode mode)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, mode, strictSource, asymmetric, transcode);
+        return new StreamSpec(rtp, rtcp, rtcpMux, mode, strictSource, asymmetric, transcode, mediaType, protocol);
     }
 
     public StreamSpec withStrictSource(final boolean strict)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strict, asymmetric, transcode);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strict, asymmetric, transcode, mediaType, protocol);
     }
 
     public StreamSpec withAsymmetric(final boolean value)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, value, transcode);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, value, transcode, mediaType, protocol);
+    }
+
+    /** Where RTCP goes, and whether it shares the RTP port (rtcp-mux). */
+    public StreamSpec withRtcp(final InetSocketAddress address, final boolean mux)
+    {
+        return new StreamSpec(rtp, address, mux, latchMode, strictSource, asymmetric, transcode, mediaType, protocol);
+    }
+
+    /** The SDP media type (audio, video) and transport protocol (RTP/AVP...), as reported by ng query. */
+    public StreamSpec withMedia(final String type, final String transportProtocol)
+    {
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, transcode, type, transportProtocol);
     }
 
     /** @param name a {@link PayloadTransformerProvider} name applied to media this party sends, e.g. "PCMU>PCMA". */
     public StreamSpec withTranscode(final String name)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, name);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, name, mediaType, protocol);
     }
 }

@@ -32,7 +32,7 @@ class CpuAffinityTest
     {
         final int cpu = Runtime.getRuntime().availableProcessors() - 1;
         try (MediaPlane plane = new MediaPlane(new MediaContext()
-            .portRange(49000, 49099)
+            .portRange(29000, 29099)
             .forwarderCpu(cpu)
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat"))))

@@ -108,7 +108,7 @@ class FloodTest
     void aFloodCostsOnlyWhatDidNotFitAndEveryStreamRecovers() throws Exception
     {
         plane = new MediaPlane(new MediaContext()
-            .portRange(47000, 47099)
+            .portRange(27000, 27099)
             .latchMode(LatchMode.OFF)
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat")));

@@ -40,8 +40,8 @@ class InterfaceBridgeTest
     private MediaContext context()
     {
         return new MediaContext()
-            .addInterface("external/127.0.0.1!203.0.113.5/48000-48099")
-            .addInterface("internal/127.0.0.2/48100-48199")
+            .addInterface("external/127.0.0.1!203.0.113.5/28000-28099")
+            .addInterface("internal/127.0.0.2/28100-28199")
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat"));
     }
@@ -70,10 +70,10 @@ class InterfaceBridgeTest
 
         assertEquals("internal", towardsBob.mediaInterface().name());
         assertEquals("127.0.0.2", towardsBob.advertisedAddress());
-        assertTrue(towardsBob.localRtpPort() >= 48100 && towardsBob.localRtpPort() <= 48199);
+        assertTrue(towardsBob.localRtpPort() >= 28100 && towardsBob.localRtpPort() <= 28199);
         assertEquals("external", towardsAlice.mediaInterface().name());
         assertEquals("203.0.113.5", towardsAlice.advertisedAddress(), "the external side announces its public address");
-        assertTrue(towardsAlice.localRtpPort() >= 48000 && towardsAlice.localRtpPort() <= 48099);
+        assertTrue(towardsAlice.localRtpPort() >= 28000 && towardsAlice.localRtpPort() <= 28099);
 
         final InetSocketAddress external = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), towardsAlice.localRtpPort());
         final InetSocketAddress internal = new InetSocketAddress(InetAddress.getByName("127.0.0.2"), towardsBob.localRtpPort());

@@ -61,7 +61,7 @@ class LatchingTest
     private void start(final LatchMode mode, final boolean strictSource) throws MediaException
     {
         plane = new MediaPlane(new MediaContext()
-            .portRange(44000, 44099)
+            .portRange(24000, 24099)
             .learningWindowNs(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS))
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat")));

@@ -112,13 +112,14 @@ class MainProcessTest
         alice = new RtpPeer(1);
         bob = new RtpPeer(2);
         final File sessions = new File(dir.toFile(), "sessions.cm3");
-        final String[] args = {"--ports", "42000-42099", "--sessions", sessions.getPath(),
+        final String[] args = {"--ports", "22000-22099", "--listen-ng", "127.0.0.1:0", "--sessions", sessions.getPath(),
             "--counters", new File(dir.toFile(), "counters.dat").getPath(), "--timeout", "0",
             "--call", "c1,127.0.0.1:" + alice.address().getPort() + ",127.0.0.1:" + bob.address().getPort()};
 
         final Path first = dir.resolve("first.log");
         final Process killed = start(first, args);
-        assertEquals("tandem: media interface default/127.0.0.1/42000-42099", await(first, "tandem: media interface"));
+        assertEquals("tandem: media interface default/127.0.0.1/22000-22099", await(first, "tandem: media interface"));
+        assertTrue(await(first, "tandem: ng control on udp 127.0.0.1:").contains("allowed from [127.0.0.0/8, 0:0:0:0:0:0:0:1/128]"));
         final Matcher ports = CALL_LINE.matcher(await(first, "call c1:"));
         assertTrue(ports.find());
         final int aliceSendsTo = Integer.parseInt(ports.group(1));

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** One call relayed over real UDP on loopback: both directions, restart on the same sessions file, bad packets. */
 class RelayTest
 {
-    private static final int PORT_MIN = 41000;
-    private static final int PORT_MAX = 41099;
+    private static final int PORT_MIN = 21000;
+    private static final int PORT_MAX = 21099;
 
     @TempDir
     Path dir;
@@ -189,6 +189,20 @@ class RelayTest
             List.of(StreamSpec.of(alice.address()).withTranscode("OPUS>PCMA"))));
         assertTrue(ex.getMessage().contains("OPUS>PCMA"), ex.getMessage());
         assertEquals(0, plane.callCount());
+    }
+
+    @Test
+    void aPortHeldByAnotherProcessIsSkipped() throws Exception
+    {
+        try (java.net.DatagramSocket squatter = new java.net.DatagramSocket(
+            new java.net.InetSocketAddress(RtpPeer.LOOPBACK, PORT_MIN + 1))) // the first pair's RTCP port
+        {
+            plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+            final int[] ports = setUpCall("call-squatted");
+            assertTrue(ports[0] != PORT_MIN && ports[1] != PORT_MIN);
+            assertEquals(1, plane.counters().portsBusyElsewhere.get());
+            exchange(1, ports[0], ports[1]);
+        }
     }
 
     @Test

@@ -26,7 +26,7 @@ class SoakTest
         final InetSocketAddress alice = new InetSocketAddress("127.0.0.1", 6000);
         final InetSocketAddress bob = new InetSocketAddress("127.0.0.1", 6002);
         try (MediaPlane plane = new MediaPlane(new MediaContext()
-            .portRange(46000, 46999)
+            .portRange(26000, 26999)
             .maxCalls(1000)
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat"))))

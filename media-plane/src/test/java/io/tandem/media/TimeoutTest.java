@@ -33,7 +33,7 @@ class TimeoutTest
     private MediaContext context()
     {
         return new MediaContext()
-            .portRange(45000, 45099)
+            .portRange(25000, 25099)
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat"));
     }

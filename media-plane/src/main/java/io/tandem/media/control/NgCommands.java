@@ -1,0 +1,623 @@
+package io.tandem.media.control;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import io.tandem.media.Call;
+import io.tandem.media.LatchMode;
+import io.tandem.media.MediaCounters;
+import io.tandem.media.MediaException;
+import io.tandem.media.MediaPlane;
+import io.tandem.media.MediaStream;
+import io.tandem.media.Monologue;
+import io.tandem.media.StreamSpec;
+
+/**
+ * What each ng command means, in rtpengine's terms, on top of the {@link MediaPlane}: {@code ping}, {@code offer},
+ * {@code answer}, {@code delete}, {@code query}, {@code list} and {@code statistics}. The wire (cookies, bencode,
+ * sockets) is {@link NgServer}'s business; this class turns a request dictionary into a reply dictionary.
+ * Unknown keys and flags are ignored with a warning in the reply, never rejected, so newer clients keep working.
+ */
+public final class NgCommands
+{
+    /** Keys this implementation reads or knowingly accepts. */
+    private static final Set<String> KNOWN_KEYS = Set.of(
+        "command", "call-id", "from-tag", "to-tag", "via-branch", "sdp", "supports", "sip-message-type", "received-from",
+        "direction", "replace", "ICE", "rtcp-mux", "transport-protocol", "transport protocol", "codec", "flags",
+        "rtpp-flags", "endpoint-learning", "delete delay", "delete-delay", "media address", "media-address", "limit",
+        "sip_message_type", "call-id-hash", "address family", "label");
+
+    private static final Set<String> KNOWN_FLAGS = Set.of(
+        "trust address", "trust-address", "symmetric", "asymmetric", "strict source", "strict-source", "port latching",
+        "port-latching", "no port latching", "no-port-latching", "sip source address", "sip-source-address",
+        "SIP source address", "SIP-source-address", "reset", "early media", "early-media", "fatal", "loop protect",
+        "loop-protect", "record call", "record-call");
+
+    private final MediaPlane plane;
+    private final long maxSessions;
+
+    public NgCommands(final MediaPlane plane, final long maxSessions)
+    {
+        this.plane = plane;
+        this.maxSessions = maxSessions > 0 ? maxSessions : plane.context().maxCalls();
+    }
+
+    /** Execute one request. Never throws for bad input: errors become {@code result: error} replies. */
+    public Map<String, Object> execute(final Map<String, Object> request)
+    {
+        final MediaCounters counters = plane.counters();
+        counters.ngRequests.incrementRelease();
+        try
+        {
+            final String command = string(request, "command");
+            final List<String> warnings = new ArrayList<>();
+            final Map<String, Object> reply = switch (command)
+            {
+                case "ping" -> result("pong");
+                case "offer" -> offerOrAnswer(request, false, warnings);
+                case "answer" -> offerOrAnswer(request, true, warnings);
+                case "delete" -> delete(request, warnings);
+                case "query" -> query(request);
+                case "list" -> list(request);
+                case "statistics" -> statistics();
+                default -> throw new NgException("Unrecognized command '" + command + "'");
+            };
+            warnUnknownKeys(request, warnings);
+            if (!warnings.isEmpty() && "ok".equals(reply.get("result")))
+            {
+                reply.put("warning", String.join("; ", warnings));
+            }
+            return reply;
+        }
+        catch (final NgException ex)
+        {
+            counters.ngErrors.incrementRelease();
+            return error(ex.getMessage());
+        }
+        catch (final RuntimeException ex)
+        {
+            counters.ngErrors.incrementRelease();
+            return error("Internal error: " + ex);
+        }
+    }
+
+    static Map<String, Object> error(final String reason)
+    {
+        final Map<String, Object> reply = new LinkedHashMap<>();
+        reply.put("result", "error");
+        reply.put("error-reason", reason);
+        return reply;
+    }
+
+    private static Map<String, Object> result(final String result)
+    {
+        final Map<String, Object> reply = new LinkedHashMap<>();
+        reply.put("result", result);
+        return reply;
+    }
+
+    // ---- offer / answer ----
+
+    private Map<String, Object> offerOrAnswer(final Map<String, Object> request, final boolean answer,
+        final List<String> warnings) throws NgException
+    {
+        final String callId = string(request, "call-id");
+        final String fromTag = string(request, "from-tag");
+        final String toTag = answer ? string(request, "to-tag") : null;
+        final Set<String> flags = flags(request);
+        final Sdp sdp;
+        try
+        {
+            sdp = Sdp.parse(string(request, "sdp"));
+        }
+        catch (final SdpException ex)
+        {
+            throw new NgException("Failed to parse SDP: " + ex.getMessage());
+        }
+        if (sdp.media().isEmpty())
+        {
+            throw new NgException("Failed to parse SDP: no m= line");
+        }
+        final boolean newCall = plane.call(callId) == null;
+        if (!answer && newCall && plane.callCount() >= maxSessions)
+        {
+            plane.counters().ngLoadLimit.incrementRelease();
+            if (list(request, "supports").contains("load limit"))
+            {
+                final Map<String, Object> reply = result("load limit");
+                reply.put("message", "Parallel session limit reached");
+                return reply;
+            }
+            throw new NgException("Parallel session limit reached");
+        }
+
+        final List<StreamSpec> specs = specs(request, sdp, flags, warnings);
+        final List<MediaStream> streams;
+        try
+        {
+            if (answer)
+            {
+                streams = plane.answer(callId, fromTag, toTag, specs);
+            }
+            else
+            {
+                final List<String> direction = list(request, "direction");
+                if (!direction.isEmpty() && direction.size() != 2)
+                {
+                    throw new NgException("direction must name two interfaces");
+                }
+                streams = plane.offer(callId, fromTag, specs,
+                    direction.isEmpty() ? null : direction.get(0), direction.isEmpty() ? null : direction.get(1));
+            }
+        }
+        catch (final MediaException ex)
+        {
+            throw new NgException(ex.getMessage());
+        }
+        if (streams.size() < sdp.media().size())
+        {
+            throw new NgException("Answer has more media sections than the offer");
+        }
+        rewrite(request, sdp, streams, warnings);
+        final Map<String, Object> reply = result("ok");
+        reply.put("sdp", sdp.toString());
+        return reply;
+    }
+
+    private List<StreamSpec> specs(final Map<String, Object> request, final Sdp sdp, final Set<String> flags,
+        final List<String> warnings) throws NgException
+    {
+        final InetAddress override = overrideAddress(request, flags);
+        final LatchMode latch = latchMode(request, flags);
+        final boolean strict = true; // Tandem's default, against RTP Bleed: strict source once latched
+        final boolean asymmetric = flags.contains("asymmetric");
+        final String transcode = transcode(request, warnings);
+        final List<StreamSpec> specs = new ArrayList<>();
+        for (final Sdp.Media m : sdp.media())
+        {
+            InetSocketAddress rtp = sdp.rtpAddress(m);
+            InetSocketAddress rtcp = sdp.rtcpAddress(m);
+            if (override != null && rtp != null)
+            {
+                rtp = new InetSocketAddress(override, rtp.getPort());
+                rtcp = new InetSocketAddress(override, rtcp.getPort());
+            }
+            StreamSpec spec = StreamSpec.of(rtp)
+                .withRtcp(rtcp, m.hasAttribute("rtcp-mux"))
+                .withLatch(latch)
+                .withStrictSource(strict)
+                .withAsymmetric(asymmetric)
+                .withMedia(m.type(), m.protocol());
+            if (transcode != null && m.type().equals("audio"))
+            {
+                spec = spec.withTranscode(transcode);
+            }
+            specs.add(spec);
+        }
+        return specs;
+    }
+
+    /** "media address", or the SIP source (received-from) with the "SIP source address" flag. */
+    private static InetAddress overrideAddress(final Map<String, Object> request, final Set<String> flags)
+        throws NgException
+    {
+        final String mediaAddress = optionalString(request, "media address", "media-address");
+        if (mediaAddress != null)
+        {
+            return literal(mediaAddress, "media address");
+        }
+        if (flags.contains("sip source address") || flags.contains("sip-source-address") ||
+            flags.contains("SIP source address") || flags.contains("SIP-source-address"))
+        {
+            final List<String> receivedFrom = list(request, "received-from");
+            if (receivedFrom.size() != 2)
+            {
+                throw new NgException("SIP source address needs received-from [family, address]");
+            }
+            return literal(receivedFrom.get(1), "received-from");
+        }
+        return null;
+    }
+
+    private static InetAddress literal(final String address, final String what) throws NgException
+    {
+        try
+        {
+            return InetAddress.ofLiteral(address);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new NgException("Invalid " + what + " '" + address + "'");
+        }
+    }
+
+    private static LatchMode latchMode(final Map<String, Object> request, final Set<String> flags) throws NgException
+    {
+        String mode = optionalString(request, "endpoint-learning");
+        for (final String flag : flags)
+        {
+            if (flag.startsWith("endpoint-learning-"))
+            {
+                mode = flag.substring("endpoint-learning-".length());
+            }
+        }
+        if (mode == null)
+        {
+            return flags.contains("port latching") || flags.contains("port-latching") ? LatchMode.IMMEDIATE : null;
+        }
+        try
+        {
+            return LatchMode.parse(mode);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new NgException("Invalid endpoint-learning '" + mode + "'");
+        }
+    }
+
+    /** codec: { transcode: [PCMA] } or the flag transcode-PCMA: G.711 is transcoded in the loop. */
+    private String transcode(final Map<String, Object> request, final List<String> warnings) throws NgException
+    {
+        final Object codec = request.get("codec");
+        final List<String> targets = new ArrayList<>();
+        if (codec instanceof Map<?, ?> map && map.get("transcode") instanceof List<?> list)
+        {
+            for (final Object item : list)
+            {
+                targets.add(String.valueOf(item));
+            }
+        }
+        for (final String flag : flags(request))
+        {
+            if (flag.startsWith("transcode-"))
+            {
+                targets.add(flag.substring("transcode-".length()));
+            }
+        }
+        if (codec instanceof Map<?, ?> map && (map.containsKey("strip") || map.containsKey("mask")))
+        {
+            warnings.add("codec strip/mask are not applied yet");
+        }
+        if (!targets.isEmpty())
+        {
+            warnings.add("codec transcode (" + String.join(", ", targets) + ") is not applied yet");
+        }
+        return null;
+    }
+
+    private void rewrite(final Map<String, Object> request, final Sdp sdp, final List<MediaStream> streams,
+        final List<String> warnings)
+    {
+        final String sessionAddress = streams.get(0).advertisedAddress();
+        sdp.rewriteSessionConnection(sessionAddress);
+        for (int i = 0; i < sdp.media().size(); i++)
+        {
+            final MediaStream stream = streams.get(i);
+            sdp.rewriteMedia(sdp.media().get(i), stream.advertisedAddress(), stream.localRtpPort());
+        }
+        final String ice = optionalString(request, "ICE");
+        if (ice != null && !ice.equals("remove") && !ice.equals("force") && !ice.equals("default"))
+        {
+            warnings.add("ICE=" + ice + " is not supported: ICE attributes removed");
+        }
+        sdp.removeIce();
+        final String rtcpMux = list(request, "rtcp-mux").stream().filter((o) -> o.equals("demux") || o.equals("reject"))
+            .findFirst().orElse(null);
+        if (rtcpMux != null)
+        {
+            for (final Sdp.Media m : sdp.media())
+            {
+                sdp.removeAttribute(m, "rtcp-mux");
+            }
+        }
+        for (final String replace : list(request, "replace"))
+        {
+            switch (replace)
+            {
+                case "origin", "origin-full", "origin full" -> sdp.replaceOrigin(sessionAddress);
+                case "session-connection", "session connection" -> sdp.rewriteSessionConnection(sessionAddress);
+                case "session-name", "session name" -> sdp.replaceSessionName("Tandem");
+                default -> warnings.add("replace " + replace + " is not supported");
+            }
+        }
+    }
+
+    // ---- delete / query / list / statistics ----
+
+    private Map<String, Object> delete(final Map<String, Object> request, final List<String> warnings) throws NgException
+    {
+        final String callId = string(request, "call-id");
+        final Set<String> flags = flags(request);
+        final Call call = plane.call(callId);
+        if (call == null)
+        {
+            if (flags.contains("fatal"))
+            {
+                throw new NgException("Unknown call-id");
+            }
+            warnings.add("Unknown call-id");
+            return result("ok");
+        }
+        final Map<String, Object> reply = queryReply(call);
+        plane.delete(callId);
+        return reply;
+    }
+
+    private Map<String, Object> query(final Map<String, Object> request) throws NgException
+    {
+        final String callId = string(request, "call-id");
+        final Call call = plane.call(callId);
+        if (call == null)
+        {
+            throw new NgException("Unknown call-id");
+        }
+        return queryReply(call);
+    }
+
+    private Map<String, Object> queryReply(final Call call)
+    {
+        synchronized (plane) // the call model is the media plane's; read it under its lock
+        {
+            return queryReplyLocked(call);
+        }
+    }
+
+    private Map<String, Object> queryReplyLocked(final Call call)
+    {
+        final Map<Integer, MediaPlane.EndpointView> views = plane.endpointViews(call);
+        final long nowNs = System.nanoTime();
+        final long nowEpochSeconds = System.currentTimeMillis() / 1000;
+        final long[] rtpTotals = new long[3];
+        final long[] rtcpTotals = new long[3];
+        final Map<String, Object> tags = new LinkedHashMap<>();
+        for (final Monologue monologue : call.monologues().values())
+        {
+            final Map<String, Object> tag = new LinkedHashMap<>();
+            tag.put("tag", monologue.tag());
+            tag.put("created", monologue.createdEpochSeconds());
+            if (monologue.subscriber() != null && !monologue.subscriber().tag().isEmpty())
+            {
+                tag.put("in dialogue with", monologue.subscriber().tag());
+            }
+            final List<Object> medias = new ArrayList<>();
+            for (final MediaStream stream : monologue.streams())
+            {
+                final Map<String, Object> media = new LinkedHashMap<>();
+                media.put("index", (long)stream.index() + 1);
+                final StreamSpec spec = stream.spec();
+                media.put("type", spec == null || spec.mediaType() == null ? "audio" : spec.mediaType());
+                media.put("protocol", spec == null || spec.protocol() == null ? "RTP/AVP" : spec.protocol());
+                final List<Object> mediaFlags = new ArrayList<>();
+                if (spec != null)
+                {
+                    mediaFlags.add("initialized");
+                    if (spec.rtcpMux())
+                    {
+                        mediaFlags.add("rtcp-mux");
+                    }
+                }
+                media.put("flags", mediaFlags);
+                media.put("streams", List.of(
+                    streamReply(stream, stream.localRtpPort(), false, views, nowNs, nowEpochSeconds, rtpTotals),
+                    streamReply(stream, stream.localRtcpPort(), true, views, nowNs, nowEpochSeconds, rtcpTotals)));
+                medias.add(media);
+            }
+            tag.put("medias", medias);
+            tags.put(monologue.tag(), tag);
+        }
+        final Map<String, Object> reply = result("ok");
+        reply.put("created", call.createdEpochSeconds());
+        reply.put("last signal", call.lastSignalEpochSeconds());
+        reply.put("tags", tags);
+        final Map<String, Object> totals = new LinkedHashMap<>();
+        totals.put("RTP", stats(rtpTotals));
+        totals.put("RTCP", stats(rtcpTotals));
+        reply.put("totals", totals);
+        return reply;
+    }
+
+    private static Map<String, Object> streamReply(final MediaStream stream, final int port, final boolean rtcp,
+        final Map<Integer, MediaPlane.EndpointView> views, final long nowNs, final long nowEpochSeconds,
+        final long[] totals)
+    {
+        final Map<String, Object> reply = new LinkedHashMap<>();
+        reply.put("local port", (long)port);
+        final MediaPlane.EndpointView view = views.get(port);
+        final List<Object> flags = new ArrayList<>();
+        flags.add(rtcp ? "RTCP" : "RTP");
+        final long[] stats = new long[3];
+        if (view != null)
+        {
+            if (view.remote() != null)
+            {
+                reply.put("endpoint", endpoint(view.remote()));
+                flags.add("filled");
+            }
+            if (view.latched())
+            {
+                flags.add("confirmed");
+            }
+            if (view.packets() > 0)
+            {
+                reply.put("last packet", nowEpochSeconds - (nowNs - view.lastPacketNs()) / 1_000_000_000L);
+            }
+            stats[0] = view.packets();
+            stats[1] = view.bytes();
+            stats[2] = view.wrongSource();
+        }
+        final StreamSpec spec = stream.spec();
+        final InetSocketAddress advertised = spec == null ? null : rtcp ? spec.rtcp() : spec.rtp();
+        if (advertised != null)
+        {
+            reply.put("advertised endpoint", endpoint(advertised));
+        }
+        reply.put("flags", flags);
+        reply.put("stats", stats(stats));
+        for (int i = 0; i < 3; i++)
+        {
+            totals[i] += stats[i];
+        }
+        return reply;
+    }
+
+    private static Map<String, Object> endpoint(final InetSocketAddress address)
+    {
+        final Map<String, Object> endpoint = new LinkedHashMap<>();
+        endpoint.put("family", address.getAddress() instanceof Inet6Address ? "IPv6" : "IPv4");
+        endpoint.put("address", address.getAddress().getHostAddress());
+        endpoint.put("port", (long)address.getPort());
+        return endpoint;
+    }
+
+    private static Map<String, Object> stats(final long[] packetsBytesErrors)
+    {
+        final Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("packets", packetsBytesErrors[0]);
+        stats.put("bytes", packetsBytesErrors[1]);
+        stats.put("errors", packetsBytesErrors[2]);
+        return stats;
+    }
+
+    private Map<String, Object> list(final Map<String, Object> request) throws NgException
+    {
+        long limit = 32;
+        final Object given = request.get("limit");
+        if (given != null)
+        {
+            if (!(given instanceof Long value) || value <= 0)
+            {
+                throw new NgException("limit must be a positive integer");
+            }
+            limit = value;
+        }
+        final List<Object> calls = new ArrayList<>(plane.callIds().stream().limit(limit).toList());
+        final Map<String, Object> reply = result("ok");
+        reply.put("calls", calls);
+        return reply;
+    }
+
+    private Map<String, Object> statistics()
+    {
+        final MediaCounters counters = plane.counters();
+        final Map<String, Object> current = new LinkedHashMap<>();
+        current.put("sessionsown", (long)plane.callCount());
+        current.put("sessionsforeign", 0L);
+        current.put("sessionstotal", (long)plane.callCount());
+        current.put("transcodedmedia", counters.transcoded.get());
+        final Map<String, Object> total = new LinkedHashMap<>();
+        total.put("packetsrelayed", counters.txPackets.get());
+        total.put("bytesrelayed", counters.txBytes.get());
+        total.put("errorsrelayed", counters.dropSendFailed.get());
+        total.put("timeoutsessions", counters.callsTimedOut.get());
+        total.put("finaltimeoutsessions", counters.callsFinalTimeout.get());
+        final Map<String, Object> statistics = new LinkedHashMap<>();
+        statistics.put("currentstatistics", current);
+        statistics.put("totalstatistics", total);
+        final Map<String, Object> reply = result("ok");
+        reply.put("statistics", statistics);
+        return reply;
+    }
+
+    // ---- reading the request ----
+
+    static String string(final Map<String, Object> request, final String key) throws NgException
+    {
+        final Object value = request.get(key);
+        if (value == null)
+        {
+            throw new NgException("No " + key + " in message");
+        }
+        if (!(value instanceof String s))
+        {
+            throw new NgException("Invalid " + key + ": must be a string");
+        }
+        if (s.isEmpty() && !key.equals("to-tag") && !key.equals("from-tag"))
+        {
+            throw new NgException("Invalid " + key + ": empty");
+        }
+        return s;
+    }
+
+    private static String optionalString(final Map<String, Object> request, final String... keys)
+    {
+        for (final String key : keys)
+        {
+            if (request.get(key) instanceof String s)
+            {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** A list of strings; a single string counts as a one-element list; anything else as empty. */
+    private static List<String> list(final Map<String, Object> request, final String key)
+    {
+        final Object value = request.get(key);
+        if (value instanceof String s)
+        {
+            return List.of(s);
+        }
+        if (!(value instanceof List<?> items))
+        {
+            return List.of();
+        }
+        final List<String> strings = new ArrayList<>();
+        for (final Object item : items)
+        {
+            if (item instanceof String s)
+            {
+                strings.add(s);
+            }
+        }
+        return strings;
+    }
+
+    /** flags plus rtpp-flags (one space-separated string, as Kamailio's newer modules send). */
+    private static Set<String> flags(final Map<String, Object> request)
+    {
+        final Set<String> flags = new LinkedHashSet<>(list(request, "flags"));
+        if (request.get("rtpp-flags") instanceof String rtpp)
+        {
+            for (final String flag : rtpp.trim().split("\\s+"))
+            {
+                if (!flag.isEmpty())
+                {
+                    flags.add(flag);
+                }
+            }
+        }
+        return flags;
+    }
+
+    private static void warnUnknownKeys(final Map<String, Object> request, final List<String> warnings)
+    {
+        final List<String> unknown = new ArrayList<>();
+        for (final String key : request.keySet())
+        {
+            if (!KNOWN_KEYS.contains(key))
+            {
+                unknown.add(key);
+            }
+        }
+        for (final String flag : flags(request))
+        {
+            if (!KNOWN_FLAGS.contains(flag) && !flag.startsWith("endpoint-learning-") && !flag.startsWith("transcode-") &&
+                !flag.startsWith("replace-") && !flag.startsWith("ICE=") && !flag.contains("="))
+            {
+                unknown.add("flag " + flag);
+            }
+        }
+        if (!unknown.isEmpty())
+        {
+            warnings.add("Ignored: " + String.join(", ", unknown));
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.tandem.media.control;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Configuration of the ng control socket: where it listens, who may use it, how long replies are kept for
+ * retransmissions, and the session limit that produces rtpengine's "load limit" reply.
+ */
+public final class NgContext
+{
+    private String listen = System.getProperty("tandem.ng.listen", "127.0.0.1:2223");
+    private final List<String> allow = new ArrayList<>();
+    private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
+    private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
+    private InetSocketAddress listenAddress;
+    private List<Cidr> allowed;
+
+    public NgContext conclude()
+    {
+        final int colon = listen.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw new IllegalArgumentException("listen-ng is ADDRESS:PORT: " + listen);
+        }
+        final String host = listen.substring(0, colon).replace("[", "").replace("]", "");
+        final int port;
+        try
+        {
+            port = Integer.parseInt(listen.substring(colon + 1));
+            listenAddress = new InetSocketAddress(InetAddress.ofLiteral(host), port);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("listen-ng is ADDRESS:PORT with an IP address: " + listen);
+        }
+        final List<Cidr> blocks = new ArrayList<>();
+        for (final String block : allow.isEmpty() ? List.of("127.0.0.0/8", "::1/128") : allow)
+        {
+            blocks.add(Cidr.parse(block));
+        }
+        allowed = List.copyOf(blocks);
+        if (maxSessions < 0)
+        {
+            throw new IllegalArgumentException("max-sessions cannot be negative");
+        }
+        return this;
+    }
+
+    /** {@code ADDRESS:PORT} of the UDP control socket, default {@code 127.0.0.1:2223}; port 0 picks a free one. */
+    public NgContext listen(final String value)
+    {
+        listen = value;
+        return this;
+    }
+
+    /** Add a source network allowed to send commands; with none, loopback only. */
+    public NgContext allow(final String cidr)
+    {
+        allow.add(cidr);
+        return this;
+    }
+
+    public NgContext retransmitCacheNs(final long value)
+    {
+        retransmitCacheNs = value;
+        return this;
+    }
+
+    /** New calls beyond this many get "load limit" (or an error); 0 means the media plane's max-calls. */
+    public NgContext maxSessions(final long value)
+    {
+        maxSessions = value;
+        return this;
+    }
+
+    public InetSocketAddress listenAddress()
+    {
+        return listenAddress;
+    }
+
+    public List<Cidr> allowed()
+    {
+        return allowed;
+    }
+
+    public long retransmitCacheNs()
+    {
+        return retransmitCacheNs;
+    }
+
+    public long maxSessions()
+    {
+        return maxSessions;
+    }
+}

@@ -1,0 +1,229 @@
+package io.tandem.media.control;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import io.tandem.media.MediaCounters;
+
+/**
+ * The ng control socket over UDP: {@code <cookie> <bencode dictionary>} in, the same cookie and a bencoded reply
+ * out, always to the request's source (each Kamailio worker sends from its own socket). A retransmitted request
+ * (same cookie within the cache time) gets the cached reply and is not executed again. Sources outside the
+ * allowed networks are dropped and counted; malformed messages get an error reply when they carry a cookie.
+ * One thread, blocking receive: control traffic is small and never on the packet path.
+ */
+public final class NgServer implements AutoCloseable
+{
+    public static final int MAX_MESSAGE = 65535;
+    private static final int MAX_COOKIE = 256;
+    private static final int MAX_CACHED_REPLIES = 100_000;
+
+    private record CachedReply(byte[] reply, long expiresNs)
+    {
+    }
+
+    private final NgContext ctx;
+    private final NgCommands commands;
+    private final MediaCounters counters;
+    private final DatagramChannel channel;
+    private final Thread thread;
+    private final ByteBuffer in = ByteBuffer.allocate(MAX_MESSAGE + 1);
+    private final Map<String, CachedReply> replies = new LinkedHashMap<>();
+    private volatile boolean running = true;
+
+    public NgServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
+    {
+        this.ctx = ctx;
+        this.commands = commands;
+        this.counters = counters;
+        try
+        {
+            final InetSocketAddress listen = ctx.listenAddress();
+            channel = DatagramChannel.open(listen.getAddress() instanceof java.net.Inet6Address ?
+                StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+            channel.bind(listen);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot listen for ng on " + ctx.listenAddress() + ": " + ex.getMessage(), ex);
+        }
+        thread = new Thread(this::run, "tandem-ng");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** The bound address (the actual port when configured with port 0). */
+    public InetSocketAddress localAddress()
+    {
+        try
+        {
+            return (InetSocketAddress)channel.getLocalAddress();
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    private void run()
+    {
+        while (running)
+        {
+            final InetSocketAddress source;
+            try
+            {
+                in.clear();
+                source = (InetSocketAddress)channel.receive(in);
+            }
+            catch (final ClosedChannelException ex)
+            {
+                return;
+            }
+            catch (final IOException ex)
+            {
+                continue;
+            }
+            in.flip();
+            try
+            {
+                final byte[] reply = handle(source, in);
+                if (reply != null)
+                {
+                    channel.send(ByteBuffer.wrap(reply), source);
+                }
+            }
+            catch (final IOException ex)
+            {
+                // the client went away; nothing to do
+            }
+            catch (final RuntimeException ex)
+            {
+                counters.ngErrors.incrementRelease();
+                System.err.println("tandem-ng: " + ex);
+            }
+        }
+    }
+
+    /** @return the reply datagram, or null when nothing should be sent back. */
+    byte[] handle(final InetSocketAddress source, final ByteBuffer message)
+    {
+        if (ctx.allowed().stream().noneMatch((cidr) -> cidr.contains(source.getAddress())))
+        {
+            counters.ngSourceRefused.incrementRelease();
+            return null;
+        }
+        final int length = message.remaining();
+        final byte[] bytes = new byte[length];
+        message.get(bytes);
+        int space = -1;
+        for (int i = 0; i < Math.min(length, MAX_COOKIE + 1); i++)
+        {
+            if (bytes[i] == ' ')
+            {
+                space = i;
+                break;
+            }
+        }
+        if (space <= 0)
+        {
+            counters.ngMalformed.incrementRelease(); // no cookie: no way to address a reply
+            return null;
+        }
+        final String cookie = new String(bytes, 0, space, StandardCharsets.ISO_8859_1);
+        final long now = System.nanoTime();
+        expire(now);
+        final CachedReply cached = replies.get(cookie);
+        if (cached != null)
+        {
+            counters.ngRetransmits.incrementRelease();
+            return cached.reply();
+        }
+        Map<String, Object> reply;
+        if (length > MAX_MESSAGE)
+        {
+            counters.ngMalformed.incrementRelease();
+            reply = NgCommands.error("Message too long");
+        }
+        else
+        {
+            reply = decodeAndExecute(bytes, space + 1);
+        }
+        final byte[] encoded = withCookie(cookie, Bencode.encode(reply));
+        if (replies.size() < MAX_CACHED_REPLIES)
+        {
+            replies.put(cookie, new CachedReply(encoded, now + ctx.retransmitCacheNs()));
+        }
+        return encoded;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> decodeAndExecute(final byte[] bytes, final int offset)
+    {
+        final Object decoded;
+        try
+        {
+            decoded = Bencode.decode(bytes, offset, bytes.length - offset);
+        }
+        catch (final BencodeException ex)
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage());
+        }
+        if (!(decoded instanceof Map<?, ?>))
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Message is not a bencode dictionary");
+        }
+        return commands.execute((Map<String, Object>)decoded);
+    }
+
+    private static byte[] withCookie(final String cookie, final byte[] body)
+    {
+        final byte[] prefix = (cookie + " ").getBytes(StandardCharsets.ISO_8859_1);
+        final byte[] out = new byte[prefix.length + body.length];
+        System.arraycopy(prefix, 0, out, 0, prefix.length);
+        System.arraycopy(body, 0, out, prefix.length, body.length);
+        return out;
+    }
+
+    private void expire(final long now)
+    {
+        final Iterator<CachedReply> it = replies.values().iterator();
+        while (it.hasNext())
+        {
+            if (now - it.next().expiresNs() < 0)
+            {
+                return; // insertion order: the rest are younger
+            }
+            it.remove();
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        try
+        {
+            channel.close();
+            thread.join(5000);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
