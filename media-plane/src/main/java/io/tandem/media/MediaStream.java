@@ -40,6 +40,12 @@ public final class MediaStream
         return iface.advertisedAddress();
     }
 
+    /** RTP packets received from this stream's party (read after the call ended, or as a racy snapshot). */
+    public long rtpPacketsReceived()
+    {
+        return rtp.packets;
+    }
+
     public int index()
     {
         return index;

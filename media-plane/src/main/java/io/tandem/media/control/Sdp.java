@@ -405,7 +405,8 @@ public final class Sdp
 
     /**
      * Point a media section at Tandem: its m= port (unless it was 0, a rejected stream), its c= line, and an a=rtcp
-     * line if there was one. A section without its own c= gets one when the session-level address differs.
+     * line if there was one. A section without its own c= gets one only when the session-level c= (rewrite that
+     * first) does not already say the same.
      */
     public void rewriteMedia(final Media m, final String address, final int port)
     {
@@ -420,11 +421,12 @@ public final class Sdp
         }
         final String connection = "IN " + family(address) + " " + address;
         final Line c = m.find('c');
+        final Line sessionC = sessionLine('c');
         if (c != null)
         {
             c.value = connection;
         }
-        else
+        else if (sessionC == null || !sessionC.value.equals(connection))
         {
             m.lines.add(0, new Line('c', connection, m.mLine.eol));
         }

@@ -78,7 +78,6 @@ class SdpTest
             "c=IN IP4 203.0.113.5",
             "t=0 0",
             "m=audio 30000 RTP/AVP 0 8 101",
-            "c=IN IP4 203.0.113.5",
             "a=rtpmap:0 PCMU/8000",
             "a=rtpmap:101 telephone-event/8000",
             "a=fmtp:101 0-15",
@@ -92,6 +91,15 @@ class SdpTest
             "a=sendonly",
             "");
         assertEquals(expected, sdp.toString());
+    }
+
+    @Test
+    void aSectionGetsItsOwnConnectionLineOnlyWhenItDiffersFromTheSession() throws Exception
+    {
+        final Sdp sdp = Sdp.parse(OFFER);
+        sdp.rewriteSessionConnection("203.0.113.5");
+        sdp.rewriteMedia(sdp.media().get(0), "198.51.100.7", 30000);
+        assertTrue(sdp.toString().contains("m=audio 30000 RTP/AVP 0 8 101\r\nc=IN IP4 198.51.100.7\r\n"), sdp.toString());
     }
 
     @Test

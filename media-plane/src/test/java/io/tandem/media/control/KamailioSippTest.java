@@ -1,0 +1,223 @@
+package io.tandem.media.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.tandem.media.MediaContext;
+import io.tandem.media.MediaPlane;
+import io.tandem.media.MediaStream;
+import io.tandem.media.Monologue;
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real peers: Kamailio 5.6 with its unchanged rtpengine module pointed at Tandem's ng socket, SIPp as caller
+ * (playing G.711 A-law RTP from a pcap) and as callee (echoing RTP back). Every call must complete, each side's
+ * SDP must point at Tandem, RTP must cross Tandem both ways, and BYE must make Kamailio delete the call in Tandem.
+ * The packages come from Debian (kamailio, sip-tester); bin/tandem-test installs them when missing.
+ */
+class KamailioSippTest
+{
+    private static final int CALLS = 3;
+    private static final int MEDIA_MIN = 20200;
+    private static final int MEDIA_MAX = 20299;
+    private static final String MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/";
+    private static final String PCAP = "/usr/share/sip-tester/g711a.pcap";
+
+    @TempDir
+    Path dir;
+
+    private MediaPlane plane;
+    private NgServer ng;
+    private final List<Process> processes = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws InterruptedException
+    {
+        for (final Process process : processes)
+        {
+            process.descendants().forEach(ProcessHandle::destroy);
+            process.destroy();
+        }
+        for (final Process process : processes)
+        {
+            if (!process.waitFor(10, TimeUnit.SECONDS))
+            {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        CloseHelper.quietCloseAll(ng, plane);
+    }
+
+    private static int freeUdpPort() throws IOException
+    {
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0)))
+        {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void require(final String command, final String file)
+    {
+        assertTrue(new File(file).exists(), command + " is not installed (" + file + " missing): run bin/tandem-test, " +
+            "which installs the Debian packages kamailio and sip-tester, or install them yourself");
+    }
+
+    private Process start(final String name, final List<String> command) throws IOException
+    {
+        final Process process = new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve(name + ".log").toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .start();
+        processes.add(process);
+        return process;
+    }
+
+    private String log(final String name) throws IOException
+    {
+        final Path path = dir.resolve(name);
+        return Files.exists(path) ? Files.readString(path, StandardCharsets.ISO_8859_1) : "(no " + name + ")";
+    }
+
+    private void awaitLog(final String name, final String text) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!log(name).contains(text))
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError("'" + text + "' never appeared in " + name + ":\n" + log(name));
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void callsThroughKamailioRelayMediaThroughTandemAndEndOnBye() throws Exception
+    {
+        require("kamailio", "/usr/sbin/kamailio");
+        require("kamailio's rtpengine module", MODULES + "rtpengine.so");
+        require("sipp (package sip-tester)", "/usr/bin/sipp");
+
+        plane = new MediaPlane(new MediaContext()
+            .portRange(MEDIA_MIN, MEDIA_MAX)
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat")));
+        final Map<String, Map<String, Long>> packetsByCallAndTag = new ConcurrentHashMap<>();
+        plane.onCallEnded((call) ->
+        {
+            final Map<String, Long> byTag = new ConcurrentHashMap<>();
+            for (final Monologue monologue : call.monologues().values())
+            {
+                long packets = 0;
+                for (final MediaStream stream : monologue.streams())
+                {
+                    packets += stream.rtpPacketsReceived();
+                }
+                byTag.put(monologue.tag(), packets);
+            }
+            packetsByCallAndTag.put(call.callId(), byTag);
+        });
+        final NgContext ngContext = new NgContext().listen("127.0.0.1:0").conclude();
+        ng = new NgServer(ngContext, new NgCommands(plane, 0), plane.counters());
+
+        final int kamailioPort = freeUdpPort();
+        final int uasPort = freeUdpPort();
+        final int uacPort = freeUdpPort();
+        final String cfg = Files.readString(Path.of("src/test/resources/kamailio/tandem-proxy.cfg"))
+            .replace("@KAMAILIO_PORT@", Integer.toString(kamailioPort))
+            .replace("@NG_PORT@", Integer.toString(ng.localAddress().getPort()))
+            .replace("@UAS_PORT@", Integer.toString(uasPort))
+            .replace("@MODULES@", MODULES);
+        Files.writeString(dir.resolve("kamailio.cfg"), cfg);
+        Files.copy(Path.of("src/test/resources/sipp/uas-g711a.xml"), dir.resolve("uas.xml"));
+        Files.writeString(dir.resolve("uac.xml"), Files.readString(Path.of("src/test/resources/sipp/uac-g711a.xml"))
+            .replace("@PCAP@", PCAP));
+
+        start("kamailio", List.of("timeout", "120", "/usr/sbin/kamailio", "-f", dir.resolve("kamailio.cfg").toString(),
+            "-DD", "-E", "-m", "64", "-M", "8", "-Y", dir.toString(), "-P", dir.resolve("kamailio.pid").toString()));
+        awaitLog("kamailio.log", "INFO: <core> [main.c");
+        start("uas", List.of("timeout", "120", "sipp", "-sf", dir.resolve("uas.xml").toString(), "-i", "127.0.0.1", "-p", Integer.toString(uasPort),
+            "-mi", "127.0.0.1", "-mp", "21600", "-rtp_echo", "-nostdin", "-trace_msg", "-message_file",
+            dir.resolve("uas-messages.log").toString()));
+        Thread.sleep(500);
+        final Process uac = start("uac", List.of("timeout", "90", "sipp", "127.0.0.1:" + kamailioPort,
+            "-sf", dir.resolve("uac.xml").toString(), "-i", "127.0.0.1", "-p", Integer.toString(uacPort),
+            "-mi", "127.0.0.1", "-mp", "21700", "-m", Integer.toString(CALLS), "-r", "2", "-l", Integer.toString(CALLS),
+            "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_msg", "-message_file",
+            dir.resolve("uac-messages.log").toString(), "-trace_err", "-error_file", dir.resolve("uac-errors.log").toString()));
+        assertTrue(uac.waitFor(100, TimeUnit.SECONDS), "SIPp UAC did not finish");
+        assertEquals(0, uac.exitValue(), "every call must succeed; UAC errors:\n" + log("uac-errors.log") +
+            "\nUAS messages:\n" + log("uas-messages.log") +
+            "\nkamailio:\n" + log("kamailio.log"));
+
+        // The SDP each side saw points at Tandem: the callee's INVITEs and the caller's 200 OKs.
+        final List<Integer> calleeSees = audioPorts(log("uas-messages.log"), "INVITE sip:");
+        final List<Integer> callerSees = audioPorts(log("uac-messages.log"), "SIP/2.0 200 OK");
+        assertEquals(CALLS, calleeSees.size(), log("uas-messages.log"));
+        assertTrue(callerSees.size() >= CALLS, log("uac-messages.log"));
+        for (final int port : concat(calleeSees, callerSees))
+        {
+            assertTrue(port >= MEDIA_MIN && port <= MEDIA_MAX, "SDP points at port " + port + ", not at Tandem");
+        }
+
+        // BYE made Kamailio send delete: every call ended, with RTP received from both parties.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (plane.callCount() > 0 && System.nanoTime() - deadline < 0)
+        {
+            Thread.sleep(50);
+        }
+        assertEquals(0, plane.callCount(), "calls left in Tandem after BYE");
+        assertEquals(plane.ports().capacity(), plane.ports().available(), "ports freed");
+        assertEquals(CALLS, packetsByCallAndTag.size(), String.valueOf(packetsByCallAndTag));
+        for (final Map.Entry<String, Map<String, Long>> call : packetsByCallAndTag.entrySet())
+        {
+            assertEquals(2, call.getValue().size(), "two parties in " + call);
+            for (final Map.Entry<String, Long> party : call.getValue().entrySet())
+            {
+                assertTrue(party.getValue() > 0, "no RTP from party " + party.getKey() + " of call " + call.getKey());
+            }
+        }
+        assertTrue(plane.counters().txPackets.get() > 0);
+        assertEquals(0, plane.counters().ngErrors.get(), "Kamailio's requests all succeeded");
+    }
+
+    private static List<Integer> concat(final List<Integer> a, final List<Integer> b)
+    {
+        final List<Integer> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** The m=audio ports in SDP bodies of the messages whose start line begins with {@code startLine}. */
+    private static List<Integer> audioPorts(final String messages, final String startLine)
+    {
+        final List<Integer> ports = new ArrayList<>();
+        final Matcher m = Pattern.compile("(?m)^" + Pattern.quote(startLine) + "[\\s\\S]*?^m=audio (\\d+) ").matcher(messages);
+        while (m.find())
+        {
+            ports.add(Integer.parseInt(m.group(1)));
+        }
+        return ports;
+    }
+}
