@@ -20,7 +20,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
 {
     static final int AVERAGE_CALL_ID_LENGTH = 48;
     static final int AVERAGE_ENCODED_LENGTH = 192;
-    private static final int VERSION = 3;
+    private static final int VERSION = 4;
 
     record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
     {
@@ -77,6 +77,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         writeNullableUtf(out, spec.transcode());
                         writeNullableUtf(out, spec.mediaType());
                         writeNullableUtf(out, spec.protocol());
+                        writeNullableUtf(out, spec.formats());
                     }
                 }
             }
@@ -123,8 +124,9 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         final String transcode = readNullableUtf(in);
                         final String mediaType = readNullableUtf(in);
                         final String protocol = readNullableUtf(in);
+                        final String formats = readNullableUtf(in);
                         spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
-                            strict, asymmetric, transcode, mediaType, protocol);
+                            strict, asymmetric, transcode, mediaType, protocol, formats);
                     }
                     streams.add(new StreamRecord(interfaceName, port, spec));
                 }

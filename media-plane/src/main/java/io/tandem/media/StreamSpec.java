@@ -16,44 +16,51 @@ public record StreamSpec(
     boolean asymmetric,
     String transcode,
     String mediaType,
-    String protocol)
+    String protocol,
+    String formats)
 {
     public static StreamSpec of(final InetSocketAddress rtp)
     {
         return new StreamSpec(rtp, rtp == null ? null : new InetSocketAddress(rtp.getAddress(), rtp.getPort() + 1),
-            false, null, true, false, null, "audio", "RTP/AVP");
+            false, null, true, false, null, "audio", "RTP/AVP", null);
     }
 
     public StreamSpec withLatch(final LatchMode mode)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, mode, strictSource, asymmetric, transcode, mediaType, protocol);
+        return new StreamSpec(rtp, rtcp, rtcpMux, mode, strictSource, asymmetric, transcode, mediaType, protocol, formats);
     }
 
     public StreamSpec withStrictSource(final boolean strict)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strict, asymmetric, transcode, mediaType, protocol);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strict, asymmetric, transcode, mediaType, protocol, formats);
     }
 
     public StreamSpec withAsymmetric(final boolean value)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, value, transcode, mediaType, protocol);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, value, transcode, mediaType, protocol, formats);
     }
 
     /** Where RTCP goes, and whether it shares the RTP port (rtcp-mux). */
     public StreamSpec withRtcp(final InetSocketAddress address, final boolean mux)
     {
-        return new StreamSpec(rtp, address, mux, latchMode, strictSource, asymmetric, transcode, mediaType, protocol);
+        return new StreamSpec(rtp, address, mux, latchMode, strictSource, asymmetric, transcode, mediaType, protocol, formats);
     }
 
     /** The SDP media type (audio, video) and transport protocol (RTP/AVP...), as reported by ng query. */
     public StreamSpec withMedia(final String type, final String transportProtocol)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, transcode, type, transportProtocol);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, transcode, type, transportProtocol, formats);
+    }
+
+    /** The payload types this party offered or answered, as on its m= line (space separated). */
+    public StreamSpec withFormats(final String value)
+    {
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, transcode, mediaType, protocol, value);
     }
 
     /** @param name a {@link PayloadTransformerProvider} name applied to media this party sends, e.g. "PCMU>PCMA". */
     public StreamSpec withTranscode(final String name)
     {
-        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, name, mediaType, protocol);
+        return new StreamSpec(rtp, rtcp, rtcpMux, latchMode, strictSource, asymmetric, name, mediaType, protocol, formats);
     }
 }

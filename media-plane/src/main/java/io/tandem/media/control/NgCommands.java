@@ -138,13 +138,23 @@ public final class NgCommands
             throw new NgException("Parallel session limit reached");
         }
 
-        final List<StreamSpec> specs = specs(request, sdp, flags, warnings);
+        final List<StreamSpec> specs = specs(request, sdp, flags);
+        final Codecs codecs = Codecs.of(request, flags, warnings);
+        final G711Pair[] transcoding = answer ? planTranscoding(callId, fromTag, sdp) : new G711Pair[0];
         final List<MediaStream> streams;
         try
         {
             if (answer)
             {
+                for (int i = 0; i < transcoding.length; i++)
+                {
+                    if (transcoding[i] != null)
+                    {
+                        specs.set(i, specs.get(i).withTranscode(transcoding[i].answerer + ">" + transcoding[i].offerer));
+                    }
+                }
                 streams = plane.answer(callId, fromTag, toTag, specs);
+                transcodeOfferer(callId, fromTag, transcoding);
             }
             else
             {
@@ -166,19 +176,34 @@ public final class NgCommands
             throw new NgException("Answer has more media sections than the offer");
         }
         rewrite(request, sdp, streams, warnings);
+        if (answer)
+        {
+            for (int i = 0; i < transcoding.length; i++)
+            {
+                final G711Pair pair = transcoding[i];
+                if (pair != null)
+                {
+                    sdp.replaceFormat(sdp.media().get(i), G711Pair.payloadType(pair.answerer),
+                        G711Pair.payloadType(pair.offerer), pair.offerer + "/8000");
+                }
+            }
+        }
+        else
+        {
+            codecs.apply(sdp, warnings);
+        }
         final Map<String, Object> reply = result("ok");
         reply.put("sdp", sdp.toString());
         return reply;
     }
 
-    private List<StreamSpec> specs(final Map<String, Object> request, final Sdp sdp, final Set<String> flags,
-        final List<String> warnings) throws NgException
+    private static List<StreamSpec> specs(final Map<String, Object> request, final Sdp sdp, final Set<String> flags)
+        throws NgException
     {
         final InetAddress override = overrideAddress(request, flags);
         final LatchMode latch = latchMode(request, flags);
         final boolean strict = true; // Tandem's default, against RTP Bleed: strict source once latched
         final boolean asymmetric = flags.contains("asymmetric");
-        final String transcode = transcode(request, warnings);
         final List<StreamSpec> specs = new ArrayList<>();
         for (final Sdp.Media m : sdp.media())
         {
@@ -189,17 +214,13 @@ public final class NgCommands
                 rtp = new InetSocketAddress(override, rtp.getPort());
                 rtcp = new InetSocketAddress(override, rtcp.getPort());
             }
-            StreamSpec spec = StreamSpec.of(rtp)
+            specs.add(StreamSpec.of(rtp)
                 .withRtcp(rtcp, m.hasAttribute("rtcp-mux"))
                 .withLatch(latch)
                 .withStrictSource(strict)
                 .withAsymmetric(asymmetric)
-                .withMedia(m.type(), m.protocol());
-            if (transcode != null && m.type().equals("audio"))
-            {
-                spec = spec.withTranscode(transcode);
-            }
-            specs.add(spec);
+                .withMedia(m.type(), m.protocol())
+                .withFormats(String.join(" ", m.formats())));
         }
         return specs;
     }
@@ -262,34 +283,212 @@ public final class NgCommands
         }
     }
 
-    /** codec: { transcode: [PCMA] } or the flag transcode-PCMA: G.711 is transcoded in the loop. */
-    private String transcode(final Map<String, Object> request, final List<String> warnings) throws NgException
+    /** The two G.711 laws on either side of a transcoded stream: what the offerer and the answerer send. */
+    private record G711Pair(String offerer, String answerer)
     {
-        final Object codec = request.get("codec");
-        final List<String> targets = new ArrayList<>();
-        if (codec instanceof Map<?, ?> map && map.get("transcode") instanceof List<?> list)
+        static String payloadType(final String law)
         {
-            for (final Object item : list)
+            return law.equals("PCMU") ? "0" : "8";
+        }
+
+        static String other(final String law)
+        {
+            return law.equals("PCMU") ? "PCMA" : "PCMU";
+        }
+    }
+
+    /**
+     * For each media section of an answer: transcoding is needed when the answerer chose one G.711 law that the
+     * offerer did not offer, but the offerer offered the other one (as after a {@code transcode-PCMA} offer).
+     */
+    private G711Pair[] planTranscoding(final String callId, final String fromTag, final Sdp answer)
+    {
+        final G711Pair[] plan = new G711Pair[answer.media().size()];
+        synchronized (plane)
+        {
+            final Call call = plane.call(callId);
+            final Monologue offerer = call == null ? null : call.monologues().get(fromTag);
+            if (offerer == null)
             {
-                targets.add(String.valueOf(item));
+                return plan;
+            }
+            for (int i = 0; i < plan.length && i < offerer.streams().size(); i++)
+            {
+                final Sdp.Media m = answer.media().get(i);
+                final StreamSpec offered = offerer.streams().get(i).spec();
+                if (m.formats().isEmpty() || offered == null || offered.formats() == null)
+                {
+                    continue;
+                }
+                final String chosen = answer.codecName(m, m.formats().get(0));
+                if (!"PCMU".equals(chosen) && !"PCMA".equals(chosen))
+                {
+                    continue;
+                }
+                final List<String> offeredFormats = List.of(offered.formats().split(" "));
+                final String other = G711Pair.other(chosen);
+                if (!offeredFormats.contains(G711Pair.payloadType(chosen)) &&
+                    offeredFormats.contains(G711Pair.payloadType(other)))
+                {
+                    plan[i] = new G711Pair(other, chosen);
+                }
             }
         }
-        for (final String flag : flags(request))
+        return plan;
+    }
+
+    /** Re-signal the offerer's streams so what it sends is transcoded to what the answerer chose. */
+    private void transcodeOfferer(final String callId, final String fromTag, final G711Pair[] plan) throws MediaException
+    {
+        final List<StreamSpec> specs = new ArrayList<>();
+        boolean any = false;
+        synchronized (plane)
         {
-            if (flag.startsWith("transcode-"))
+            final Monologue offerer = plane.call(callId).monologues().get(fromTag);
+            for (int i = 0; i < offerer.streams().size(); i++)
             {
-                targets.add(flag.substring("transcode-".length()));
+                StreamSpec spec = offerer.streams().get(i).spec();
+                if (spec == null)
+                {
+                    return;
+                }
+                if (i < plan.length && plan[i] != null)
+                {
+                    spec = spec.withTranscode(plan[i].offerer + ">" + plan[i].answerer);
+                    any = true;
+                }
+                specs.add(spec);
             }
         }
-        if (codec instanceof Map<?, ?> map && (map.containsKey("strip") || map.containsKey("mask")))
+        if (any)
         {
-            warnings.add("codec strip/mask are not applied yet");
+            plane.offer(callId, fromTag, specs);
         }
-        if (!targets.isEmpty())
+    }
+
+    /** codec options of an offer: codecs to strip or mask towards the answerer, G.711 laws to add by transcoding. */
+    private record Codecs(List<String> transcode, List<String> strip, List<String> mask)
+    {
+        static Codecs of(final Map<String, Object> request, final Set<String> flags, final List<String> warnings)
         {
-            warnings.add("codec transcode (" + String.join(", ", targets) + ") is not applied yet");
+            final List<String> transcode = new ArrayList<>();
+            final List<String> strip = new ArrayList<>();
+            final List<String> mask = new ArrayList<>();
+            if (request.get("codec") instanceof Map<?, ?> codec)
+            {
+                addAll(codec.get("transcode"), transcode);
+                addAll(codec.get("strip"), strip);
+                addAll(codec.get("mask"), mask);
+            }
+            for (final String flag : flags)
+            {
+                if (flag.startsWith("transcode-"))
+                {
+                    transcode.add(flag.substring("transcode-".length()));
+                }
+                else if (flag.startsWith("codec-transcode-"))
+                {
+                    transcode.add(flag.substring("codec-transcode-".length()));
+                }
+                else if (flag.startsWith("codec-strip-"))
+                {
+                    strip.add(flag.substring("codec-strip-".length()));
+                }
+                else if (flag.startsWith("codec-mask-"))
+                {
+                    mask.add(flag.substring("codec-mask-".length()));
+                }
+            }
+            for (final String target : transcode)
+            {
+                if (!target.equalsIgnoreCase("PCMU") && !target.equalsIgnoreCase("PCMA"))
+                {
+                    warnings.add("only PCMU and PCMA can be transcoded; ignored transcode " + target);
+                }
+            }
+            return new Codecs(transcode, strip, mask);
         }
-        return null;
+
+        private static void addAll(final Object value, final List<String> into)
+        {
+            if (value instanceof List<?> list)
+            {
+                for (final Object item : list)
+                {
+                    into.add(String.valueOf(item));
+                }
+            }
+            else if (value instanceof String single)
+            {
+                into.add(single);
+            }
+        }
+
+        private boolean removes(final String codec)
+        {
+            for (final String name : concat(strip, mask))
+            {
+                if (name.equalsIgnoreCase("all") || name.equalsIgnoreCase(codec))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static List<String> concat(final List<String> a, final List<String> b)
+        {
+            final List<String> all = new ArrayList<>(a);
+            all.addAll(b);
+            return all;
+        }
+
+        /** Where the first G.711 payload type stands on an m= line, or -1: a transcoded law is offered there. */
+        private static int firstG711(final List<String> formats)
+        {
+            for (int i = 0; i < formats.size(); i++)
+            {
+                if (formats.get(i).equals("0") || formats.get(i).equals("8"))
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /** Rewrite the offer going to the answerer: strip/mask codecs, then add the G.711 laws to transcode to. */
+        void apply(final Sdp sdp, final List<String> warnings)
+        {
+            for (final Sdp.Media m : sdp.media())
+            {
+                if (!m.type().equals("audio"))
+                {
+                    continue;
+                }
+                final int g711At = firstG711(m.formats());
+                for (final String format : List.copyOf(m.formats()))
+                {
+                    final String name = sdp.codecName(m, format);
+                    if (name != null && removes(name))
+                    {
+                        sdp.removeFormat(m, format);
+                    }
+                }
+                for (final String target : transcode)
+                {
+                    final String law = target.toUpperCase(java.util.Locale.ROOT);
+                    if ((law.equals("PCMU") || law.equals("PCMA")) && g711At >= 0 &&
+                        !m.formats().contains(G711Pair.payloadType(law)))
+                    {
+                        sdp.addFormat(m, G711Pair.payloadType(law), law + "/8000", g711At);
+                    }
+                }
+                if (m.formats().isEmpty())
+                {
+                    warnings.add("no codec left in the " + m.type() + " section after strip/mask");
+                }
+            }
+        }
     }
 
     private void rewrite(final Map<String, Object> request, final Sdp sdp, final List<MediaStream> streams,
@@ -610,6 +809,7 @@ public final class NgCommands
         for (final String flag : flags(request))
         {
             if (!KNOWN_FLAGS.contains(flag) && !flag.startsWith("endpoint-learning-") && !flag.startsWith("transcode-") &&
+                !flag.startsWith("codec-") &&
                 !flag.startsWith("replace-") && !flag.startsWith("ICE=") && !flag.contains("="))
             {
                 unknown.add("flag " + flag);

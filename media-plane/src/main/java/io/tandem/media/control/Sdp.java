@@ -43,6 +43,13 @@ public final class Sdp
         {
             return type == 'a' && (value.equals(name) || value.startsWith(name + ":"));
         }
+
+        /** An attribute about one payload type, such as {@code a=rtpmap:101 ...} or {@code a=fmtp:101 ...}. */
+        boolean isFormatAttribute(final String name, final String payloadType)
+        {
+            final String prefix = name + ":" + payloadType;
+            return type == 'a' && (value.equals(prefix) || value.startsWith(prefix + " "));
+        }
     }
 
     /** One media section: its m= line and the lines under it. */
@@ -53,7 +60,7 @@ public final class Sdp
         final String type;
         final int port;
         final String protocol;
-        final List<String> formats;
+        List<String> formats;
 
         Media(final Line mLine, final String type, final int port, final String protocol, final List<String> formats)
         {
@@ -500,6 +507,88 @@ public final class Sdp
     public void removeAttribute(final Media m, final String name)
     {
         m.lines.removeIf((line) -> line.isAttribute(name));
+    }
+
+    // ---- codecs ----
+
+    private static final java.util.Map<String, String> STATIC_PAYLOAD_TYPES = java.util.Map.of(
+        "0", "PCMU", "3", "GSM", "4", "G723", "8", "PCMA", "9", "G722", "18", "G729");
+
+    /** The encoding name of a payload type in a section (from a=rtpmap, or the static RTP/AVP table), or null. */
+    public String codecName(final Media m, final String payloadType)
+    {
+        final Line rtpmap = formatAttribute(m, "rtpmap", payloadType);
+        if (rtpmap != null)
+        {
+            final String[] fields = rtpmap.value.split(" ", -1);
+            return fields.length > 1 ? fields[1].split("/", -1)[0] : null;
+        }
+        return STATIC_PAYLOAD_TYPES.get(payloadType);
+    }
+
+    private static Line formatAttribute(final Media m, final String name, final String payloadType)
+    {
+        for (final Line line : m.lines)
+        {
+            if (line.isFormatAttribute(name, payloadType))
+            {
+                return line;
+            }
+        }
+        return null;
+    }
+
+    /** Remove a payload type from a section: from the m= line and its rtpmap, fmtp and rtcp-fb attributes. */
+    public void removeFormat(final Media m, final String payloadType)
+    {
+        final List<String> formats = new ArrayList<>(m.formats);
+        formats.remove(payloadType);
+        setFormats(m, formats);
+        m.lines.removeIf((line) -> line.isFormatAttribute("rtpmap", payloadType) ||
+            line.isFormatAttribute("fmtp", payloadType) || line.isFormatAttribute("rtcp-fb", payloadType));
+    }
+
+    /** Add a payload type to the m= line at {@code index} (clamped to the end), with its a=rtpmap (e.g. "PCMA/8000"). */
+    public void addFormat(final Media m, final String payloadType, final String encoding, final int index)
+    {
+        final List<String> formats = new ArrayList<>(m.formats);
+        formats.add(Math.max(0, Math.min(index, formats.size())), payloadType);
+        setFormats(m, formats);
+        int at = m.lines.size();
+        for (int i = 0; i < m.lines.size(); i++)
+        {
+            if (m.lines.get(i).isAttribute("rtpmap"))
+            {
+                at = i + 1;
+            }
+        }
+        m.lines.add(at, new Line('a', "rtpmap:" + payloadType + " " + encoding, m.mLine.eol));
+    }
+
+    /** Replace one payload type by another in the m= line and its a=rtpmap (answers after transcoding). */
+    public void replaceFormat(final Media m, final String from, final String to, final String encoding)
+    {
+        final List<String> formats = new ArrayList<>(m.formats);
+        final int index = formats.indexOf(from);
+        if (index < 0)
+        {
+            return;
+        }
+        formats.set(index, to);
+        setFormats(m, formats);
+        final Line rtpmap = formatAttribute(m, "rtpmap", from);
+        if (rtpmap != null)
+        {
+            rtpmap.value = "rtpmap:" + to + " " + encoding;
+        }
+        m.lines.removeIf((line) -> line.isFormatAttribute("fmtp", from));
+    }
+
+    private static void setFormats(final Media m, final List<String> formats)
+    {
+        m.formats = List.copyOf(formats);
+        final String[] fields = m.mLine.value.split(" ", -1);
+        m.mLine.value = fields[0] + " " + fields[1] + " " + fields[2] + (formats.isEmpty() ? "" : " " + String.join(" ", formats));
     }
 
     @Override

@@ -136,6 +136,62 @@ class NgCallFlowTest
     }
 
     @Test
+    void transcodePcmaMasksPcmuTowardsTheCalleeAndTranscodesBothWays() throws Exception
+    {
+        final RtpPeerAccess alice = peer(1);
+        final RtpPeerAccess bob = peer(2);
+        final Map<String, Object> offer = kamailio("offer", "c", "alice");
+        offer.put("sdp", sdp(alice.port(), "a").replace("RTP/AVP 0 8 101", "RTP/AVP 0 101"));
+        offer.put("flags", List.of("transcode-PCMA"));
+        offer.put("codec", Map.of("mask", List.of("PCMU")));
+        final String toBob = ok(offer);
+        final Sdp.Media offered = Sdp.parse(toBob).media().get(0);
+        assertEquals(List.of("8", "101"), offered.formats(), toBob);
+        assertTrue(toBob.contains("a=rtpmap:8 PCMA/8000"), toBob);
+        final int bobSendsTo = offered.port();
+
+        final Map<String, Object> answer = kamailio("answer", "c", "alice");
+        answer.put("to-tag", "bob");
+        answer.put("sdp", sdp(bob.port(), "b").replace("RTP/AVP 0 8 101", "RTP/AVP 8 101")
+            .replace("a=rtpmap:101", "a=rtpmap:8 PCMA/8000\r\na=rtpmap:101"));
+        final String toAlice = ok(answer);
+        final Sdp.Media answered = Sdp.parse(toAlice).media().get(0);
+        assertEquals(List.of("0", "101"), answered.formats(), "Alice is answered in the law she offered: " + toAlice);
+        assertTrue(toAlice.contains("a=rtpmap:0 PCMU/8000") && !toAlice.contains("PCMA"), toAlice);
+        final int aliceSendsTo = answered.port();
+
+        final byte[] pcmu = alice.rtp(1); // payload type 0
+        alice.send(pcmu, aliceSendsTo);
+        final byte[] atBob = bob.data(bob.receive());
+        assertEquals(8, atBob[1] & 0x7F, "Bob receives PCMA");
+        for (int i = 12; i < pcmu.length; i++)
+        {
+            assertEquals(io.tandem.media.G711.ulawToAlaw(pcmu[i]), atBob[i], "byte " + i);
+        }
+        final byte[] pcma = bob.rtp(2);
+        pcma[1] = 8;
+        bob.send(pcma, bobSendsTo);
+        final byte[] atAlice = alice.data(alice.receive());
+        assertEquals(0, atAlice[1] & 0x7F, "Alice receives PCMU");
+        for (int i = 12; i < pcma.length; i++)
+        {
+            assertEquals(io.tandem.media.G711.alawToUlaw(pcma[i]), atAlice[i], "byte " + i);
+        }
+        assertTrue(plane.counters().transcoded.get() >= 2);
+    }
+
+    @Test
+    void stripRemovesACodecTowardsTheCallee() throws Exception
+    {
+        final Map<String, Object> offer = kamailio("offer", "c", "alice");
+        offer.put("sdp", sdp(4000, "a"));
+        offer.put("flags", List.of("codec-strip-telephone-event"));
+        final String toBob = ok(offer);
+        assertEquals(List.of("0", "8"), Sdp.parse(toBob).media().get(0).formats());
+        assertTrue(!toBob.contains("telephone-event"), toBob);
+    }
+
+    @Test
     void earlyMediaFromOneForkThenTheAnswerFromAnother() throws Exception
     {
         final RtpPeerAccess alice = peer(1);

@@ -103,6 +103,29 @@ class SdpTest
     }
 
     @Test
+    void payloadTypesCanBeNamedRemovedAddedAndReplaced() throws Exception
+    {
+        final Sdp sdp = Sdp.parse(OFFER);
+        final Sdp.Media audio = sdp.media().get(0);
+        assertEquals("PCMU", sdp.codecName(audio, "0"));
+        assertEquals("PCMA", sdp.codecName(audio, "8"), "static payload type without rtpmap");
+        assertEquals("telephone-event", sdp.codecName(audio, "101"));
+        assertNull(sdp.codecName(audio, "97"));
+        sdp.removeFormat(audio, "101");
+        assertEquals(java.util.List.of("0", "8"), audio.formats());
+        assertTrue(!sdp.toString().contains("telephone-event") && !sdp.toString().contains("fmtp:101"), sdp.toString());
+        sdp.removeFormat(audio, "0");
+        sdp.addFormat(audio, "0", "PCMU/8000", 0);
+        assertEquals(java.util.List.of("0", "8"), audio.formats());
+        assertTrue(sdp.toString().contains("m=audio 49170 RTP/AVP 0 8\r\n"), sdp.toString());
+        assertTrue(sdp.toString().contains("a=rtpmap:0 PCMU/8000"), sdp.toString());
+        sdp.replaceFormat(audio, "0", "96", "L16/8000");
+        assertEquals(java.util.List.of("96", "8"), audio.formats());
+        assertTrue(sdp.toString().contains("a=rtpmap:96 L16/8000"), sdp.toString());
+        Sdp.parse(sdp.toString());
+    }
+
+    @Test
     void aRejectedStreamKeepsPortZero() throws Exception
     {
         final Sdp sdp = Sdp.parse("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n" +
@@ -156,6 +179,13 @@ class SdpTest
             sdp.rtpAddress(m);
             sdp.rtcpAddress(m);
             sdp.rewriteMedia(m, "192.0.2.1", 30000);
+            if (!m.formats().isEmpty())
+            {
+                sdp.codecName(m, m.formats().get(0));
+                sdp.replaceFormat(m, m.formats().get(0), "96", "L16/8000");
+                sdp.removeFormat(m, m.formats().get(m.formats().size() - 1));
+            }
+            sdp.addFormat(m, "8", "PCMA/8000", 0);
         }
         sdp.removeIce();
         sdp.replaceOrigin("192.0.2.1");
