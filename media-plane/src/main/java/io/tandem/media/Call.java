@@ -12,6 +12,8 @@ public final class Call
     final Map<String, Monologue> monologues = new LinkedHashMap<>();
     final long createdEpochSeconds = System.currentTimeMillis() / 1000;
     long lastSignalEpochSeconds = createdEpochSeconds;
+    /** When a delayed delete ends the call (System.nanoTime), or 0 if none is pending. */
+    long deleteAtNs;
 
     Call(final String callId, final long handle, final long createdNs)
     {
@@ -28,6 +30,12 @@ public final class Call
     public long createdEpochSeconds()
     {
         return createdEpochSeconds;
+    }
+
+    /** Whether a delayed delete is pending for this call. */
+    public boolean deletePending()
+    {
+        return deleteAtNs != 0;
     }
 
     public long lastSignalEpochSeconds()

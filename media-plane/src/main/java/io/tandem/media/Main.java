@@ -45,6 +45,7 @@ public final class Main
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
           --final-timeout SECONDS end a call this long after it was set up, media or not; 0 = never [0]
+          --delete-delay SECONDS  keep relaying a call this long after an ng delete; 0 = end at once [0]
           --listen-ng ADDRESS:PORT   UDP socket for rtpengine's ng control protocol, as used by
                                   Kamailio's and OpenSIPS's rtpengine modules [127.0.0.1:2223]
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
@@ -58,7 +59,7 @@ public final class Main
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
         .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .forwarder-cpu,
-        .endpoint-learning, .timeout-s, .final-timeout-s.
+        .endpoint-learning, .timeout-s, .final-timeout-s, .delete-delay-s.
         """;
 
     private Main()
@@ -115,6 +116,7 @@ public final class Main
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
+                case "--delete-delay" -> ctx.deleteDelayNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--interface" -> ctx.addInterface(value);
                 case "--call" -> calls.add(staticCall(value));
                 case "--listen-ng" -> ng.listen(value);

@@ -23,6 +23,7 @@ public final class MediaContext
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
     private long finalTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.final-timeout-s", 0));
+    private long deleteDelayNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.delete-delay-s", 0));
     private LatchMode latchMode = LatchMode.parse(System.getProperty("tandem.media.endpoint-learning", "heuristic"));
     private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
     private File sessionsFile = new File(System.getProperty("tandem.media.sessions", "/dev/shm/tandem/sessions.cm3"));
@@ -39,7 +40,7 @@ public final class MediaContext
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
         }
-        if (timeoutNs < 0 || finalTimeoutNs < 0)
+        if (timeoutNs < 0 || finalTimeoutNs < 0 || deleteDelayNs < 0)
         {
             throw new IllegalArgumentException("timeouts cannot be negative (0 turns one off)");
         }
@@ -184,6 +185,18 @@ public final class MediaContext
     public MediaContext finalTimeoutNs(final long value)
     {
         finalTimeoutNs = value;
+        return this;
+    }
+
+    public long deleteDelayNs()
+    {
+        return deleteDelayNs;
+    }
+
+    /** How long an ng delete waits before it ends the call (a request's "delete delay" overrides); 0 = at once. */
+    public MediaContext deleteDelayNs(final long value)
+    {
+        deleteDelayNs = value;
         return this;
     }
 

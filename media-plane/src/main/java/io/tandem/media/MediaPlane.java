@@ -234,6 +234,7 @@ public final class MediaPlane implements AutoCloseable
             counters.sessions.incrementRelease();
         }
         publish(call.handle, added, signal(from, specs));
+        call.deleteAtNs = 0;
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
         persist(call);
         updatePortsInUse();
@@ -270,12 +271,33 @@ public final class MediaPlane implements AutoCloseable
             call.monologues.put(toTag, to);
         }
         publish(call.handle, List.of(), signal(to, specs));
+        call.deleteAtNs = 0;
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
         persist(call);
         return new ArrayList<>(from.streams.subList(0, Math.min(specs.size(), from.streams.size())));
     }
 
     /** End a call: unpublish its endpoints, close its sockets, free its ports, forget it. @return false if unknown. */
+    /**
+     * End a call after {@code delayNs}: until then it keeps relaying and can be queried, and any new offer or
+     * answer for it cancels the delete (rtpengine's delete-delay). A delay of 0 deletes now.
+     * @return false if the call is unknown.
+     */
+    public synchronized boolean delete(final String callId, final long delayNs)
+    {
+        if (delayNs <= 0)
+        {
+            return delete(callId);
+        }
+        final Call call = calls.get(callId);
+        if (call == null || closed)
+        {
+            return false;
+        }
+        call.deleteAtNs = Math.max(1, System.nanoTime() + delayNs);
+        return true;
+    }
+
     public synchronized boolean delete(final String callId)
     {
         final Call call = calls.get(callId);
@@ -341,16 +363,18 @@ public final class MediaPlane implements AutoCloseable
             }
         }
         final long finalTimeoutNs = ctx.finalTimeoutNs();
-        if (finalTimeoutNs > 0)
+        final long now = System.nanoTime();
+        for (final Call call : calls())
         {
-            final long now = System.nanoTime();
-            for (final Call call : calls())
+            final long deleteAt = call.deleteAtNs;
+            if (deleteAt != 0 && now - deleteAt >= 0 && delete(call.callId))
             {
-                if (now - call.createdNs > finalTimeoutNs && delete(call.callId))
-                {
-                    counters.callsFinalTimeout.incrementRelease();
-                    ended++;
-                }
+                ended++;
+            }
+            else if (finalTimeoutNs > 0 && now - call.createdNs > finalTimeoutNs && delete(call.callId))
+            {
+                counters.callsFinalTimeout.incrementRelease();
+                ended++;
             }
         }
         return ended;

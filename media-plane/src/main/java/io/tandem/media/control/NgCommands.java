@@ -545,7 +545,17 @@ public final class NgCommands
             return result("ok");
         }
         final Map<String, Object> reply = queryReply(call);
-        plane.delete(callId);
+        long delaySeconds = plane.context().deleteDelayNs() / 1_000_000_000L;
+        final Object given = request.containsKey("delete delay") ? request.get("delete delay") : request.get("delete-delay");
+        if (given != null)
+        {
+            if (!(given instanceof Long value) || value < 0)
+            {
+                throw new NgException("delete delay must be a non-negative integer");
+            }
+            delaySeconds = value;
+        }
+        plane.delete(callId, delaySeconds * 1_000_000_000L);
         return reply;
     }
 

@@ -192,6 +192,36 @@ class NgCallFlowTest
     }
 
     @Test
+    void aDelayedDeleteKeepsRelayingUntilTheDelayUnlessTheCallIsSignalledAgain() throws Exception
+    {
+        final RtpPeerAccess alice = peer(1);
+        final RtpPeerAccess bob = peer(2);
+        final int bobSendsTo = offer("c", "alice", null, sdp(alice.port(), "a"));
+        final int aliceSendsTo = answer("c", "alice", "bob", sdp(bob.port(), "b"));
+
+        final Map<String, Object> delete = kamailio("delete", "c", "alice");
+        delete.put("delete delay", 1L);
+        assertEquals("ok", client.send(delete).get("result"));
+        relay(alice, aliceSendsTo, bob, 1);
+        relay(bob, bobSendsTo, alice, 2);
+        assertEquals("ok", client.send(kamailio("query", "c", "alice")).get("result"), "still there to be queried");
+
+        // A new offer (a re-INVITE that crossed the BYE) cancels the pending delete.
+        assertEquals(bobSendsTo, offer("c", "alice", "bob", sdp(alice.port(), "a")));
+        Thread.sleep(1500);
+        assertEquals(1, plane.callCount());
+
+        assertEquals("ok", client.send(delete).get("result"));
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (plane.callCount() > 0 && System.nanoTime() - deadline < 0)
+        {
+            Thread.sleep(50);
+        }
+        assertEquals(0, plane.callCount(), "deleted once the delay passed");
+        assertEquals(plane.ports().capacity(), plane.ports().available());
+    }
+
+    @Test
     void earlyMediaFromOneForkThenTheAnswerFromAnother() throws Exception
     {
         final RtpPeerAccess alice = peer(1);
