@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 import io.tandem.media.control.NgCommands;
 import io.tandem.media.control.NgContext;
 import io.tandem.media.control.NgServer;
+import io.tandem.media.control.NgTcpServer;
+import org.agrona.CloseHelper;
 
 /**
  * The main job: a media plane on an embedded default configuration (loopback, ports 30000-40000, sessions under
@@ -48,6 +50,7 @@ public final class Main
           --delete-delay SECONDS  keep relaying a call this long after an ng delete; 0 = end at once [0]
           --listen-ng ADDRESS:PORT   UDP socket for rtpengine's ng control protocol, as used by
                                   Kamailio's and OpenSIPS's rtpengine modules [127.0.0.1:2223]
+          --listen-tcp-ng ADDRESS:PORT   also accept ng over TCP there [off]
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
                                   [127.0.0.0/8 and ::1]
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
@@ -120,6 +123,7 @@ public final class Main
                 case "--interface" -> ctx.addInterface(value);
                 case "--call" -> calls.add(staticCall(value));
                 case "--listen-ng" -> ng.listen(value);
+                case "--listen-tcp-ng" -> ng.listenTcp(value);
                 case "--ng-allow" -> ng.allow(value);
                 case "--max-sessions" -> ng.maxSessions(number(value, option));
                 default -> throw new IllegalArgumentException("unknown option " + option);
@@ -211,9 +215,15 @@ public final class Main
         final CountDownLatch stopped = new CountDownLatch(1);
         final MediaPlane plane = new MediaPlane(ctx);
         final NgServer ngServer;
+        NgTcpServer tcpServer = null;
         try
         {
-            ngServer = new NgServer(options.ng(), new NgCommands(plane, options.ng().maxSessions()), plane.counters());
+            final NgCommands commands = new NgCommands(plane, options.ng().maxSessions());
+            ngServer = new NgServer(options.ng(), commands, plane.counters());
+            if (options.ng().listenTcpAddress() != null)
+            {
+                tcpServer = new NgTcpServer(options.ng(), commands, plane.counters());
+            }
         }
         catch (final RuntimeException ex)
         {
@@ -222,8 +232,10 @@ public final class Main
             System.exit(1);
             return;
         }
+        final NgTcpServer ngTcpServer = tcpServer;
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
+            CloseHelper.quietClose(ngTcpServer);
             ngServer.close();
             plane.close();
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
@@ -238,6 +250,10 @@ public final class Main
         System.out.printf("tandem: ng control on udp %s, allowed from %s%n",
             ngServer.localAddress().getAddress().getHostAddress() + ":" + ngServer.localAddress().getPort(),
             options.ng().allowed());
+        if (ngTcpServer != null)
+        {
+            System.out.printf("tandem: ng control on tcp %s%n", ngTcpServer.localAddress());
+        }
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
             ctx.sessionsFile(), plane.callCount(), ctx.countersFile());
         try

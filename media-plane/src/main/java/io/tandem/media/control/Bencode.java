@@ -46,6 +46,22 @@ public final class Bencode
         return value;
     }
 
+    /** A value decoded from the front of a buffer, and how many bytes it took. */
+    public record Prefix(Object value, int length)
+    {
+    }
+
+    /**
+     * Decode the one value that starts at {@code offset}, ignoring what follows it (for messages on a stream).
+     * @throws BencodeException with {@link BencodeException#isTruncated()} when more bytes could complete it.
+     */
+    public static Prefix decodePrefix(final byte[] data, final int offset, final int length) throws BencodeException
+    {
+        final Bencode decoder = new Bencode(data, offset, length);
+        final Object value = decoder.value(0);
+        return new Prefix(value, decoder.position - offset);
+    }
+
     public static Object decode(final byte[] data) throws BencodeException
     {
         return decode(data, 0, data.length);
@@ -55,7 +71,7 @@ public final class Bencode
     {
         if (position >= end)
         {
-            throw new BencodeException("truncated: value expected at offset " + position);
+            throw BencodeException.truncated("truncated: value expected at offset " + position);
         }
         final byte b = data[position];
         if (b == 'd' || b == 'l')
@@ -86,7 +102,7 @@ public final class Bencode
         {
             if (position >= end)
             {
-                throw new BencodeException("truncated: dictionary not closed");
+                throw BencodeException.truncated("truncated: dictionary not closed");
             }
             if (data[position] == 'e')
             {
@@ -113,7 +129,7 @@ public final class Bencode
         {
             if (position >= end)
             {
-                throw new BencodeException("truncated: list not closed");
+                throw BencodeException.truncated("truncated: list not closed");
             }
             if (data[position] == 'e')
             {
@@ -157,7 +173,7 @@ public final class Bencode
         }
         if (position >= end)
         {
-            throw new BencodeException("truncated: integer not closed");
+            throw BencodeException.truncated("truncated: integer not closed");
         }
         position++; // 'e'
         if (digits == 0 || (negative && value == 0))
@@ -182,12 +198,12 @@ public final class Bencode
         }
         if (position >= end)
         {
-            throw new BencodeException("truncated: string length not closed");
+            throw BencodeException.truncated("truncated: string length not closed");
         }
         position++; // ':'
         if (length > end - position)
         {
-            throw new BencodeException("string of " + length + " bytes at offset " + start + " runs past the end");
+            throw BencodeException.truncated("string of " + length + " bytes at offset " + start + " runs past the end");
         }
         final String value = new String(data, position, (int)length, StandardCharsets.ISO_8859_1);
         position += (int)length;

@@ -3,8 +3,27 @@ package io.tandem.media.control;
 /** Input that is not the bencode Tandem accepts; the message says what and where. */
 public final class BencodeException extends Exception
 {
+    private final boolean truncated;
+
     public BencodeException(final String message)
     {
+        this(message, false);
+    }
+
+    private BencodeException(final String message, final boolean truncated)
+    {
         super(message, null, false, false);
+        this.truncated = truncated;
+    }
+
+    static BencodeException truncated(final String message)
+    {
+        return new BencodeException(message, true);
+    }
+
+    /** The input ended before the value did: on a stream, more bytes may complete it. */
+    public boolean isTruncated()
+    {
+        return truncated;
     }
 }

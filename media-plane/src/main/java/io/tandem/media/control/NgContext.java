@@ -13,30 +13,18 @@ import java.util.concurrent.TimeUnit;
 public final class NgContext
 {
     private String listen = System.getProperty("tandem.ng.listen", "127.0.0.1:2223");
+    private String listenTcp = System.getProperty("tandem.ng.listen-tcp", "");
     private final List<String> allow = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
     private InetSocketAddress listenAddress;
+    private InetSocketAddress listenTcpAddress;
     private List<Cidr> allowed;
 
     public NgContext conclude()
     {
-        final int colon = listen.lastIndexOf(':');
-        if (colon <= 0)
-        {
-            throw new IllegalArgumentException("listen-ng is ADDRESS:PORT: " + listen);
-        }
-        final String host = listen.substring(0, colon).replace("[", "").replace("]", "");
-        final int port;
-        try
-        {
-            port = Integer.parseInt(listen.substring(colon + 1));
-            listenAddress = new InetSocketAddress(InetAddress.ofLiteral(host), port);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new IllegalArgumentException("listen-ng is ADDRESS:PORT with an IP address: " + listen);
-        }
+        listenAddress = address(listen, "listen-ng");
+        listenTcpAddress = listenTcp.isBlank() ? null : address(listenTcp, "listen-tcp-ng");
         final List<Cidr> blocks = new ArrayList<>();
         for (final String block : allow.isEmpty() ? List.of("127.0.0.0/8", "::1/128") : allow)
         {
@@ -55,6 +43,38 @@ public final class NgContext
     {
         listen = value;
         return this;
+    }
+
+    private static InetSocketAddress address(final String value, final String what)
+    {
+        final int colon = value.lastIndexOf(':');
+        if (colon <= 0)
+        {
+            throw new IllegalArgumentException(what + " is ADDRESS:PORT: " + value);
+        }
+        final String host = value.substring(0, colon).replace("[", "").replace("]", "");
+        try
+        {
+            final int port = Integer.parseInt(value.substring(colon + 1));
+            return new InetSocketAddress(InetAddress.ofLiteral(host), port);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException(what + " is ADDRESS:PORT with an IP address: " + value);
+        }
+    }
+
+    /** {@code ADDRESS:PORT} of the TCP control socket; empty (the default) means no TCP. */
+    public NgContext listenTcp(final String value)
+    {
+        listenTcp = value;
+        return this;
+    }
+
+    /** The TCP control address, or null when TCP is off. */
+    public InetSocketAddress listenTcpAddress()
+    {
+        return listenTcpAddress;
     }
 
     /** Add a source network allowed to send commands; with none, loopback only. */

@@ -1,0 +1,240 @@
+package io.tandem.media.control;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.tandem.media.MediaCounters;
+
+/**
+ * The ng control protocol over TCP: on each connection, messages follow one another as {@code <cookie> <bencode>}
+ * with no other framing; the end of the bencoded dictionary ends the message, and each reply is written back on
+ * the same connection. Only sources in the allowed networks are accepted. One virtual thread per connection.
+ */
+public final class NgTcpServer implements AutoCloseable
+{
+    private static final int MAX_BUFFERED = NgServer.MAX_MESSAGE + 1024;
+    private static final int MAX_COOKIE = 256;
+
+    private final NgContext ctx;
+    private final NgCommands commands;
+    private final MediaCounters counters;
+    private final ServerSocket server;
+    private final Thread acceptor;
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private volatile boolean running = true;
+
+    public NgTcpServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
+    {
+        this.ctx = ctx;
+        this.commands = commands;
+        this.counters = counters;
+        try
+        {
+            server = new ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(ctx.listenTcpAddress());
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot listen for ng over TCP on " + ctx.listenTcpAddress() + ": " +
+                ex.getMessage(), ex);
+        }
+        acceptor = Thread.ofVirtual().name("tandem-ng-tcp").start(this::accept);
+    }
+
+    public InetSocketAddress localAddress()
+    {
+        return (InetSocketAddress)server.getLocalSocketAddress();
+    }
+
+    private void accept()
+    {
+        while (running)
+        {
+            final Socket socket;
+            try
+            {
+                socket = server.accept();
+            }
+            catch (final IOException ex)
+            {
+                return;
+            }
+            final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
+            if (ctx.allowed().stream().noneMatch((cidr) -> cidr.contains(source.getAddress())))
+            {
+                counters.ngSourceRefused.incrementRelease();
+                closeQuietly(socket);
+                continue;
+            }
+            connections.add(socket);
+            Thread.ofVirtual().name("tandem-ng-tcp-" + source).start(() -> serve(socket));
+        }
+    }
+
+    private void serve(final Socket socket)
+    {
+        byte[] buffer = new byte[4096];
+        int filled = 0;
+        try (socket; InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
+        {
+            while (running)
+            {
+                final int read = in.read(buffer, filled, buffer.length - filled);
+                if (read < 0)
+                {
+                    return;
+                }
+                filled += read;
+                int consumed;
+                while ((consumed = handleOne(buffer, filled, out)) > 0)
+                {
+                    System.arraycopy(buffer, consumed, buffer, 0, filled - consumed);
+                    filled -= consumed;
+                }
+                if (consumed < 0)
+                {
+                    return; // malformed beyond recovery: the reply (if any) is written, the connection closed
+                }
+                if (filled == buffer.length)
+                {
+                    if (buffer.length >= MAX_BUFFERED)
+                    {
+                        counters.ngMalformed.incrementRelease();
+                        return;
+                    }
+                    buffer = Arrays.copyOf(buffer, Math.min(buffer.length * 2, MAX_BUFFERED));
+                }
+            }
+        }
+        catch (final SocketException ex)
+        {
+            // closed by the peer or by close()
+        }
+        catch (final IOException ex)
+        {
+            // the connection failed; the client will reconnect
+        }
+        finally
+        {
+            connections.remove(socket);
+        }
+    }
+
+    /**
+     * Handle the first complete message in the buffer. @return the bytes it took, 0 if it is not complete yet,
+     * or -1 if the stream cannot be read any further.
+     */
+    @SuppressWarnings("unchecked")
+    private int handleOne(final byte[] buffer, final int filled, final OutputStream out) throws IOException
+    {
+        int space = -1;
+        for (int i = 0; i < Math.min(filled, MAX_COOKIE + 1); i++)
+        {
+            if (buffer[i] == ' ')
+            {
+                space = i;
+                break;
+            }
+        }
+        if (space < 0)
+        {
+            if (filled > MAX_COOKIE)
+            {
+                counters.ngMalformed.incrementRelease();
+                return -1;
+            }
+            return 0;
+        }
+        if (space == 0)
+        {
+            counters.ngMalformed.incrementRelease();
+            return -1;
+        }
+        final String cookie = new String(buffer, 0, space, StandardCharsets.ISO_8859_1);
+        final Bencode.Prefix message;
+        try
+        {
+            message = Bencode.decodePrefix(buffer, space + 1, filled - space - 1);
+        }
+        catch (final BencodeException ex)
+        {
+            if (ex.isTruncated())
+            {
+                return 0;
+            }
+            counters.ngMalformed.incrementRelease();
+            write(out, cookie, NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage()));
+            return -1;
+        }
+        final Map<String, Object> reply;
+        if (message.value() instanceof Map<?, ?> request)
+        {
+            reply = commands.execute((Map<String, Object>)request);
+        }
+        else
+        {
+            counters.ngMalformed.incrementRelease();
+            reply = NgCommands.error("Message is not a bencode dictionary");
+        }
+        write(out, cookie, reply);
+        return space + 1 + message.length();
+    }
+
+    private static void write(final OutputStream out, final String cookie, final Map<String, Object> reply)
+        throws IOException
+    {
+        out.write((cookie + " ").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(Bencode.encode(reply));
+        out.flush();
+    }
+
+    private static void closeQuietly(final Socket socket)
+    {
+        try
+        {
+            socket.close();
+        }
+        catch (final IOException ignored)
+        {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        try
+        {
+            server.close();
+        }
+        catch (final IOException ignored)
+        {
+            // closing anyway
+        }
+        for (final Socket socket : connections)
+        {
+            closeQuietly(socket);
+        }
+        try
+        {
+            acceptor.join(5000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package io.tandem.media.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.tandem.media.MediaContext;
+import io.tandem.media.MediaPlane;
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** ng over TCP: messages back to back on one connection, split across reads, and malformed ones. */
+class NgTcpServerTest
+{
+    @TempDir
+    Path dir;
+
+    private MediaPlane plane;
+    private NgTcpServer server;
+    private Socket socket;
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(socket, server, plane);
+    }
+
+    private void start(final NgContext ng) throws Exception
+    {
+        plane = new MediaPlane(new MediaContext()
+            .portRange(20300, 20399)
+            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
+            .countersFile(new File(dir.toFile(), "counters.dat")));
+        ng.listenTcp("127.0.0.1:0").conclude();
+        server = new NgTcpServer(ng, new NgCommands(plane, 0), plane.counters());
+        socket = new Socket(server.localAddress().getAddress(), server.localAddress().getPort());
+        socket.setSoTimeout(3000);
+    }
+
+    private static byte[] message(final String cookie, final Map<String, Object> request)
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes((cookie + " ").getBytes(StandardCharsets.ISO_8859_1));
+        out.writeBytes(Bencode.encode(request));
+        return out.toByteArray();
+    }
+
+    /** Read one reply: the cookie, a space, one bencoded value. */
+    private Map<?, ?> reply(final String cookie) throws Exception
+    {
+        final InputStream in = socket.getInputStream();
+        final ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        while (true)
+        {
+            final int b = in.read();
+            if (b < 0)
+            {
+                throw new AssertionError("connection closed after: " + seen);
+            }
+            seen.write(b);
+            final byte[] bytes = seen.toByteArray();
+            final String text = new String(bytes, StandardCharsets.ISO_8859_1);
+            if (text.startsWith(cookie + " ") && bytes.length > cookie.length() + 1)
+            {
+                try
+                {
+                    final Bencode.Prefix prefix = Bencode.decodePrefix(bytes, cookie.length() + 1, bytes.length - cookie.length() - 1);
+                    return (Map<?, ?>)prefix.value();
+                }
+                catch (final BencodeException ex)
+                {
+                    if (!ex.isTruncated())
+                    {
+                        throw ex;
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void messagesBackToBackAndSplitAcrossWritesAreEachAnswered() throws Exception
+    {
+        start(new NgContext());
+        final Map<String, Object> ping = new LinkedHashMap<>();
+        ping.put("command", "ping");
+        final Map<String, Object> offer = NgServerTest.kamailio("offer", "tcp-call", "a");
+        offer.put("sdp", NgServerTest.sdp(4000, "a"));
+        final OutputStream out = socket.getOutputStream();
+        final ByteArrayOutputStream both = new ByteArrayOutputStream();
+        both.writeBytes(message("t1", ping));
+        both.writeBytes(message("t2", offer));
+        out.write(both.toByteArray());
+        out.flush();
+        assertEquals("pong", reply("t1").get("result"));
+        assertEquals("ok", reply("t2").get("result"));
+
+        final byte[] split = message("t3", ping);
+        out.write(split, 0, 5);
+        out.flush();
+        Thread.sleep(100);
+        out.write(split, 5, split.length - 5);
+        out.flush();
+        assertEquals("pong", reply("t3").get("result"));
+        assertEquals(List.of("tcp-call"), plane.callIds());
+    }
+
+    @Test
+    void malformedBencodeGetsAnErrorAndTheConnectionIsClosed() throws Exception
+    {
+        start(new NgContext());
+        final OutputStream out = socket.getOutputStream();
+        out.write("t1 x".getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        assertTrue(((String)reply("t1").get("error-reason")).startsWith("Could not decode bencode dictionary"));
+        assertEquals(-1, socket.getInputStream().read(), "closed");
+        assertEquals(1, plane.counters().ngMalformed.get());
+    }
+
+    @Test
+    void sourcesOutsideTheAllowedNetworksAreRefused() throws Exception
+    {
+        start(new NgContext().allow("10.0.0.0/8"));
+        assertEquals(-1, socket.getInputStream().read(), "closed at once");
+        assertEquals(1, plane.counters().ngSourceRefused.get());
+    }
+}
