@@ -1,0 +1,564 @@
+package io.tandem.bench;
+
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.tandem.media.CpuAffinity;
+import io.tandem.media.control.Sdp;
+import io.tandem.media.control.SdpException;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogWriter;
+
+/**
+ * {@code tandem-load}: an end-to-end load and latency harness for any relay that speaks ng (Tandem, rtpengine).
+ * It sets up N calls through ng (offer + answer), sends 172-byte G.711 RTP packets through the relay in both
+ * directions, evenly paced at a total rate, timestamps each packet with the time it was meant to leave (so a
+ * stalled sender shows as latency: coordinated omission corrected), and records one-way latency in an
+ * HdrHistogram. Reports sent, received, loss, packets per second and latency percentiles, and writes the
+ * histogram log and an HTML plot of the percentile distribution. A closed-loop mode keeps one packet in flight
+ * per stream, as real RTP does under a relay's own pace; a flood mode searches the highest rate with loss under
+ * 0.1%.
+ */
+public final class LoadHarness
+{
+    static final String USAGE = """
+        Usage: bin/tandem-load [options]
+
+        Sets up calls through a relay's ng socket, sends RTP through it both ways and reports loss and
+        one-way latency. The relay must be running (bin/tandem, or rtpengine).
+          --ng HOST:PORT        the relay's ng socket [127.0.0.1:2223]
+          --bind ADDRESS        local address of the test endpoints [127.0.0.1]
+          --calls N             calls to set up [500]
+          --rate PPS            total packets per second, both directions [calls x 2 x 50]
+          --duration SECONDS    measured time [10]
+          --warmup SECONDS      unmeasured time first [2]
+          --closed-loop         one packet in flight per stream instead of a paced rate
+          --flood               search the highest rate with loss under 0.1% (short runs)
+          --cpu N               pin the generator's threads to CPU N
+          --histogram FILE      HdrHistogram log to write [tandem-load.hlog]
+          --plot FILE           HTML plot of the latency percentiles [tandem-load.html]
+          --label TEXT          name of the relay in the report [the ng address]
+        """;
+
+    static final int PACKET = 172;
+    private static final int HEADER = 12;
+
+    record Options(InetSocketAddress ng, String bind, int calls, long rate, double duration, double warmup,
+        boolean closedLoop, boolean flood, int cpu, File histogram, File plot, String label)
+    {
+    }
+
+    /** One direction of one call: sent from {@code from} to the relay's {@code target}, received on {@code to}. */
+    record Stream(int id, DatagramChannel from, InetSocketAddress target, DatagramChannel to)
+    {
+    }
+
+    /** What one run measured. */
+    record Result(long sent, long received, double seconds, Histogram latency)
+    {
+        double lossPercent()
+        {
+            return sent == 0 ? 0 : 100.0 * Math.max(0, sent - received) / sent;
+        }
+
+        double packetsPerSecond()
+        {
+            return received / seconds;
+        }
+    }
+
+    private final Options options;
+    private final List<DatagramChannel> channels = new ArrayList<>();
+    private final List<Stream> streams = new ArrayList<>();
+    private final List<String> callIds = new ArrayList<>();
+
+    LoadHarness(final Options options)
+    {
+        this.options = options;
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        final Options options;
+        try
+        {
+            options = parse(args);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            System.err.println("tandem-load: " + ex.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+            return;
+        }
+        if (options == null)
+        {
+            System.out.print(USAGE);
+            return;
+        }
+        final LoadHarness harness = new LoadHarness(options);
+        try
+        {
+            harness.setUpCalls();
+            if (options.flood())
+            {
+                harness.floodSearch(System.out);
+            }
+            else
+            {
+                final Result result = options.closedLoop() ? harness.runClosedLoop() : harness.runPaced(options.rate());
+                harness.report(result, System.out);
+                harness.writeOutputs(result);
+            }
+        }
+        finally
+        {
+            harness.tearDown();
+        }
+    }
+
+    static Options parse(final String[] args)
+    {
+        String ng = "127.0.0.1:2223";
+        String bind = "127.0.0.1";
+        int calls = 500;
+        long rate = -1;
+        double duration = 10;
+        double warmup = 2;
+        boolean closedLoop = false;
+        boolean flood = false;
+        int cpu = -1;
+        File histogram = new File("tandem-load.hlog");
+        File plot = new File("tandem-load.html");
+        String label = null;
+        for (int i = 0; i < args.length; i++)
+        {
+            final String option = args[i];
+            switch (option)
+            {
+                case "--help", "-h" ->
+                {
+                    return null;
+                }
+                case "--closed-loop" -> closedLoop = true;
+                case "--flood" -> flood = true;
+                default ->
+                {
+                    if (i + 1 >= args.length)
+                    {
+                        throw new IllegalArgumentException("unknown option or missing value: " + option);
+                    }
+                    final String value = args[++i];
+                    switch (option)
+                    {
+                        case "--ng" -> ng = value;
+                        case "--bind" -> bind = value;
+                        case "--calls" -> calls = Integer.parseInt(value);
+                        case "--rate" -> rate = Long.parseLong(value);
+                        case "--duration" -> duration = Double.parseDouble(value);
+                        case "--warmup" -> warmup = Double.parseDouble(value);
+                        case "--cpu" -> cpu = Integer.parseInt(value);
+                        case "--histogram" -> histogram = new File(value);
+                        case "--plot" -> plot = new File(value);
+                        case "--label" -> label = value;
+                        default -> throw new IllegalArgumentException("unknown option " + option);
+                    }
+                }
+            }
+        }
+        final int colon = ng.lastIndexOf(':');
+        if (colon <= 0 || calls < 1 || duration <= 0)
+        {
+            throw new IllegalArgumentException("need --ng HOST:PORT, --calls >= 1 and --duration > 0");
+        }
+        final InetSocketAddress ngAddress =
+            new InetSocketAddress(InetAddress.ofLiteral(ng.substring(0, colon)), Integer.parseInt(ng.substring(colon + 1)));
+        return new Options(ngAddress, bind, calls, rate > 0 ? rate : calls * 2L * 50, duration, warmup, closedLoop,
+            flood, cpu, histogram, plot, label == null ? ng : label);
+    }
+
+    private static String sdp(final String address, final int port)
+    {
+        return "v=0\r\no=load 1 1 IN IP4 " + address + "\r\ns=tandem-load\r\nc=IN IP4 " + address + "\r\nt=0 0\r\n" +
+            "m=audio " + port + " RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n";
+    }
+
+    private DatagramChannel open() throws IOException
+    {
+        final DatagramChannel channel = DatagramChannel.open();
+        channel.setOption(StandardSocketOptions.SO_RCVBUF, 1 << 20);
+        channel.setOption(StandardSocketOptions.SO_SNDBUF, 1 << 20);
+        channel.bind(new InetSocketAddress(InetAddress.ofLiteral(options.bind()), 0));
+        channel.configureBlocking(false);
+        channels.add(channel);
+        return channel;
+    }
+
+    void setUpCalls() throws IOException, SdpException
+    {
+        final String run = Long.toString(System.currentTimeMillis(), 36);
+        try (NgUdpClient ng = new NgUdpClient(options.ng()))
+        {
+            for (int i = 0; i < options.calls(); i++)
+            {
+                final DatagramChannel a = open();
+                final DatagramChannel b = open();
+                final String callId = "tandem-load-" + run + "-" + i;
+                final Map<String, Object> offer = request("offer", callId);
+                offer.put("sdp", sdp(options.bind(), ((InetSocketAddress)a.getLocalAddress()).getPort()));
+                final int bSendsTo = port(ng.send(offer));
+                final Map<String, Object> answer = request("answer", callId);
+                answer.put("to-tag", "b");
+                answer.put("sdp", sdp(options.bind(), ((InetSocketAddress)b.getLocalAddress()).getPort()));
+                final int aSendsTo = port(ng.send(answer));
+                callIds.add(callId);
+                final InetAddress relay = options.ng().getAddress();
+                streams.add(new Stream(streams.size(), a, new InetSocketAddress(relay, aSendsTo), b));
+                streams.add(new Stream(streams.size(), b, new InetSocketAddress(relay, bSendsTo), a));
+            }
+        }
+    }
+
+    private static Map<String, Object> request(final String command, final String callId)
+    {
+        final Map<String, Object> request = new LinkedHashMap<>();
+        request.put("command", command);
+        request.put("call-id", callId);
+        request.put("from-tag", "a");
+        request.put("flags", List.of("trust address"));
+        request.put("replace", List.of("origin", "session-connection"));
+        return request;
+    }
+
+    private static int port(final Map<String, Object> reply) throws IOException, SdpException
+    {
+        if (!"ok".equals(reply.get("result")))
+        {
+            throw new IOException("the relay refused a call: " + reply);
+        }
+        return Sdp.parse((String)reply.get("sdp")).media().get(0).port();
+    }
+
+    void tearDown() throws IOException
+    {
+        try (NgUdpClient ng = new NgUdpClient(options.ng()))
+        {
+            for (final String callId : callIds)
+            {
+                ng.send(request("delete", callId));
+            }
+        }
+        catch (final IOException ex)
+        {
+            System.err.println("tandem-load: could not delete the calls: " + ex.getMessage());
+        }
+        for (final DatagramChannel channel : channels)
+        {
+            channel.close();
+        }
+    }
+
+    private static void fill(final ByteBuffer packet, final Stream stream, final int sequence, final long stampNs)
+    {
+        packet.clear();
+        packet.put(0, (byte)0x80).put(1, (byte)8).putShort(2, (short)sequence).putInt(4, sequence * 160)
+            .putInt(8, stream.id()).putLong(HEADER, stampNs).putInt(HEADER + 8, stream.id());
+        packet.limit(PACKET);
+    }
+
+    /**
+     * Receives on every stream's socket until told to stop, recording each packet's latency from the time it was
+     * meant to be sent. Runs on its own thread.
+     */
+    private final class Receiver implements Runnable
+    {
+        final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        final AtomicLong received = new AtomicLong();
+        final AtomicBoolean running = new AtomicBoolean(true);
+        /** Packets stamped in [fromNs, untilNs) are measured, whenever they arrive. */
+        volatile long fromNs = Long.MAX_VALUE;
+        volatile long untilNs = Long.MAX_VALUE;
+        final ClosedLoop closedLoop;
+
+        Receiver(final ClosedLoop closedLoop)
+        {
+            this.closedLoop = closedLoop;
+        }
+
+        @Override
+        public void run()
+        {
+            if (options.cpu() >= 0)
+            {
+                CpuAffinity.pinCurrentThread(options.cpu());
+            }
+            final ByteBuffer packet = ByteBuffer.allocateDirect(2048);
+            try (Selector selector = Selector.open())
+            {
+                for (final DatagramChannel channel : channels)
+                {
+                    channel.register(selector, SelectionKey.OP_READ);
+                }
+                while (running.get())
+                {
+                    selector.select((key) ->
+                    {
+                        final DatagramChannel channel = (DatagramChannel)key.channel();
+                        for (int i = 0; i < 16; i++)
+                        {
+                            packet.clear();
+                            try
+                            {
+                                if (channel.receive(packet) == null)
+                                {
+                                    return;
+                                }
+                            }
+                            catch (final IOException ex)
+                            {
+                                return;
+                            }
+                            final long now = System.nanoTime();
+                            if (packet.position() < HEADER + 12)
+                            {
+                                continue;
+                            }
+                            final long stamp = packet.getLong(HEADER);
+                            if (stamp - fromNs >= 0 && stamp - untilNs < 0)
+                            {
+                                histogram.recordValue(Math.max(0, now - stamp));
+                                received.incrementAndGet();
+                            }
+                            if (closedLoop != null)
+                            {
+                                closedLoop.next(packet.getInt(HEADER + 8), now);
+                            }
+                        }
+                    }, 1);
+                }
+            }
+            catch (final IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex);
+            }
+        }
+    }
+
+    /** Open loop: packets leave evenly spaced at {@code rate}, each stamped with when it was meant to leave. */
+    Result runPaced(final long rate) throws InterruptedException
+    {
+        final Receiver receiver = new Receiver(null);
+        final Thread receiving = new Thread(receiver, "tandem-load-receiver");
+        receiving.start();
+        final long intervalNs = Math.max(1, 1_000_000_000L / rate);
+        final ByteBuffer packet = ByteBuffer.allocateDirect(PACKET);
+        final int[] sequences = new int[streams.size()];
+        if (options.cpu() >= 0)
+        {
+            CpuAffinity.pinCurrentThread(options.cpu());
+        }
+        final long start = System.nanoTime();
+        final long measureFrom = start + (long)(options.warmup() * 1e9);
+        final long end = measureFrom + (long)(options.duration() * 1e9);
+        receiver.fromNs = measureFrom;
+        receiver.untilNs = end;
+        long sent = 0;
+        for (long k = 0; ; k++)
+        {
+            final long intended = start + k * intervalNs;
+            if (intended - end >= 0)
+            {
+                break;
+            }
+            final boolean measuring = intended - measureFrom >= 0;
+            while (System.nanoTime() - intended < 0)
+            {
+                Thread.onSpinWait(); // a bounded busy wait: the generator paces to the nanosecond
+            }
+            final Stream stream = streams.get((int)(k % streams.size()));
+            fill(packet, stream, sequences[stream.id()]++, intended);
+            try
+            {
+                stream.from().send(packet, stream.target());
+            }
+            catch (final IOException ex)
+            {
+                // counted as loss: it was meant to be sent
+            }
+            if (measuring)
+            {
+                sent++;
+            }
+        }
+        Thread.sleep(500); // what is still in flight
+        receiver.running.set(false);
+        receiving.join();
+        return new Result(sent, receiver.received.get(), options.duration(), receiver.histogram);
+    }
+
+    /** Closed loop: each stream sends its next packet when its previous one arrived (or after 100 ms, lost). */
+    private final class ClosedLoop
+    {
+        final ByteBuffer packet = ByteBuffer.allocateDirect(PACKET);
+        final int[] sequences = new int[streams.size()];
+        final long[] lastSentNs = new long[streams.size()];
+        long sent;
+        long fromNs = Long.MAX_VALUE;
+        long untilNs = Long.MAX_VALUE;
+
+        synchronized void next(final int streamId, final long now)
+        {
+            if (streamId < 0 || streamId >= streams.size())
+            {
+                return;
+            }
+            final Stream stream = streams.get(streamId);
+            fill(packet, stream, sequences[streamId]++, now);
+            try
+            {
+                stream.from().send(packet, stream.target());
+            }
+            catch (final IOException ignored)
+            {
+                // the watchdog resends
+            }
+            lastSentNs[streamId] = now;
+            if (now - fromNs >= 0 && now - untilNs < 0)
+            {
+                sent++;
+            }
+        }
+    }
+
+    Result runClosedLoop() throws InterruptedException
+    {
+        final ClosedLoop loop = new ClosedLoop();
+        final Receiver receiver = new Receiver(loop);
+        final Thread receiving = new Thread(receiver, "tandem-load-receiver");
+        receiving.start();
+        final long start = System.nanoTime();
+        final long measureFrom = start + (long)(options.warmup() * 1e9);
+        final long end = measureFrom + (long)(options.duration() * 1e9);
+        synchronized (loop)
+        {
+            loop.fromNs = measureFrom;
+            loop.untilNs = end;
+        }
+        receiver.fromNs = measureFrom;
+        receiver.untilNs = end;
+        for (int s = 0; s < streams.size(); s++)
+        {
+            loop.next(s, System.nanoTime());
+        }
+        while (System.nanoTime() - end < 0)
+        {
+            final long now = System.nanoTime();
+            for (int s = 0; s < streams.size(); s++)
+            {
+                if (now - loop.lastSentNs[s] > 100_000_000L)
+                {
+                    loop.next(s, now); // lost: restart the stream
+                }
+            }
+            Thread.sleep(10);
+        }
+        Thread.sleep(200); // what is still in flight
+        receiver.running.set(false);
+        receiving.join();
+        return new Result(loop.sent, receiver.received.get(), options.duration(), receiver.histogram);
+    }
+
+    void floodSearch(final PrintStream out) throws InterruptedException
+    {
+        long good = 0;
+        long low = streams.size() * 50L;
+        long high = low;
+        Result result = null;
+        // Double until loss appears, then bisect.
+        while (true)
+        {
+            result = runPaced(high);
+            out.printf(Locale.ROOT, "  rate %,9d pps: loss %.3f%%%n", high, result.lossPercent());
+            if (result.lossPercent() >= 0.1 || high > 2_000_000)
+            {
+                break;
+            }
+            good = high;
+            low = high;
+            high *= 2;
+        }
+        for (int i = 0; i < 5 && high - low > low / 20; i++)
+        {
+            final long mid = (low + high) / 2;
+            result = runPaced(mid);
+            out.printf(Locale.ROOT, "  rate %,9d pps: loss %.3f%%%n", mid, result.lossPercent());
+            if (result.lossPercent() < 0.1)
+            {
+                good = mid;
+                low = mid;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+        out.printf(Locale.ROOT, "%s: highest rate with loss under 0.1%%: %,d packets/s (%d streams)%n",
+            options.label(), good, streams.size());
+    }
+
+    void report(final Result result, final PrintStream out)
+    {
+        final Histogram h = result.latency();
+        out.printf(Locale.ROOT, "%s: %d calls, %s, %.0f s measured%n", options.label(), options.calls(),
+            options.closedLoop() ? "closed loop" : String.format(Locale.ROOT, "%,d pps offered", options.rate()),
+            result.seconds());
+        out.printf(Locale.ROOT, "  sent %,d  received %,d  loss %.3f%%  achieved %,.0f packets/s%n",
+            result.sent(), result.received(), result.lossPercent(), result.packetsPerSecond());
+        out.printf(Locale.ROOT, "  one-way latency (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  p99.99 %.1f  max %.1f%n",
+            us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
+            us(h.getValueAtPercentile(99.9)), us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()));
+    }
+
+    private static double us(final long nanos)
+    {
+        return nanos / 1000.0;
+    }
+
+    void writeOutputs(final Result result) throws IOException
+    {
+        try (PrintStream log = new PrintStream(new FileOutputStream(options.histogram()), false, StandardCharsets.UTF_8))
+        {
+            final HistogramLogWriter writer = new HistogramLogWriter(log);
+            writer.outputComment("tandem-load " + options.label() + ", one-way latency in nanoseconds");
+            writer.outputLogFormatVersion();
+            final long startMs = System.currentTimeMillis() - (long)(result.seconds() * 1000);
+            writer.outputStartTime(startMs);
+            writer.setBaseTime(startMs);
+            writer.outputLegend();
+            result.latency().setStartTimeStamp(startMs);
+            result.latency().setEndTimeStamp(System.currentTimeMillis());
+            writer.outputIntervalHistogram(result.latency());
+        }
+        Files.writeString(options.plot().toPath(), PercentilePlot.html(options.label(), result.latency()));
+        System.out.println("  histogram log: " + options.histogram() + ", plot: " + options.plot());
+    }
+}

@@ -1,0 +1,121 @@
+package io.tandem.media;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
+
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The forwarding agent's per-packet work without the system calls: RTP header check, latched-source check,
+ * optional G.711 transcoding, counters, and the hand-off to the transport (which here only counts). Lives in
+ * the media plane's package to reach the agent's package-private commands.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+public class ForwardingBenchmark
+{
+    private static final InetSocketAddress ALICE = new InetSocketAddress("10.0.0.1", 5000);
+    private static final InetSocketAddress BOB = new InetSocketAddress("10.0.0.2", 5002);
+
+    @Param({"none", "PCMU>PCMA"})
+    public String transcode;
+
+    private final ByteBuffer packet = ByteBuffer.allocateDirect(ForwardingAgent.MAX_PACKET + 1);
+    private final byte[] original = new byte[172];
+    private ForwardingAgent agent;
+    private Endpoint towardsAlice;
+    private MediaCounters counters;
+    private File dir;
+
+    /** A transport that sends nothing: the benchmark measures the agent, not the kernel. */
+    private static final class NullTransport implements Transport
+    {
+        long sent;
+
+        public void register(final Endpoint endpoint)
+        {
+        }
+
+        public void close(final Endpoint endpoint)
+        {
+        }
+
+        public int poll(final Receiver receiver)
+        {
+            return 0;
+        }
+
+        public boolean send(final Endpoint from, final ByteBuffer buffer, final InetSocketAddress to)
+        {
+            sent++;
+            return true;
+        }
+
+        public void close()
+        {
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException
+    {
+        dir = Files.createTempDirectory("tandem-bench").toFile();
+        counters = new MediaCounters(new File(dir, "counters.dat"));
+        agent = new ForwardingAgent(new NullTransport(), counters, new CachedNanoClock(), 0, 0,
+            new OneToOneConcurrentArrayQueue<>(16), -1);
+        towardsAlice = new Endpoint(null, 30000, false);
+        final Endpoint towardsBob = new Endpoint(null, 30002, false);
+        ForwardingAgent.pair(towardsAlice, towardsBob);
+        agent.add(towardsAlice, 1);
+        agent.add(towardsBob, 1);
+        final PayloadTransformer transformer = transcode.equals("none") ? null : G711Transcoder.ulawToAlaw();
+        agent.resignal(towardsAlice, ALICE, LatchMode.HEURISTIC, true, false, transformer);
+        agent.resignal(towardsBob, BOB, LatchMode.HEURISTIC, true, false, null);
+        original[0] = (byte)0x80;
+        for (int i = 12; i < original.length; i++)
+        {
+            original[i] = (byte)i;
+        }
+        forward(); // latch
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown()
+    {
+        counters.close();
+        new File(dir, "counters.dat").delete();
+        dir.delete();
+    }
+
+    @Benchmark
+    public long forward()
+    {
+        final ByteBuffer packet = this.packet;
+        packet.clear();
+        packet.put(original).flip();
+        agent.onPacket(towardsAlice, packet, original.length, ALICE);
+        return counters.txPackets.get();
+    }
+}
