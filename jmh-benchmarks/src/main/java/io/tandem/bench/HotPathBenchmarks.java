@@ -110,6 +110,7 @@ public class HotPathBenchmarks
     public boolean g711Transcode160Bytes()
     {
         rtp.limit(172).position(0);
+        rtp.put(1, (byte)0); // back to PCMU: the transcoder rewrote it to PCMA last time
         return transcoder.transform(rtp, 12);
     }
 

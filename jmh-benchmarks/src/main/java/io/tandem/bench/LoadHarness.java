@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import io.tandem.media.CpuAffinity;
 import io.tandem.media.control.Sdp;
@@ -57,13 +55,14 @@ public final class LoadHarness
           --histogram FILE      HdrHistogram log to write [tandem-load.hlog]
           --plot FILE           HTML plot of the latency percentiles [tandem-load.html]
           --label TEXT          name of the relay in the report [the ng address]
+          --relay-pid PID       also report the relay process's CPU time per relayed packet
         """;
 
     static final int PACKET = 172;
     private static final int HEADER = 12;
 
     record Options(InetSocketAddress ng, String bind, int calls, long rate, double duration, double warmup,
-        boolean closedLoop, boolean flood, int cpu, File histogram, File plot, String label)
+        boolean closedLoop, boolean flood, int cpu, File histogram, File plot, String label, long relayPid)
     {
     }
 
@@ -73,7 +72,8 @@ public final class LoadHarness
     }
 
     /** What one run measured. */
-    record Result(long sent, long received, double seconds, Histogram latency)
+    /** @param relayCpuSeconds CPU time the relay process used while measured, or -1 if not known */
+    record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds)
     {
         double lossPercent()
         {
@@ -150,6 +150,7 @@ public final class LoadHarness
         File histogram = new File("tandem-load.hlog");
         File plot = new File("tandem-load.html");
         String label = null;
+        long relayPid = -1;
         for (int i = 0; i < args.length; i++)
         {
             final String option = args[i];
@@ -180,6 +181,7 @@ public final class LoadHarness
                         case "--histogram" -> histogram = new File(value);
                         case "--plot" -> plot = new File(value);
                         case "--label" -> label = value;
+                        case "--relay-pid" -> relayPid = Long.parseLong(value);
                         default -> throw new IllegalArgumentException("unknown option " + option);
                     }
                 }
@@ -193,7 +195,7 @@ public final class LoadHarness
         final InetSocketAddress ngAddress =
             new InetSocketAddress(InetAddress.ofLiteral(ng.substring(0, colon)), Integer.parseInt(ng.substring(colon + 1)));
         return new Options(ngAddress, bind, calls, rate > 0 ? rate : calls * 2L * 50, duration, warmup, closedLoop,
-            flood, cpu, histogram, plot, label == null ? ng : label);
+            flood, cpu, histogram, plot, label == null ? ng : label, relayPid);
     }
 
     private static String sdp(final String address, final int port)
@@ -286,133 +288,152 @@ public final class LoadHarness
     }
 
     /**
-     * Receives on every stream's socket until told to stop, recording each packet's latency from the time it was
-     * meant to be sent. Runs on its own thread.
+     * The receiving side of a run, polled by the generator's one thread between sends (so a generator pinned to
+     * one core does not have two threads fighting over it). Packets stamped in [fromNs, untilNs) are measured,
+     * whenever they arrive.
      */
-    private final class Receiver implements Runnable
+    private final class Receiving implements AutoCloseable
     {
         final Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        final AtomicLong received = new AtomicLong();
-        final AtomicBoolean running = new AtomicBoolean(true);
-        /** Packets stamped in [fromNs, untilNs) are measured, whenever they arrive. */
-        volatile long fromNs = Long.MAX_VALUE;
-        volatile long untilNs = Long.MAX_VALUE;
+        final Selector selector;
+        final ByteBuffer packet = ByteBuffer.allocateDirect(2048);
+        final java.util.function.Consumer<SelectionKey> onReady = this::onReady;
         final ClosedLoop closedLoop;
+        long received;
+        long fromNs = Long.MAX_VALUE;
+        long untilNs = Long.MAX_VALUE;
 
-        Receiver(final ClosedLoop closedLoop)
+        Receiving(final ClosedLoop closedLoop) throws IOException
         {
             this.closedLoop = closedLoop;
+            selector = Selector.open();
+            for (final DatagramChannel channel : channels)
+            {
+                channel.register(selector, SelectionKey.OP_READ);
+            }
+        }
+
+        /** Receive what is ready, without blocking (or waiting up to {@code waitMs} when it is positive). */
+        void poll(final long waitMs) throws IOException
+        {
+            if (waitMs > 0)
+            {
+                selector.select(onReady, waitMs);
+            }
+            else
+            {
+                selector.selectNow(onReady);
+            }
+        }
+
+        private void onReady(final SelectionKey key)
+        {
+            final DatagramChannel channel = (DatagramChannel)key.channel();
+            for (int i = 0; i < 16; i++)
+            {
+                packet.clear();
+                try
+                {
+                    if (channel.receive(packet) == null)
+                    {
+                        return;
+                    }
+                }
+                catch (final IOException ex)
+                {
+                    return;
+                }
+                final long now = System.nanoTime();
+                if (packet.position() < HEADER + 12)
+                {
+                    continue;
+                }
+                final long stamp = packet.getLong(HEADER);
+                if (stamp - fromNs >= 0 && stamp - untilNs < 0)
+                {
+                    histogram.recordValue(Math.max(0, now - stamp));
+                    received++;
+                }
+                if (closedLoop != null)
+                {
+                    closedLoop.next(packet.getInt(HEADER + 8), now);
+                }
+            }
         }
 
         @Override
-        public void run()
+        public void close() throws IOException
         {
-            if (options.cpu() >= 0)
-            {
-                CpuAffinity.pinCurrentThread(options.cpu());
-            }
-            final ByteBuffer packet = ByteBuffer.allocateDirect(2048);
-            try (Selector selector = Selector.open())
-            {
-                for (final DatagramChannel channel : channels)
-                {
-                    channel.register(selector, SelectionKey.OP_READ);
-                }
-                while (running.get())
-                {
-                    selector.select((key) ->
-                    {
-                        final DatagramChannel channel = (DatagramChannel)key.channel();
-                        for (int i = 0; i < 16; i++)
-                        {
-                            packet.clear();
-                            try
-                            {
-                                if (channel.receive(packet) == null)
-                                {
-                                    return;
-                                }
-                            }
-                            catch (final IOException ex)
-                            {
-                                return;
-                            }
-                            final long now = System.nanoTime();
-                            if (packet.position() < HEADER + 12)
-                            {
-                                continue;
-                            }
-                            final long stamp = packet.getLong(HEADER);
-                            if (stamp - fromNs >= 0 && stamp - untilNs < 0)
-                            {
-                                histogram.recordValue(Math.max(0, now - stamp));
-                                received.incrementAndGet();
-                            }
-                            if (closedLoop != null)
-                            {
-                                closedLoop.next(packet.getInt(HEADER + 8), now);
-                            }
-                        }
-                    }, 1);
-                }
-            }
-            catch (final IOException ex)
-            {
-                throw new java.io.UncheckedIOException(ex);
-            }
+            selector.close();
         }
     }
 
-    /** Open loop: packets leave evenly spaced at {@code rate}, each stamped with when it was meant to leave. */
-    Result runPaced(final long rate) throws InterruptedException
+    private void pin()
     {
-        final Receiver receiver = new Receiver(null);
-        final Thread receiving = new Thread(receiver, "tandem-load-receiver");
-        receiving.start();
-        final long intervalNs = Math.max(1, 1_000_000_000L / rate);
-        final ByteBuffer packet = ByteBuffer.allocateDirect(PACKET);
-        final int[] sequences = new int[streams.size()];
         if (options.cpu() >= 0)
         {
             CpuAffinity.pinCurrentThread(options.cpu());
         }
-        final long start = System.nanoTime();
-        final long measureFrom = start + (long)(options.warmup() * 1e9);
-        final long end = measureFrom + (long)(options.duration() * 1e9);
-        receiver.fromNs = measureFrom;
-        receiver.untilNs = end;
-        long sent = 0;
-        for (long k = 0; ; k++)
+    }
+
+    /**
+     * Open loop: packets leave evenly spaced at {@code rate}, each stamped with when it was meant to leave; between
+     * sends the same thread receives. A bounded busy loop: a benchmark, not a service.
+     */
+    Result runPaced(final long rate) throws IOException, InterruptedException
+    {
+        pin();
+        final RelayCpu cpu = RelayCpu.of(options.relayPid());
+        final long intervalNs = Math.max(1, 1_000_000_000L / rate);
+        final ByteBuffer packet = ByteBuffer.allocateDirect(PACKET);
+        final int[] sequences = new int[streams.size()];
+        try (Receiving receiving = new Receiving(null))
         {
-            final long intended = start + k * intervalNs;
-            if (intended - end >= 0)
+            final long start = System.nanoTime();
+            final long measureFrom = start + (long)(options.warmup() * 1e9);
+            final long end = measureFrom + (long)(options.duration() * 1e9);
+            receiving.fromNs = measureFrom;
+            receiving.untilNs = end;
+            long sent = 0;
+            long cpuAtStart = -1;
+            long next = start;
+            long k = 0;
+            while (next - end < 0)
             {
-                break;
+                if (System.nanoTime() - next < 0)
+                {
+                    receiving.poll(0);
+                    continue;
+                }
+                if (cpuAtStart < 0 && next - measureFrom >= 0)
+                {
+                    cpuAtStart = cpu.ticks();
+                }
+                final Stream stream = streams.get((int)(k % streams.size()));
+                fill(packet, stream, sequences[stream.id()]++, next);
+                try
+                {
+                    stream.from().send(packet, stream.target());
+                }
+                catch (final IOException ex)
+                {
+                    // counted as loss: it was meant to be sent
+                }
+                if (next - measureFrom >= 0)
+                {
+                    sent++;
+                }
+                k++;
+                next = start + k * intervalNs;
             }
-            final boolean measuring = intended - measureFrom >= 0;
-            while (System.nanoTime() - intended < 0)
+            final long cpuTicks = cpu.ticks() - cpuAtStart;
+            final long drainUntil = System.nanoTime() + 500_000_000L; // what is still in flight
+            while (System.nanoTime() - drainUntil < 0)
             {
-                Thread.onSpinWait(); // a bounded busy wait: the generator paces to the nanosecond
+                receiving.poll(1);
             }
-            final Stream stream = streams.get((int)(k % streams.size()));
-            fill(packet, stream, sequences[stream.id()]++, intended);
-            try
-            {
-                stream.from().send(packet, stream.target());
-            }
-            catch (final IOException ex)
-            {
-                // counted as loss: it was meant to be sent
-            }
-            if (measuring)
-            {
-                sent++;
-            }
+            return new Result(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks));
         }
-        Thread.sleep(500); // what is still in flight
-        receiver.running.set(false);
-        receiving.join();
-        return new Result(sent, receiver.received.get(), options.duration(), receiver.histogram);
     }
 
     /** Closed loop: each stream sends its next packet when its previous one arrived (or after 100 ms, lost). */
@@ -425,9 +446,9 @@ public final class LoadHarness
         long fromNs = Long.MAX_VALUE;
         long untilNs = Long.MAX_VALUE;
 
-        synchronized void next(final int streamId, final long now)
+        void next(final int streamId, final long now)
         {
-            if (streamId < 0 || streamId >= streams.size())
+            if (streamId < 0 || streamId >= streams.size() || now - untilNs >= 0)
             {
                 return;
             }
@@ -442,52 +463,64 @@ public final class LoadHarness
                 // the watchdog resends
             }
             lastSentNs[streamId] = now;
-            if (now - fromNs >= 0 && now - untilNs < 0)
+            if (now - fromNs >= 0)
             {
                 sent++;
             }
         }
     }
 
-    Result runClosedLoop() throws InterruptedException
+    Result runClosedLoop() throws IOException, InterruptedException
     {
+        pin();
+        final RelayCpu cpu = RelayCpu.of(options.relayPid());
         final ClosedLoop loop = new ClosedLoop();
-        final Receiver receiver = new Receiver(loop);
-        final Thread receiving = new Thread(receiver, "tandem-load-receiver");
-        receiving.start();
-        final long start = System.nanoTime();
-        final long measureFrom = start + (long)(options.warmup() * 1e9);
-        final long end = measureFrom + (long)(options.duration() * 1e9);
-        synchronized (loop)
+        try (Receiving receiving = new Receiving(loop))
         {
+            final long start = System.nanoTime();
+            final long measureFrom = start + (long)(options.warmup() * 1e9);
+            final long end = measureFrom + (long)(options.duration() * 1e9);
             loop.fromNs = measureFrom;
             loop.untilNs = end;
-        }
-        receiver.fromNs = measureFrom;
-        receiver.untilNs = end;
-        for (int s = 0; s < streams.size(); s++)
-        {
-            loop.next(s, System.nanoTime());
-        }
-        while (System.nanoTime() - end < 0)
-        {
-            final long now = System.nanoTime();
+            receiving.fromNs = measureFrom;
+            receiving.untilNs = end;
             for (int s = 0; s < streams.size(); s++)
             {
-                if (now - loop.lastSentNs[s] > 100_000_000L)
+                loop.next(s, System.nanoTime());
+            }
+            long cpuAtStart = -1;
+            long nextWatchdog = start;
+            while (System.nanoTime() - end < 0)
+            {
+                receiving.poll(0);
+                final long now = System.nanoTime();
+                if (cpuAtStart < 0 && now - measureFrom >= 0)
                 {
-                    loop.next(s, now); // lost: restart the stream
+                    cpuAtStart = cpu.ticks();
+                }
+                if (now - nextWatchdog >= 0)
+                {
+                    nextWatchdog = now + 10_000_000L;
+                    for (int s = 0; s < streams.size(); s++)
+                    {
+                        if (now - loop.lastSentNs[s] > 100_000_000L)
+                        {
+                            loop.next(s, now); // lost: restart the stream
+                        }
+                    }
                 }
             }
-            Thread.sleep(10);
+            final long cpuTicks = cpu.ticks() - cpuAtStart;
+            final long drainUntil = System.nanoTime() + 200_000_000L;
+            while (System.nanoTime() - drainUntil < 0)
+            {
+                receiving.poll(1);
+            }
+            return new Result(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks));
         }
-        Thread.sleep(200); // what is still in flight
-        receiver.running.set(false);
-        receiving.join();
-        return new Result(loop.sent, receiver.received.get(), options.duration(), receiver.histogram);
     }
 
-    void floodSearch(final PrintStream out) throws InterruptedException
+    void floodSearch(final PrintStream out) throws IOException, InterruptedException
     {
         long good = 0;
         long low = streams.size() * 50L;
@@ -536,6 +569,11 @@ public final class LoadHarness
         out.printf(Locale.ROOT, "  one-way latency (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  p99.99 %.1f  max %.1f%n",
             us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
             us(h.getValueAtPercentile(99.9)), us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()));
+        if (result.relayCpuSeconds() >= 0 && result.received() > 0)
+        {
+            out.printf(Locale.ROOT, "  relay CPU: %.2f s, %.2f us per relayed packet%n", result.relayCpuSeconds(),
+                result.relayCpuSeconds() * 1e6 / result.received());
+        }
     }
 
     private static double us(final long nanos)

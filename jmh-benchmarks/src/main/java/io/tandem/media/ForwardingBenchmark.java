@@ -67,6 +67,15 @@ public class ForwardingBenchmark
             return 0;
         }
 
+        public int pollBlocking(final Receiver receiver, final long timeoutMs)
+        {
+            return 0;
+        }
+
+        public void wakeup()
+        {
+        }
+
         public boolean send(final Endpoint from, final ByteBuffer buffer, final InetSocketAddress to)
         {
             sent++;
@@ -84,7 +93,7 @@ public class ForwardingBenchmark
         dir = Files.createTempDirectory("tandem-bench").toFile();
         counters = new MediaCounters(new File(dir, "counters.dat"));
         agent = new ForwardingAgent(new NullTransport(), counters, new CachedNanoClock(), 0, 0,
-            new OneToOneConcurrentArrayQueue<>(16), -1);
+            new OneToOneConcurrentArrayQueue<>(16), -1, false);
         towardsAlice = new Endpoint(null, 30000, false);
         final Endpoint towardsBob = new Endpoint(null, 30002, false);
         ForwardingAgent.pair(towardsAlice, towardsBob);

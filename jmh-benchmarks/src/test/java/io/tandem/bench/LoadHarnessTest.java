@@ -49,7 +49,7 @@ class LoadHarnessTest
     private LoadHarness.Options options(final boolean closedLoop)
     {
         return new LoadHarness.Options(ng.localAddress(), "127.0.0.1", 5, 500, 1, 0.2, closedLoop, false, -1,
-            dir.resolve("load.hlog").toFile(), dir.resolve("load.html").toFile(), "tandem");
+            dir.resolve("load.hlog").toFile(), dir.resolve("load.html").toFile(), "tandem", ProcessHandle.current().pid());
     }
 
     @Test
@@ -68,6 +68,7 @@ class LoadHarnessTest
         assertEquals(result.sent(), result.received(), "no loss at 500 packets/s on loopback");
         assertEquals(result.received(), result.latency().getTotalCount());
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("loss 0.000%"), out.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("relay CPU:"), out.toString(StandardCharsets.UTF_8));
         assertTrue(Files.readString(dir.resolve("load.hlog")).contains("#[StartTime:"));
         assertTrue(Files.readString(dir.resolve("load.html")).contains("<svg"));
         assertEquals(0, plane.callCount(), "the harness deletes its calls");

@@ -39,7 +39,9 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final Long2LongHashMap lastPacketByCall = new Long2LongHashMap(1024, 0.65f, Long.MIN_VALUE);
     private final LongLongConsumer checkCallTimeout = this::checkCallTimeout;
 
+    private static final long BLOCKING_WAIT_MS = 100;
     private final int cpu;
+    private final boolean blocking;
     private volatile int nativeThreadId;
     private Endpoint[] endpoints = new Endpoint[64];
     private int endpointCount;
@@ -53,8 +55,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final long learningWindowNs,
         final long timeoutNs,
         final OneToOneConcurrentArrayQueue<Long> timedOut,
-        final int cpu)
+        final int cpu,
+        final boolean blocking)
     {
+        this.blocking = blocking;
         this.cpu = cpu;
         this.transport = transport;
         this.counters = counters;
@@ -75,7 +79,15 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     /** Queue a change for the agent thread. @return false if the queue is full. */
     public boolean submit(final Consumer<ForwardingAgent> command)
     {
-        return commands.offer(command);
+        if (!commands.offer(command))
+        {
+            return false;
+        }
+        if (blocking)
+        {
+            transport.wakeup();
+        }
+        return true;
     }
 
     @Override
@@ -93,7 +105,16 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     {
         nowNs = clock.nanoTime();
         int work = commands.drain(applyCommand, 64);
-        work += transport.poll(this);
+        if (blocking && work == 0)
+        {
+            // Nothing queued: wait in the kernel for packets (or a command's wakeup), at most until the next scan.
+            work += transport.pollBlocking(this, BLOCKING_WAIT_MS);
+            nowNs = clock.nanoTime();
+        }
+        else
+        {
+            work += transport.poll(this);
+        }
         if (nowNs - nextTimeoutScanNs >= 0)
         {
             nextTimeoutScanNs = nowNs + timeoutScanIntervalNs;

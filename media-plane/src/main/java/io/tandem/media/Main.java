@@ -41,8 +41,8 @@ public final class Main
                                   calls can bridge two of them. Without any: one interface, "default",
                                   from --bind, --advertise and --ports
           --max-calls N           calls the sessions file is sized for [10000]
-          --idle backoff|busy-spin   forwarding agent idle strategy [backoff]; busy-spin only on a
-                                  dedicated core
+          --idle backoff|busy-spin|blocking   forwarding agent idle strategy [backoff]: busy-spin only
+                                  on a dedicated core; blocking waits in the kernel (least CPU)
           --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]

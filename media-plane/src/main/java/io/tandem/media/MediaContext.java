@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NoOpIdleStrategy;
 
 /**
  * Configuration of one media plane. Defaults suit a laptop or CI; every value can come from a system
@@ -100,7 +101,9 @@ public final class MediaContext
         {
             case "busy-spin" -> new BusySpinIdleStrategy();
             case "backoff" -> new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(200));
-            default -> throw new IllegalArgumentException("idle must be busy-spin or backoff: " + idle);
+            // The agent itself waits in the kernel (epoll) for packets or commands: no spinning at all.
+            case "blocking" -> new NoOpIdleStrategy();
+            default -> throw new IllegalArgumentException("idle must be busy-spin, backoff or blocking: " + idle);
         };
     }
 
@@ -141,6 +144,12 @@ public final class MediaContext
         portMin = min;
         portMax = max;
         return this;
+    }
+
+    /** The forwarding agent waits for packets in the kernel instead of polling (idle "blocking"). */
+    public boolean blockingIdle()
+    {
+        return idle.equals("blocking");
     }
 
     public String idleName()

@@ -67,7 +67,7 @@ public final class MediaPlane implements AutoCloseable
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = new NioTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut,
-            ctx.forwarderCpu());
+            ctx.forwarderCpu(), ctx.blockingIdle());
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
             transformers.put(provider.name(), provider);

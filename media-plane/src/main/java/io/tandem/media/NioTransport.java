@@ -85,6 +85,28 @@ public final class NioTransport implements Transport
         return received;
     }
 
+    @Override
+    public int pollBlocking(final Receiver receiver, final long timeoutMs)
+    {
+        this.receiver = receiver;
+        received = 0;
+        try
+        {
+            selector.select(onReady, timeoutMs);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        return received;
+    }
+
+    @Override
+    public void wakeup()
+    {
+        selector.wakeup();
+    }
+
     private void onReady(final SelectionKey key)
     {
         final Endpoint endpoint = (Endpoint)key.attachment();

@@ -27,6 +27,15 @@ public interface Transport extends AutoCloseable
     /** Receive what is ready, without blocking. @return the number of datagrams handed to the receiver. */
     int poll(Receiver receiver);
 
+    /**
+     * Receive what is ready, waiting up to {@code timeoutMs} for something when nothing is, unless
+     * {@link #wakeup()} is called. @return the number of datagrams handed to the receiver.
+     */
+    int pollBlocking(Receiver receiver, long timeoutMs);
+
+    /** Make a blocked {@link #pollBlocking} return now (from any thread). */
+    void wakeup();
+
     /** Send {@code packet} (position to limit) out of {@code from}'s socket. @return false if it was not sent. */
     boolean send(Endpoint from, ByteBuffer packet, InetSocketAddress to);
 

@@ -109,6 +109,22 @@ class RelayTest
     }
 
     @Test
+    void theBlockingIdleModeRelaysAndTakesCommandsWhileWaitingInTheKernel() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX).idle("blocking"));
+        final int[] ports = setUpCall("call-blocking");
+        for (int sequence = 0; sequence < 200; sequence++)
+        {
+            exchange(sequence, ports[0], ports[1]);
+        }
+        Thread.sleep(300); // the agent is blocked in select now; a command must wake it
+        assertTrue(plane.delete("call-blocking"));
+        assertEquals(0, plane.publishedEndpoints());
+        setUpCall("call-blocking-2");
+        assertCounter(400, plane.counters().txPackets, "packets relayed");
+    }
+
+    @Test
     void aRestartedMediaPlaneRelaysTheSameCallOnTheSamePorts() throws Exception
     {
         plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
