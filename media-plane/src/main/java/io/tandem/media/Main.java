@@ -54,6 +54,8 @@ public final class Main
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
                                   [127.0.0.0/8 and ::1]
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
+          --role active|standby   HA role at start; keepalived's notify script changes it with
+                                  tandemctl promote|demote [active]
           --call ID,A_HOST:A_PORT,B_HOST:B_PORT
                                   relay a call between A and B without signalling (repeatable);
                                   prints the port each party must send to
@@ -74,7 +76,7 @@ public final class Main
     {
     }
 
-    record Options(MediaContext context, NgContext ng, List<StaticCall> calls, boolean help)
+    record Options(MediaContext context, NgContext ng, List<StaticCall> calls, String role, boolean help)
     {
     }
 
@@ -83,6 +85,7 @@ public final class Main
         final MediaContext ctx = new MediaContext();
         final NgContext ng = new NgContext();
         final List<StaticCall> calls = new ArrayList<>();
+        String role = "active";
         boolean help = false;
         for (int i = 0; i < args.length; i++)
         {
@@ -126,10 +129,18 @@ public final class Main
                 case "--listen-tcp-ng" -> ng.listenTcp(value);
                 case "--ng-allow" -> ng.allow(value);
                 case "--max-sessions" -> ng.maxSessions(number(value, option));
+                case "--role" ->
+                {
+                    if (!value.equals("active") && !value.equals("standby"))
+                    {
+                        throw new IllegalArgumentException("--role is active or standby: " + value);
+                    }
+                    role = value;
+                }
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
-        return new Options(help ? ctx : ctx.conclude(), help ? ng : ng.conclude(), calls, help);
+        return new Options(help ? ctx : ctx.conclude(), help ? ng : ng.conclude(), calls, role, help);
     }
 
     private static int number(final String value, final String option)
@@ -218,7 +229,7 @@ public final class Main
         NgTcpServer tcpServer = null;
         try
         {
-            final NgCommands commands = new NgCommands(plane, options.ng().maxSessions());
+            final NgCommands commands = new NgCommands(plane, options.ng().maxSessions()).role(options.role());
             ngServer = new NgServer(options.ng(), commands, plane.counters());
             if (options.ng().listenTcpAddress() != null)
             {
@@ -264,7 +275,7 @@ public final class Main
         {
             System.err.println("tandem: cannot set up a --call: " + ex.getMessage());
         }
-        System.out.println("tandem: running; stop with Ctrl-C or SIGTERM");
+        System.out.println("tandem: running as " + options.role() + "; stop with Ctrl-C or SIGTERM");
         stopped.await();
     }
 }

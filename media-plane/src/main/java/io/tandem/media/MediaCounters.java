@@ -51,6 +51,8 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter ngMalformed;
     public final AtomicCounter ngSourceRefused;
     public final AtomicCounter ngLoadLimit;
+    public final AtomicCounter roleActive;
+    public final AtomicCounter roleChanges;
 
     public MediaCounters(final File file)
     {
@@ -91,6 +93,8 @@ public final class MediaCounters implements AutoCloseable
         ngMalformed = manager.newCounter("ng malformed messages");
         ngSourceRefused = manager.newCounter("ng dropped: source not allowed");
         ngLoadLimit = manager.newCounter("ng load limit replies");
+        roleActive = manager.newCounter("role: 1 active, 0 standby");
+        roleChanges = manager.newCounter("role changes");
     }
 
     public CountersReader reader()

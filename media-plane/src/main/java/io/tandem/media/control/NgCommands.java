@@ -32,7 +32,7 @@ public final class NgCommands
         "command", "call-id", "from-tag", "to-tag", "via-branch", "sdp", "supports", "sip-message-type", "received-from",
         "direction", "replace", "ICE", "rtcp-mux", "transport-protocol", "transport protocol", "codec", "flags",
         "rtpp-flags", "endpoint-learning", "delete delay", "delete-delay", "media address", "media-address", "limit",
-        "sip_message_type", "call-id-hash", "address family", "label");
+        "sip_message_type", "call-id-hash", "address family", "label", "role");
 
     private static final Set<String> KNOWN_FLAGS = Set.of(
         "trust address", "trust-address", "symmetric", "asymmetric", "strict source", "strict-source", "port latching",
@@ -42,6 +42,7 @@ public final class NgCommands
 
     private final MediaPlane plane;
     private final long maxSessions;
+    private volatile String role = "active";
 
     public NgCommands(final MediaPlane plane, final long maxSessions)
     {
@@ -67,6 +68,7 @@ public final class NgCommands
                 case "query" -> query(request);
                 case "list" -> list(request);
                 case "statistics" -> statistics();
+                case "tandem-role" -> role(request);
                 default -> throw new NgException("Unrecognized command '" + command + "'");
             };
             warnUnknownKeys(request, warnings);
@@ -732,6 +734,48 @@ public final class NgCommands
         final Map<String, Object> reply = result("ok");
         reply.put("statistics", statistics);
         return reply;
+    }
+
+    /**
+     * Tandem's own command (not rtpengine's): read or set this node's HA role, {@code active} or {@code standby}.
+     * keepalived's notify script sets it through tandemctl when the VIP moves; it is reported in the counters.
+     * The hot-standby journal (to come) is what the role will drive.
+     */
+    private Map<String, Object> role(final Map<String, Object> request) throws NgException
+    {
+        final Object wanted = request.get("role");
+        if (wanted != null)
+        {
+            if (!"active".equals(wanted) && !"standby".equals(wanted))
+            {
+                throw new NgException("role must be active or standby");
+            }
+            role = (String)wanted;
+            plane.counters().roleActive.setRelease("active".equals(role) ? 1 : 0);
+            plane.counters().roleChanges.incrementRelease();
+        }
+        final Map<String, Object> reply = result("ok");
+        reply.put("role", role);
+        reply.put("calls", (long)plane.callCount());
+        return reply;
+    }
+
+    /** This node's HA role, {@code active} or {@code standby}. */
+    public String role()
+    {
+        return role;
+    }
+
+    /** Set the role this node starts in. */
+    public NgCommands role(final String initial)
+    {
+        if (!"active".equals(initial) && !"standby".equals(initial))
+        {
+            throw new IllegalArgumentException("role must be active or standby: " + initial);
+        }
+        role = initial;
+        plane.counters().roleActive.setRelease("active".equals(initial) ? 1 : 0);
+        return this;
     }
 
     // ---- reading the request ----

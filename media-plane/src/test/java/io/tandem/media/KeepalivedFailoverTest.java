@@ -1,0 +1,240 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shipped keepalived configuration and scripts, for real: two network namespaces joined by a veth pair stand
+ * for the two nodes, each running Tandem and keepalived with tuning/keepalived's master or backup config (paths
+ * and addresses substituted). Stopping the master's Tandem must move the VIP to the backup and promote the
+ * backup's Tandem to active. Everything started is stopped and the namespaces deleted in teardown.
+ */
+class KeepalivedFailoverTest
+{
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    private static final String VIP = "10.213.0.100";
+
+    private final String suffix = Long.toString(ProcessHandle.current().pid() % 100000);
+    private final String nsA = "tdm-a-" + suffix;
+    private final String nsB = "tdm-b-" + suffix;
+    private final List<Process> processes = new ArrayList<>();
+    private Path work;
+
+    @BeforeEach
+    void setUp() throws Exception
+    {
+        // Scripts keepalived runs must sit in directories only root can write (enable_script_security), so the
+        // work directory is under the build output, not /tmp.
+        work = REPO.resolve("media-plane/target/keepalived-test-" + suffix);
+        Files.createDirectories(work);
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        for (final Process process : processes)
+        {
+            process.destroy();
+        }
+        for (final Process process : processes)
+        {
+            if (!process.waitFor(10, TimeUnit.SECONDS))
+            {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        run(false, "ip", "netns", "del", nsA);
+        run(false, "ip", "netns", "del", nsB);
+    }
+
+    private static String run(final boolean check, final String... command) throws IOException, InterruptedException
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.SECONDS))
+        {
+            process.destroyForcibly();
+            throw new AssertionError("timed out: " + String.join(" ", command));
+        }
+        if (check && process.exitValue() != 0)
+        {
+            throw new AssertionError(String.join(" ", command) + " failed (" + process.exitValue() + "): " + out);
+        }
+        return out;
+    }
+
+    private Process start(final String name, final List<String> command) throws IOException
+    {
+        final Process process = new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(work.resolve(name + ".log").toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .start();
+        processes.add(process);
+        return process;
+    }
+
+    /** The shipped file with the node's paths, interface and addresses put in. */
+    private String adapt(final String text, final String iface)
+    {
+        return text.replace("/opt/tandem/tuning/keepalived", work.toString())
+            .replace("/opt/tandem", REPO.toString())
+            .replace("eth0 ", iface + " ").replace("interface eth0", "interface " + iface)
+            .replace("203.0.113.100", VIP)
+            .replace("203.0.113.101", "10.213.0.101");
+    }
+
+    private Path installScripts() throws IOException
+    {
+        for (final String script : List.of("tandem-check", "tandem-notify"))
+        {
+            final Path target = work.resolve(script);
+            Files.writeString(target, adapt(Files.readString(REPO.resolve("tuning/keepalived/" + script)), "unused"));
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return work;
+    }
+
+    private Path config(final String role, final String iface) throws IOException
+    {
+        final Path conf = work.resolve("keepalived-" + role + ".conf");
+        Files.writeString(conf, adapt(Files.readString(REPO.resolve("tuning/keepalived/keepalived-" + role + ".conf")), iface));
+        return conf;
+    }
+
+    private List<String> tandem(final String ns, final String name)
+    {
+        final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "120"));
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        try
+        {
+            for (final String flag : Files.readAllLines(REPO.resolve(".mvn/jvm-flags")))
+            {
+                if (!flag.isBlank() && !flag.startsWith("#"))
+                {
+                    command.add(flag.trim());
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "--role", "standby",
+            "--ports", "22100-22199", "--listen-ng", "127.0.0.1:2223",
+            "--sessions", work.resolve(name + "-sessions.cm3").toString(),
+            "--counters", work.resolve(name + "-counters.dat").toString()));
+        return command;
+    }
+
+    private String status(final String ns) throws Exception
+    {
+        return run(false, "ip", "netns", "exec", ns, REPO.resolve("bin/tandemctl").toString(), "status").trim();
+    }
+
+    private boolean holdsVip(final String ns, final String iface) throws Exception
+    {
+        return run(false, "ip", "-n", ns, "addr", "show", "dev", iface).contains(VIP + "/");
+    }
+
+    private void await(final String what, final Check check) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!check.holds())
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError("never happened: " + what + "\nA keepalived:\n" + log("keepalived-a") +
+                    "\nB keepalived:\n" + log("keepalived-b"));
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private String log(final String name) throws IOException
+    {
+        final Path path = work.resolve(name + ".log");
+        return Files.exists(path) ? Files.readString(path) : "(none)";
+    }
+
+    @FunctionalInterface
+    private interface Check
+    {
+        boolean holds() throws Exception;
+    }
+
+    @Test
+    void theShippedConfigsValidate() throws Exception
+    {
+        installScripts();
+        for (final String role : List.of("master", "backup"))
+        {
+            final Process test = new ProcessBuilder("keepalived", "--config-test", "--use-file=" + config(role, "eth0"),
+                "--log-console").redirectErrorStream(true).start();
+            final String out = new String(test.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(test.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, test.exitValue(), role + ":\n" + out);
+            assertTrue(!out.contains("(Line") && !out.contains("Unknown keyword") && !out.contains("not found"),
+                role + ":\n" + out);
+        }
+    }
+
+    @Test
+    void stoppingTheMastersTandemMovesTheVipAndPromotesTheBackup() throws Exception
+    {
+        assertEquals("0", run(true, "id", "-u").trim(), "network namespaces need root");
+        installScripts();
+        final String vA = "tdm-va-" + suffix;
+        final String vB = "tdm-vb-" + suffix;
+        run(true, "ip", "netns", "add", nsA);
+        run(true, "ip", "netns", "add", nsB);
+        run(true, "ip", "link", "add", vA, "type", "veth", "peer", "name", vB);
+        run(true, "ip", "link", "set", vA, "netns", nsA);
+        run(true, "ip", "link", "set", vB, "netns", nsB);
+        // Inside its namespace each end is called eth0, as on the hosts the shipped configs are written for.
+        run(true, "ip", "-n", nsA, "link", "set", vA, "name", "eth0");
+        run(true, "ip", "-n", nsB, "link", "set", vB, "name", "eth0");
+        run(true, "ip", "-n", nsA, "addr", "add", "10.213.0.1/24", "dev", "eth0");
+        run(true, "ip", "-n", nsB, "addr", "add", "10.213.0.2/24", "dev", "eth0");
+        for (final String ns : List.of(nsA, nsB))
+        {
+            run(true, "ip", "-n", ns, "link", "set", "lo", "up");
+            run(true, "ip", "-n", ns, "link", "set", "eth0", "up");
+        }
+
+        final Process tandemA = start("tandem-a", tandem(nsA, "a"));
+        start("tandem-b", tandem(nsB, "b"));
+        await("both Tandems answer", () -> status(nsA).startsWith("role standby") && status(nsB).startsWith("role standby"));
+
+        for (final String[] node : new String[][] {{nsA, "master", "eth0", "a"}, {nsB, "backup", "eth0", "b"}})
+        {
+            start("keepalived-" + node[3], List.of("ip", "netns", "exec", node[0], "timeout", "120", "keepalived",
+                "--dont-fork", "--log-console", "--log-detail", "--use-file=" + config(node[1], node[2]),
+                "--pid=" + work.resolve("keepalived-" + node[3] + ".pid"),
+                "--vrrp_pid=" + work.resolve("vrrp-" + node[3] + ".pid"),
+                "--checkers_pid=" + work.resolve("checkers-" + node[3] + ".pid")));
+        }
+        await("A holds the VIP and is active", () -> holdsVip(nsA, "eth0") && status(nsA).startsWith("role active"));
+        assertTrue(!holdsVip(nsB, "eth0"));
+        assertTrue(status(nsB).startsWith("role standby"), status(nsB));
+
+        tandemA.destroy(); // the master's Tandem dies
+        await("B holds the VIP and is active", () -> holdsVip(nsB, "eth0") && status(nsB).startsWith("role active"));
+        assertTrue(!holdsVip(nsA, "eth0"), "A released the VIP");
+    }
+}
