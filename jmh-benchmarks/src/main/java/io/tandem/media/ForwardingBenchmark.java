@@ -92,7 +92,7 @@ public class ForwardingBenchmark
     {
         dir = Files.createTempDirectory("tandem-bench").toFile();
         counters = new MediaCounters(new File(dir, "counters.dat"));
-        agent = new ForwardingAgent(new NullTransport(), counters, new CachedNanoClock(), 0, 0,
+        agent = new ForwardingAgent(new NullTransport(), counters, new CachedNanoClock(), 0, 0, 0,
             new OneToOneConcurrentArrayQueue<>(16), -1, false);
         towardsAlice = new Endpoint(null, 30000, false);
         final Endpoint towardsBob = new Endpoint(null, 30002, false);

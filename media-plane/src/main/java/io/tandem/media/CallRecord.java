@@ -20,7 +20,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
 {
     static final int AVERAGE_CALL_ID_LENGTH = 48;
     static final int AVERAGE_ENCODED_LENGTH = 192;
-    private static final int VERSION = 4;
+    private static final int VERSION = 5;
 
     record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
     {
@@ -78,6 +78,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         writeNullableUtf(out, spec.mediaType());
                         writeNullableUtf(out, spec.protocol());
                         writeNullableUtf(out, spec.formats());
+                        out.writeBoolean(spec.sends());
                     }
                 }
             }
@@ -125,8 +126,9 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         final String mediaType = readNullableUtf(in);
                         final String protocol = readNullableUtf(in);
                         final String formats = readNullableUtf(in);
+                        final boolean sends = in.readBoolean();
                         spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
-                            strict, asymmetric, transcode, mediaType, protocol, formats);
+                            strict, asymmetric, transcode, mediaType, protocol, formats, sends);
                     }
                     streams.add(new StreamRecord(interfaceName, port, spec));
                 }

@@ -30,6 +30,8 @@ public final class Endpoint
     boolean learned;
     long learningDeadlineNs;
     PayloadTransformer transformer = PayloadTransformer.NONE;
+    /** This endpoint's party said it sends media here; a call where no endpoint expects media is silent. */
+    boolean expectsMedia = true;
 
     long packets;
     long bytes;

@@ -37,6 +37,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final long timeoutNs;
     private final long timeoutScanIntervalNs;
     private final Long2LongHashMap lastPacketByCall = new Long2LongHashMap(1024, 0.65f, Long.MIN_VALUE);
+    private final Long2LongHashMap expectingByCall = new Long2LongHashMap(1024, 0.65f, 0);
+    private final long silentTimeoutNs;
     private final LongLongConsumer checkCallTimeout = this::checkCallTimeout;
 
     private static final long BLOCKING_WAIT_MS = 100;
@@ -54,6 +56,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final NanoClock clock,
         final long learningWindowNs,
         final long timeoutNs,
+        final long silentTimeoutNs,
         final OneToOneConcurrentArrayQueue<Long> timedOut,
         final int cpu,
         final boolean blocking)
@@ -65,7 +68,11 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         this.clock = clock;
         this.learningWindowNs = learningWindowNs;
         this.timeoutNs = timeoutNs;
-        this.timeoutScanIntervalNs = Math.max(1, Math.min(MAX_TIMEOUT_SCAN_INTERVAL_NS, timeoutNs / 4));
+        this.silentTimeoutNs = silentTimeoutNs;
+        final long shortest = timeoutNs <= 0 ? silentTimeoutNs : silentTimeoutNs <= 0 ? timeoutNs :
+            Math.min(timeoutNs, silentTimeoutNs);
+        this.timeoutScanIntervalNs = shortest <= 0 ? MAX_TIMEOUT_SCAN_INTERVAL_NS :
+            Math.max(1, Math.min(MAX_TIMEOUT_SCAN_INTERVAL_NS, shortest / 4));
         this.timedOut = timedOut;
         this.nowNs = clock.nanoTime();
     }
@@ -237,16 +244,19 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
 
     /**
      * A call times out when none of its sockets, RTP or RTCP, in either direction, has received media for the
-     * timeout (the talk's "missing call terminations"). Each call is reported once to the control plane.
+     * timeout (the talk's "missing call terminations"); a call where no party said it would send (held with
+     * inactive or recvonly everywhere) gets the silent timeout instead. Each call is reported once.
      */
     private void scanTimeouts()
     {
-        if (timeoutNs <= 0)
+        if (timeoutNs <= 0 && silentTimeoutNs <= 0)
         {
             return;
         }
         final Long2LongHashMap lastPacketByCall = this.lastPacketByCall;
+        final Long2LongHashMap expectingByCall = this.expectingByCall;
         lastPacketByCall.clear();
+        expectingByCall.clear();
         for (int i = 0; i < endpointCount; i++)
         {
             final Endpoint endpoint = endpoints[i];
@@ -258,6 +268,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
                 {
                     lastPacketByCall.put(handle, endpoint.lastPacketNs);
                 }
+                if (endpoint.expectsMedia && !endpoint.rtcp)
+                {
+                    expectingByCall.put(handle, 1);
+                }
             }
         }
         lastPacketByCall.forEachLong(checkCallTimeout);
@@ -265,7 +279,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
 
     private void checkCallTimeout(final long handle, final long lastPacketNs)
     {
-        if (nowNs - lastPacketNs > timeoutNs && timedOut.offer(handle))
+        final long limit = expectingByCall.get(handle) != 0 ? timeoutNs : silentTimeoutNs;
+        if (limit > 0 && nowNs - lastPacketNs > limit && timedOut.offer(handle))
         {
             for (int i = 0; i < endpointCount; i++)
             {
@@ -324,6 +339,20 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final boolean asymmetric,
         final PayloadTransformer transformer)
     {
+        resignal(endpoint, signalled, mode, strictSource, asymmetric, transformer, true);
+    }
+
+    /** As above; {@code expectsMedia} false when the party said it will not send (recvonly, inactive). */
+    void resignal(
+        final Endpoint endpoint,
+        final InetSocketAddress signalled,
+        final LatchMode mode,
+        final boolean strictSource,
+        final boolean asymmetric,
+        final PayloadTransformer transformer,
+        final boolean expectsMedia)
+    {
+        endpoint.expectsMedia = expectsMedia;
         endpoint.signalled = signalled;
         endpoint.remote = signalled;
         endpoint.source = signalled;

@@ -46,6 +46,8 @@ public final class Main
           --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
+          --silent-timeout SECONDS   the timeout of a call where no party sends (held: inactive or
+                                  recvonly everywhere); 0 = never [3600]
           --final-timeout SECONDS end a call this long after it was set up, media or not; 0 = never [0]
           --delete-delay SECONDS  keep relaying a call this long after an ng delete; 0 = end at once [0]
           --listen-ng ADDRESS:PORT   UDP socket for rtpengine's ng control protocol, as used by
@@ -64,7 +66,7 @@ public final class Main
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
         .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .forwarder-cpu,
-        .endpoint-learning, .timeout-s, .final-timeout-s, .delete-delay-s.
+        .endpoint-learning, .timeout-s, .silent-timeout-s, .final-timeout-s, .delete-delay-s.
         """;
 
     private Main()
@@ -122,6 +124,7 @@ public final class Main
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
+                case "--silent-timeout" -> ctx.silentTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--delete-delay" -> ctx.deleteDelayNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--interface" -> ctx.addInterface(value);
                 case "--call" -> calls.add(staticCall(value));

@@ -24,6 +24,7 @@ public final class MediaContext
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
     private long finalTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.final-timeout-s", 0));
+    private long silentTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.silent-timeout-s", 3600));
     private long deleteDelayNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.delete-delay-s", 0));
     private LatchMode latchMode = LatchMode.parse(System.getProperty("tandem.media.endpoint-learning", "heuristic"));
     private File countersFile = new File(System.getProperty("tandem.media.counters", "/dev/shm/tandem/counters.dat"));
@@ -41,7 +42,7 @@ public final class MediaContext
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
         }
-        if (timeoutNs < 0 || finalTimeoutNs < 0 || deleteDelayNs < 0)
+        if (timeoutNs < 0 || finalTimeoutNs < 0 || deleteDelayNs < 0 || silentTimeoutNs < 0)
         {
             throw new IllegalArgumentException("timeouts cannot be negative (0 turns one off)");
         }
@@ -182,6 +183,18 @@ public final class MediaContext
     public MediaContext timeoutNs(final long value)
     {
         timeoutNs = value;
+        return this;
+    }
+
+    public long silentTimeoutNs()
+    {
+        return silentTimeoutNs;
+    }
+
+    /** The timeout of a call where no party sends (all inactive or recvonly, e.g. on hold); 0 = never. */
+    public MediaContext silentTimeoutNs(final long value)
+    {
+        silentTimeoutNs = value;
         return this;
     }
 

@@ -66,7 +66,7 @@ public final class MediaPlane implements AutoCloseable
         counters = new MediaCounters(ctx.countersFile());
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = new NioTransport(ForwardingAgent.MAX_PACKET);
-        agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), timedOut,
+        agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), ctx.silentTimeoutNs(), timedOut,
             ctx.forwarderCpu(), ctx.blockingIdle());
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
@@ -473,7 +473,8 @@ public final class MediaPlane implements AutoCloseable
         LatchMode mode,
         boolean strictSource,
         boolean asymmetric,
-        PayloadTransformer transformer)
+        PayloadTransformer transformer,
+        boolean expectsMedia)
     {
     }
 
@@ -497,7 +498,7 @@ public final class MediaPlane implements AutoCloseable
         final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
             transformers.get(spec.transcode()).create();
         return new Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
-            mode, spec.strictSource(), spec.asymmetric(), transformer);
+            mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends());
     }
 
     /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
@@ -519,8 +520,9 @@ public final class MediaPlane implements AutoCloseable
             }
             for (final Resignal r : changes)
             {
-                a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer());
-                a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null);
+                a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer(),
+                    r.expectsMedia());
+                a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia());
             }
             return null;
         });

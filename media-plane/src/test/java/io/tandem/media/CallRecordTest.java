@@ -18,7 +18,7 @@ class CallRecordTest
         new CallRecord.MonologueRecord("alice", "bob", List.of(new CallRecord.StreamRecord("external", 30000,
             StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000)).withLatch(LatchMode.DELAYED).withTranscode("PCMU>PCMA")))),
         new CallRecord.MonologueRecord("bob", "alice", List.of(new CallRecord.StreamRecord("internal", 30002,
-            new StreamSpec(new InetSocketAddress("2001:db8::1", 5000), null, true, null, false, true, null, "video", "RTP/AVPF", "96 97")))),
+            new StreamSpec(new InetSocketAddress("2001:db8::1", 5000), null, true, null, false, true, null, "video", "RTP/AVPF", "96 97", false)))),
         new CallRecord.MonologueRecord("", null, List.of(new CallRecord.StreamRecord("internal", 30004, null)))));
 
     @Test

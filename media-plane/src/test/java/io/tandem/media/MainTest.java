@@ -44,7 +44,7 @@ class MainTest
     {
         assertTrue(Main.parse(new String[] {"--help"}).help());
         for (final String option : new String[] {"--bind", "--advertise", "--ports", "--sessions", "--counters",
-            "--max-calls", "--idle", "--endpoint-learning", "--timeout", "--final-timeout", "--delete-delay", "--call", "--interface",
+            "--max-calls", "--idle", "--endpoint-learning", "--timeout", "--final-timeout", "--silent-timeout", "--delete-delay", "--call", "--interface",
             "--forwarder-cpu", "--listen-ng", "--listen-tcp-ng", "--ng-allow", "--max-sessions", "--role"})
         {
             assertTrue(Main.USAGE.contains(option), option);

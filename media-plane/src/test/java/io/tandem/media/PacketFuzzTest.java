@@ -90,7 +90,7 @@ class PacketFuzzTest
         final RecordingTransport transport = new RecordingTransport();
         final CachedNanoClock clock = new CachedNanoClock();
         final ForwardingAgent agent = new ForwardingAgent(
-            transport, COUNTERS, clock, TimeUnit.MILLISECONDS.toNanos(10), 0, new OneToOneConcurrentArrayQueue<>(16), -1, false);
+            transport, COUNTERS, clock, TimeUnit.MILLISECONDS.toNanos(10), 0, 0, new OneToOneConcurrentArrayQueue<>(16), -1, false);
         final Endpoint towardsAlice = new Endpoint(null, 30000, false);
         final Endpoint towardsBob = new Endpoint(null, 30002, false);
         ForwardingAgent.pair(towardsAlice, towardsBob);

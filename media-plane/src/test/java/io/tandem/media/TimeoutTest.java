@@ -84,6 +84,21 @@ class TimeoutTest
     }
 
     @Test
+    void aCallOnHoldEverywhereGetsTheSilentTimeoutInstead() throws Exception
+    {
+        plane = new MediaPlane(context().timeoutNs(TimeUnit.MILLISECONDS.toNanos(300))
+            .silentTimeoutNs(TimeUnit.MILLISECONDS.toNanos(1500)));
+        alice = new RtpPeer(1);
+        bob = new RtpPeer(2);
+        plane.offer("held", "a", List.of(StreamSpec.of(alice.address()).withSends(false)));
+        plane.answer("held", "a", "b", List.of(StreamSpec.of(bob.address()).withSends(false)));
+        Thread.sleep(900); // three times the normal timeout: a held call is not ended by it
+        assertEquals(List.of("held"), plane.callIds());
+        awaitNoCalls(plane);
+        assertEquals(1, plane.counters().callsTimedOut.get());
+    }
+
+    @Test
     void theFinalTimeoutEndsACallEvenWithMedia() throws Exception
     {
         plane = new MediaPlane(context().timeoutNs(0).finalTimeoutNs(TimeUnit.MILLISECONDS.toNanos(300)));

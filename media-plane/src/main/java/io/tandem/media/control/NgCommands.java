@@ -222,7 +222,8 @@ public final class NgCommands
                 .withStrictSource(strict)
                 .withAsymmetric(asymmetric)
                 .withMedia(m.type(), m.protocol())
-                .withFormats(String.join(" ", m.formats())));
+                .withFormats(String.join(" ", m.formats()))
+                .withSends(!sdp.direction(m).equals("inactive") && !sdp.direction(m).equals("recvonly")));
         }
         return specs;
     }
