@@ -330,19 +330,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
-    /** A signalling event: new signalled address, new flags, and a fresh learning window. */
-    void resignal(
-        final Endpoint endpoint,
-        final InetSocketAddress signalled,
-        final LatchMode mode,
-        final boolean strictSource,
-        final boolean asymmetric,
-        final PayloadTransformer transformer)
-    {
-        resignal(endpoint, signalled, mode, strictSource, asymmetric, transformer, true);
-    }
-
-    /** As above; {@code expectsMedia} false when the party said it will not send (recvonly, inactive). */
+    /**
+     * A signalling event: new signalled address, new flags, and a fresh learning window. {@code expectsMedia} is
+     * false when the party said it will not send (recvonly, inactive).
+     */
     void resignal(
         final Endpoint endpoint,
         final InetSocketAddress signalled,

@@ -3,7 +3,6 @@ package io.tandem.media;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,13 +24,13 @@ import org.junit.jupiter.api.Test;
  */
 class KeepalivedFailoverTest
 {
-    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    private static final Path REPO = TestProcesses.REPO;
     private static final String VIP = "10.213.0.100";
 
     private final String suffix = Long.toString(ProcessHandle.current().pid() % 100000);
     private final String nsA = "tdm-a-" + suffix;
     private final String nsB = "tdm-b-" + suffix;
-    private final List<Process> processes = new ArrayList<>();
+    private final TestProcesses processes = new TestProcesses();
     private Path work;
 
     @BeforeEach
@@ -47,17 +46,7 @@ class KeepalivedFailoverTest
     @AfterEach
     void tearDown() throws Exception
     {
-        for (final Process process : processes)
-        {
-            process.destroy();
-        }
-        for (final Process process : processes)
-        {
-            if (!process.waitFor(10, TimeUnit.SECONDS))
-            {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        }
+        processes.close();
         run(false, "ip", "netns", "del", nsA);
         run(false, "ip", "netns", "del", nsB);
     }
@@ -80,13 +69,7 @@ class KeepalivedFailoverTest
 
     private Process start(final String name, final List<String> command) throws IOException
     {
-        final Process process = new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(work.resolve(name + ".log").toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-            .start();
-        processes.add(process);
-        return process;
+        return processes.start(work.resolve(name + ".log"), command);
     }
 
     /** The shipped file with the node's paths, interface and addresses put in. */
@@ -120,24 +103,8 @@ class KeepalivedFailoverTest
     private List<String> tandem(final String ns, final String name)
     {
         final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "120"));
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        try
-        {
-            for (final String flag : Files.readAllLines(REPO.resolve(".mvn/jvm-flags")))
-            {
-                if (!flag.isBlank() && !flag.startsWith("#"))
-                {
-                    command.add(flag.trim());
-                }
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new java.io.UncheckedIOException(ex);
-        }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "--role", "standby",
-            "--ports", "22100-22199", "--listen-ng", "127.0.0.1:2223",
-            "--sessions", work.resolve(name + "-sessions.cm3").toString(),
+        command.addAll(TestProcesses.java(Main.class, "--role", "standby", "--ports", "22100-22199",
+            "--listen-ng", "127.0.0.1:2223", "--sessions", work.resolve(name + "-sessions.cm3").toString(),
             "--counters", work.resolve(name + "-counters.dat").toString()));
         return command;
     }

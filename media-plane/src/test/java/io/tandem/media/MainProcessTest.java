@@ -12,7 +12,6 @@ import java.net.DatagramPacket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -31,44 +30,21 @@ class MainProcessTest
     @TempDir
     Path dir;
 
-    private final List<Process> processes = new ArrayList<>();
+    private final TestProcesses processes = new TestProcesses();
     private RtpPeer alice;
     private RtpPeer bob;
 
     @AfterEach
     void tearDown() throws InterruptedException
     {
-        for (final Process process : processes)
-        {
-            process.destroyForcibly();
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
+        processes.close();
         CloseHelper.quietCloseAll(alice, bob);
     }
 
     /** Start Tandem's main class in a new JVM with the project's JVM flags, its output going to {@code log}. */
     private Process start(final Path log, final String... args) throws IOException
     {
-        final List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        for (final String flag : Files.readAllLines(Path.of("..", ".mvn", "jvm-flags")))
-        {
-            if (!flag.isBlank() && !flag.startsWith("#"))
-            {
-                command.add(flag.trim());
-            }
-        }
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Main.class.getName());
-        command.addAll(List.of(args));
-        final Process process = new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-            .start();
-        processes.add(process);
-        return process;
+        return processes.start(log, TestProcesses.java(Main.class, args));
     }
 
     /** @return the first line of the log that starts with {@code prefix}, waiting up to a minute for it. */

@@ -22,6 +22,7 @@ import io.tandem.media.MediaContext;
 import io.tandem.media.MediaPlane;
 import io.tandem.media.MediaStream;
 import io.tandem.media.Monologue;
+import io.tandem.media.TestProcesses;
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -46,24 +47,12 @@ class KamailioSippTest
 
     private MediaPlane plane;
     private NgServer ng;
-    private final List<Process> processes = new ArrayList<>();
+    private final TestProcesses processes = new TestProcesses();
 
     @AfterEach
     void tearDown() throws InterruptedException
     {
-        for (final Process process : processes)
-        {
-            process.descendants().forEach(ProcessHandle::destroy);
-            process.destroy();
-        }
-        for (final Process process : processes)
-        {
-            if (!process.waitFor(10, TimeUnit.SECONDS))
-            {
-                process.descendants().forEach(ProcessHandle::destroyForcibly);
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        }
+        processes.close();
         CloseHelper.quietCloseAll(ng, plane);
     }
 
@@ -83,14 +72,7 @@ class KamailioSippTest
 
     private Process start(final String name, final List<String> command) throws IOException
     {
-        final Process process = new ProcessBuilder(command)
-            .directory(dir.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve(name + ".log").toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-            .start();
-        processes.add(process);
-        return process;
+        return processes.start(dir.resolve(name + ".log"), dir, command);
     }
 
     private String log(final String name) throws IOException
