@@ -100,8 +100,8 @@ public class ForwardingBenchmark
         agent.add(towardsAlice, 1);
         agent.add(towardsBob, 1);
         final PayloadTransformer transformer = transcode.equals("none") ? null : G711Transcoder.ulawToAlaw();
-        agent.resignal(towardsAlice, ALICE, LatchMode.HEURISTIC, true, false, transformer, true);
-        agent.resignal(towardsBob, BOB, LatchMode.HEURISTIC, true, false, null, true);
+        agent.resignal(towardsAlice, ALICE, LatchMode.HEURISTIC, true, false, transformer, true, false);
+        agent.resignal(towardsBob, BOB, LatchMode.HEURISTIC, true, false, null, true, false);
         original[0] = (byte)0x80;
         for (int i = 12; i < original.length; i++)
         {

@@ -32,6 +32,10 @@ public final class Endpoint
     PayloadTransformer transformer = PayloadTransformer.NONE;
     /** This endpoint's party said it sends media here; a call where no endpoint expects media is silent. */
     boolean expectsMedia = true;
+    /** This endpoint's party multiplexes RTCP onto its RTP port. */
+    boolean rtcpMux;
+    /** The other socket of the same stream: the RTCP endpoint of an RTP one and the other way round. */
+    Endpoint sibling;
 
     long packets;
     long bytes;

@@ -156,7 +156,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.bytes += length;
         endpoint.lastPacketNs = nowNs;
 
-        final Endpoint out = endpoint.peer;
+        final Endpoint out = header == RtpValidator.RTCP ? rtcpTowards(endpoint.peer) : endpoint.peer;
         if (out == null || out.remote == null)
         {
             counters.dropNoDestination.incrementRelease();
@@ -184,6 +184,26 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         {
             counters.dropSendFailed.incrementRelease();
         }
+    }
+
+    /**
+     * Where RTCP for the party behind {@code peer} goes: its RTP socket when that party multiplexes RTCP onto RTP
+     * (rtcp-mux), its RTCP socket otherwise, whichever socket the RTCP arrived on. So a party using rtcp-mux and
+     * one that does not can talk through Tandem.
+     */
+    private static Endpoint rtcpTowards(final Endpoint peer)
+    {
+        if (peer == null)
+        {
+            return null;
+        }
+        final Endpoint peerRtp = peer.rtcp ? peer.sibling : peer;
+        final Endpoint peerRtcp = peer.rtcp ? peer : peer.sibling;
+        if (peerRtp == null || peerRtcp == null)
+        {
+            return peer;
+        }
+        return peerRtp.rtcpMux ? peerRtp : peerRtcp;
     }
 
     /**
@@ -332,7 +352,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
 
     /**
      * A signalling event: new signalled address, new flags, and a fresh learning window. {@code expectsMedia} is
-     * false when the party said it will not send (recvonly, inactive).
+     * false when the party said it will not send (recvonly, inactive); {@code rtcpMux} when it sends and receives
+     * RTCP on its RTP port.
      */
     void resignal(
         final Endpoint endpoint,
@@ -341,9 +362,11 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final boolean strictSource,
         final boolean asymmetric,
         final PayloadTransformer transformer,
-        final boolean expectsMedia)
+        final boolean expectsMedia,
+        final boolean rtcpMux)
     {
         endpoint.expectsMedia = expectsMedia;
+        endpoint.rtcpMux = rtcpMux;
         endpoint.signalled = signalled;
         endpoint.remote = signalled;
         endpoint.source = signalled;

@@ -474,7 +474,8 @@ public final class MediaPlane implements AutoCloseable
         boolean strictSource,
         boolean asymmetric,
         PayloadTransformer transformer,
-        boolean expectsMedia)
+        boolean expectsMedia,
+        boolean rtcpMux)
     {
     }
 
@@ -498,7 +499,7 @@ public final class MediaPlane implements AutoCloseable
         final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
             transformers.get(spec.transcode()).create();
         return new Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
-            mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends());
+            mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux());
     }
 
     /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
@@ -521,8 +522,9 @@ public final class MediaPlane implements AutoCloseable
             for (final Resignal r : changes)
             {
                 a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer(),
-                    r.expectsMedia());
-                a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia());
+                    r.expectsMedia(), r.rtcpMux());
+                a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia(),
+                    r.rtcpMux());
             }
             return null;
         });
@@ -704,6 +706,8 @@ public final class MediaPlane implements AutoCloseable
         }
         final MediaStream stream =
             new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
+        stream.rtp.sibling = stream.rtcp;
+        stream.rtcp.sibling = stream.rtp;
         added.add(stream);
         return stream;
     }

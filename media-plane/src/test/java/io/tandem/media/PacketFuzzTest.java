@@ -99,8 +99,9 @@ class PacketFuzzTest
         final LatchMode mode = LatchMode.values()[data.consumeInt(0, LatchMode.values().length - 1)];
         final boolean strict = data.consumeBoolean();
         final PayloadTransformer transformer = data.consumeBoolean() ? G711Transcoder.ulawToAlaw() : null;
-        agent.resignal(towardsAlice, ALICE, mode, strict, false, transformer, true);
-        agent.resignal(towardsBob, BOB, mode, strict, false, null, true);
+        final boolean mux = data.consumeBoolean();
+        agent.resignal(towardsAlice, ALICE, mode, strict, false, transformer, true, mux);
+        agent.resignal(towardsBob, BOB, mode, strict, false, null, true, !mux);
 
         final ByteBuffer buffer = ByteBuffer.allocateDirect(ForwardingAgent.MAX_PACKET + 1);
         final long before = drops() + transport.sent;

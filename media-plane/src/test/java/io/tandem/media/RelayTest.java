@@ -197,6 +197,47 @@ class RelayTest
         assertArrayEquals(fromBob, RtpPeer.data(alice.receive()), "the other direction is not transcoded");
     }
 
+    private static byte[] rtcpSenderReport(final int ssrc)
+    {
+        final byte[] report = new byte[28];
+        report[0] = (byte)0x80;
+        report[1] = (byte)200;
+        report[3] = 6;
+        report[4] = (byte)(ssrc >> 24);
+        report[7] = (byte)ssrc;
+        return report;
+    }
+
+    @Test
+    void rtcpMuxOnOneSideIsDemuxedForTheOther() throws Exception
+    {
+        try (RtpPeer aliceRtcp = new RtpPeer(0x11111111))
+        {
+            plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+            final int bobSendsTo = plane.offer("call-mux", "alice-tag",
+                List.of(StreamSpec.of(alice.address()).withRtcp(aliceRtcp.address(), false))).get(0).localRtpPort();
+            final MediaStream towardsAlice = plane.answer("call-mux", "alice-tag", "bob-tag",
+                List.of(StreamSpec.of(bob.address()).withRtcp(bob.address(), true))).get(0);
+
+            // Alice's RTCP on her RTCP port reaches Bob on his one (RTP) port, from Tandem's RTP port for him.
+            aliceRtcp.send(rtcpSenderReport(1), towardsAlice.localRtcpPort());
+            final DatagramPacket atBob = bob.receive();
+            assertNotNull(atBob, "Alice's RTCP never reached Bob");
+            assertArrayEquals(rtcpSenderReport(1), RtpPeer.data(atBob));
+            assertEquals(bobSendsTo, atBob.getPort());
+
+            // Bob's muxed RTCP reaches Alice on her RTCP port, from Tandem's RTCP port for her.
+            bob.send(rtcpSenderReport(2), bobSendsTo);
+            final DatagramPacket atAlice = aliceRtcp.receive();
+            assertNotNull(atAlice, "Bob's RTCP never reached Alice's RTCP port");
+            assertArrayEquals(rtcpSenderReport(2), RtpPeer.data(atAlice));
+            assertEquals(towardsAlice.localRtcpPort(), atAlice.getPort());
+
+            exchange(1, towardsAlice.localRtpPort(), bobSendsTo);
+            assertCounter(2, plane.counters().rtcpPackets, "RTCP packets relayed");
+        }
+    }
+
     @Test
     void anUnknownTranscoderIsRefused() throws Exception
     {

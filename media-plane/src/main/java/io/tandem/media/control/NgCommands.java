@@ -143,6 +143,7 @@ public final class NgCommands
         final List<StreamSpec> specs = specs(request, sdp, flags);
         final Codecs codecs = Codecs.of(request, flags, warnings);
         final G711Pair[] transcoding = answer ? planTranscoding(callId, fromTag, sdp) : new G711Pair[0];
+        final boolean[] offererMux = answer ? planOffererMux(request, callId, fromTag, sdp) : new boolean[0];
         final List<MediaStream> streams;
         try
         {
@@ -156,7 +157,7 @@ public final class NgCommands
                     }
                 }
                 streams = plane.answer(callId, fromTag, toTag, specs);
-                transcodeOfferer(callId, fromTag, transcoding);
+                finishOfferer(callId, fromTag, transcoding, offererMux);
             }
             else
             {
@@ -187,6 +188,13 @@ public final class NgCommands
                 {
                     sdp.replaceFormat(sdp.media().get(i), G711Pair.payloadType(pair.answerer),
                         G711Pair.payloadType(pair.offerer), pair.offerer + "/8000");
+                }
+            }
+            for (int i = 0; i < offererMux.length; i++)
+            {
+                if (!offererMux[i])
+                {
+                    sdp.removeAttribute(sdp.media().get(i), "rtcp-mux"); // the offerer did not offer it
                 }
             }
         }
@@ -340,8 +348,35 @@ public final class NgCommands
         return plan;
     }
 
-    /** Re-signal the offerer's streams so what it sends is transcoded to what the answerer chose. */
-    private void transcodeOfferer(final String callId, final String fromTag, final G711Pair[] plan) throws MediaException
+    /**
+     * Whether the offerer ends up multiplexing RTCP on each stream: only if it offered rtcp-mux and the answer it
+     * gets keeps it (the answerer accepted, and this request does not demux or reject it).
+     */
+    private boolean[] planOffererMux(final Map<String, Object> request, final String callId, final String fromTag,
+        final Sdp answer)
+    {
+        final boolean[] mux = new boolean[answer.media().size()];
+        final boolean demux = list(request, "rtcp-mux").stream().anyMatch((o) -> o.equals("demux") || o.equals("reject"));
+        synchronized (plane)
+        {
+            final Call call = plane.call(callId);
+            final Monologue offerer = call == null ? null : call.monologues().get(fromTag);
+            for (int i = 0; i < mux.length; i++)
+            {
+                final StreamSpec offered = offerer == null || i >= offerer.streams().size() ? null :
+                    offerer.streams().get(i).spec();
+                mux[i] = offered != null && offered.rtcpMux() && !demux && answer.media().get(i).hasAttribute("rtcp-mux");
+            }
+        }
+        return mux;
+    }
+
+    /**
+     * Re-signal the offerer's streams after the answer: what it sends is transcoded to what the answerer chose, and
+     * a stream whose offered rtcp-mux was not accepted goes back to a separate RTCP port.
+     */
+    private void finishOfferer(final String callId, final String fromTag, final G711Pair[] plan, final boolean[] mux)
+        throws MediaException
     {
         final List<StreamSpec> specs = new ArrayList<>();
         boolean any = false;
@@ -358,6 +393,11 @@ public final class NgCommands
                 if (i < plan.length && plan[i] != null)
                 {
                     spec = spec.withTranscode(plan[i].offerer + ">" + plan[i].answerer);
+                    any = true;
+                }
+                if (i < mux.length && spec.rtcpMux() && !mux[i])
+                {
+                    spec = spec.withRtcp(spec.rtcp(), false);
                     any = true;
                 }
                 specs.add(spec);
@@ -510,13 +550,16 @@ public final class NgCommands
             warnings.add("ICE=" + ice + " is not supported: ICE attributes removed");
         }
         sdp.removeIce();
-        final String rtcpMux = list(request, "rtcp-mux").stream().filter((o) -> o.equals("demux") || o.equals("reject"))
-            .findFirst().orElse(null);
-        if (rtcpMux != null)
+        final List<String> rtcpMux = list(request, "rtcp-mux");
+        for (final Sdp.Media m : sdp.media())
         {
-            for (final Sdp.Media m : sdp.media())
+            if (rtcpMux.contains("demux") || rtcpMux.contains("reject"))
             {
                 sdp.removeAttribute(m, "rtcp-mux");
+            }
+            else if (rtcpMux.contains("offer") && !m.hasAttribute("rtcp-mux") && m.port() != 0)
+            {
+                sdp.addAttribute(m, "rtcp-mux"); // Tandem demultiplexes for the party that does not
             }
         }
         for (final String replace : list(request, "replace"))

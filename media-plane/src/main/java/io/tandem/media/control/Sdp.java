@@ -503,6 +503,12 @@ public final class Sdp
         return before - lines.size();
     }
 
+    /** Add a value-less attribute (e.g. rtcp-mux) at the end of a media section. */
+    public void addAttribute(final Media m, final String name)
+    {
+        m.lines.add(new Line('a', name, m.mLine.eol));
+    }
+
     /** Remove an attribute (e.g. rtcp-mux when it is rejected) from a media section. */
     public void removeAttribute(final Media m, final String name)
     {

@@ -222,6 +222,34 @@ class NgCallFlowTest
     }
 
     @Test
+    void rtcpMuxCanBeOfferedForAPartyThatDoesNotMuxAndDemuxedForOneThatDoes() throws Exception
+    {
+        // Alice does not mux; Tandem offers rtcp-mux to Bob and demultiplexes for Alice.
+        final Map<String, Object> offer = kamailio("offer", "c1", "alice");
+        offer.put("sdp", sdp(4000, "a"));
+        offer.put("rtcp-mux", List.of("offer"));
+        assertTrue(ok(offer).contains("a=rtcp-mux"), "offered to Bob");
+        final Map<String, Object> answer = kamailio("answer", "c1", "alice");
+        answer.put("to-tag", "bob");
+        answer.put("sdp", sdp(5000, "b") + "a=rtcp-mux\r\n");
+        assertTrue(!ok(answer).contains("a=rtcp-mux"), "Alice never offered it, so her answer must not carry it");
+
+        // Alice muxes but the request demuxes: Bob is offered no rtcp-mux, and Alice's answer has none either.
+        final Map<String, Object> muxOffer = kamailio("offer", "c2", "alice");
+        muxOffer.put("sdp", sdp(4002, "a") + "a=rtcp-mux\r\n");
+        muxOffer.put("rtcp-mux", List.of("demux"));
+        assertTrue(!ok(muxOffer).contains("a=rtcp-mux"));
+        final Map<String, Object> muxAnswer = kamailio("answer", "c2", "alice");
+        muxAnswer.put("to-tag", "bob");
+        muxAnswer.put("sdp", sdp(5002, "b"));
+        assertTrue(!ok(muxAnswer).contains("a=rtcp-mux"));
+        final Map<?, ?> query = client.send(kamailio("query", "c2", "alice"));
+        final Map<?, ?> alice = (Map<?, ?>)((Map<?, ?>)query.get("tags")).get("alice");
+        final List<?> flags = (List<?>)((Map<?, ?>)((List<?>)alice.get("medias")).get(0)).get("flags");
+        assertTrue(!flags.contains("rtcp-mux"), "Alice is relayed without rtcp-mux now: " + flags);
+    }
+
+    @Test
     void earlyMediaFromOneForkThenTheAnswerFromAnother() throws Exception
     {
         final RtpPeerAccess alice = peer(1);
