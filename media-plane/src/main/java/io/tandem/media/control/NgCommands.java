@@ -43,11 +43,18 @@ public final class NgCommands
     private final MediaPlane plane;
     private final long maxSessions;
     private volatile String role = "active";
+    /** For replace=SDP-version: the last SDP sent on behalf of each party (call-id, tag) and its version. */
+    private final Map<String, SentSdp> sentSdp = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record SentSdp(String body, long version)
+    {
+    }
 
     public NgCommands(final MediaPlane plane, final long maxSessions)
     {
         this.plane = plane;
         this.maxSessions = maxSessions > 0 ? maxSessions : plane.context().maxCalls();
+        plane.onCallEnded((call) -> sentSdp.keySet().removeIf((key) -> key.startsWith(call.callId() + '\u0000')));
     }
 
     /** Execute one request. Never throws for bad input: errors become {@code result: error} replies. */
@@ -201,6 +208,11 @@ public final class NgCommands
         else
         {
             codecs.apply(sdp, warnings);
+        }
+        if (list(request, "replace").stream().anyMatch((r) -> r.equalsIgnoreCase("SDP-version") ||
+            r.equalsIgnoreCase("sdp version")))
+        {
+            versionSdp(callId + '\u0000' + fromTag, sdp);
         }
         final Map<String, Object> reply = result("ok");
         reply.put("sdp", sdp.toString());
@@ -569,9 +581,47 @@ public final class NgCommands
                 case "origin", "origin-full", "origin full" -> sdp.replaceOrigin(sessionAddress);
                 case "session-connection", "session connection" -> sdp.rewriteSessionConnection(sessionAddress);
                 case "session-name", "session name" -> sdp.replaceSessionName("Tandem");
+                case "SDP-version", "sdp-version", "SDP version", "sdp version" ->
+                {
+                    // applied last, once the body is final: see versionSdp
+                }
                 default -> warnings.add("replace " + replace + " is not supported");
             }
         }
+    }
+
+    /**
+     * replace=SDP-version: the o= session version of what Tandem sends on behalf of a party goes up by one each
+     * time the body changes, and stays when it does not, as RFC 3264 asks, whatever the party itself did.
+     */
+    private void versionSdp(final String party, final Sdp sdp)
+    {
+        final String given = sdp.originVersion();
+        if (given == null)
+        {
+            return;
+        }
+        sdp.originVersion(0);
+        final String body = sdp.toString();
+        final SentSdp previous = sentSdp.get(party);
+        long version;
+        if (previous == null)
+        {
+            try
+            {
+                version = Long.parseLong(given);
+            }
+            catch (final NumberFormatException ex)
+            {
+                version = 1;
+            }
+        }
+        else
+        {
+            version = previous.body().equals(body) ? previous.version() : previous.version() + 1;
+        }
+        sentSdp.put(party, new SentSdp(body, version));
+        sdp.originVersion(version);
     }
 
     // ---- delete / query / list / statistics ----

@@ -469,6 +469,25 @@ public final class Sdp
         }
     }
 
+    /** The session version of the o= line (its third field), or null without a valid o= line. */
+    public String originVersion()
+    {
+        final Line o = sessionLine('o');
+        return o == null ? null : o.value.split(" ", -1)[2];
+    }
+
+    /** Set the session version of the o= line. */
+    public void originVersion(final long version)
+    {
+        final Line o = sessionLine('o');
+        if (o != null)
+        {
+            final String[] fields = o.value.split(" ", -1);
+            fields[2] = Long.toString(version);
+            o.value = String.join(" ", fields);
+        }
+    }
+
     /** replace=session-name: the s= line. */
     public void replaceSessionName(final String name)
     {

@@ -249,6 +249,29 @@ class NgCallFlowTest
         assertTrue(!flags.contains("rtcp-mux"), "Alice is relayed without rtcp-mux now: " + flags);
     }
 
+    private static String originVersion(final String sdp) throws Exception
+    {
+        return Sdp.parse(sdp).originVersion();
+    }
+
+    @Test
+    void replaceSdpVersionCountsChangesOfWhatTandemSends() throws Exception
+    {
+        final Map<String, Object> offer = kamailio("offer", "c", "alice");
+        offer.put("sdp", sdp(4000, "a").replace("o=- 1 1 IN", "o=- 1 7 IN"));
+        offer.put("replace", List.of("origin", "SDP-version"));
+        assertEquals("7", originVersion(ok(offer)), "the first SDP keeps the party's version");
+        assertEquals("7", originVersion(ok(offer)), "the same SDP again (a retransmitted INVITE): same version");
+
+        // A re-INVITE whose SDP changes (hold), though the phone forgot to bump its own version.
+        offer.put("sdp", sdp(4000, "a").replace("o=- 1 1 IN", "o=- 1 7 IN").replace("a=sendrecv", "a=sendonly"));
+        assertEquals("8", originVersion(ok(offer)));
+
+        // Without the option, the party's version passes through.
+        offer.put("replace", List.of("origin"));
+        assertEquals("7", originVersion(ok(offer)));
+    }
+
     @Test
     void earlyMediaFromOneForkThenTheAnswerFromAnother() throws Exception
     {
