@@ -7,6 +7,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
 
+import io.tandem.media.codec.G711Transcoder;
+import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.stats.MediaCounters;
+
 import org.agrona.concurrent.CachedNanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -3,6 +3,8 @@ package io.tandem.media;
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
 
+import io.tandem.media.codec.PayloadTransformer;
+
 /**
  * One local media socket (RTP or RTCP of one stream of one monologue) as the forwarding agent sees it.
  * Fields are written only by the forwarding agent once the endpoint is published to it; the control plane

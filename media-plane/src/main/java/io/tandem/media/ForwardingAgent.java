@@ -6,6 +6,9 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
+import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.stats.MediaCounters;
+
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongLongConsumer;

@@ -2,6 +2,8 @@ package io.tandem.media;
 
 import java.net.InetSocketAddress;
 
+import io.tandem.media.codec.PayloadTransformerProvider;
+
 /**
  * What signalling says about one media stream of the sending party: where it receives RTP (and RTCP,
  * normally RTP port + 1), and how Tandem should treat its media. The shape the ng {@code offer}/{@code answer}

@@ -11,6 +11,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
 
+import io.tandem.media.codec.G711Transcoder;
+import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.stats.MediaCounters;
+
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.CachedNanoClock;

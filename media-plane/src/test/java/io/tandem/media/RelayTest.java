@@ -12,6 +12,9 @@ import java.net.DatagramPacket;
 import java.nio.file.Path;
 import java.util.List;
 
+import io.tandem.media.codec.G711;
+import io.tandem.media.stats.MediaCounters;
+
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.status.AtomicCounter;
 import org.junit.jupiter.api.AfterEach;

@@ -12,12 +12,12 @@ import java.util.Set;
 
 import io.tandem.media.Call;
 import io.tandem.media.LatchMode;
-import io.tandem.media.MediaCounters;
 import io.tandem.media.MediaException;
 import io.tandem.media.MediaPlane;
 import io.tandem.media.MediaStream;
 import io.tandem.media.Monologue;
 import io.tandem.media.StreamSpec;
+import io.tandem.media.stats.MediaCounters;
 
 /**
  * What each ng command means, in rtpengine's terms, on top of the {@link MediaPlane}: {@code ping}, {@code offer},

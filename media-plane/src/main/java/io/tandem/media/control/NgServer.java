@@ -12,7 +12,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import io.tandem.media.MediaCounters;
+import io.tandem.media.stats.MediaCounters;
 
 /**
  * The ng control socket over UDP: {@code <cookie> <bencode dictionary>} in, the same cookie and a bencoded reply

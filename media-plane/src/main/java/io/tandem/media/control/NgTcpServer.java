@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import io.tandem.media.MediaCounters;
+import io.tandem.media.stats.MediaCounters;
 
 /**
  * The ng control protocol over TCP: on each connection, messages follow one another as {@code <cookie> <bencode>}

@@ -15,6 +15,7 @@ import java.util.Map;
 import io.tandem.media.MediaContext;
 import io.tandem.media.MediaPlane;
 import io.tandem.media.RtpPeerAccess;
+
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,7 +167,7 @@ class NgCallFlowTest
         assertEquals(8, atBob[1] & 0x7F, "Bob receives PCMA");
         for (int i = 12; i < pcmu.length; i++)
         {
-            assertEquals(io.tandem.media.G711.ulawToAlaw(pcmu[i]), atBob[i], "byte " + i);
+            assertEquals(io.tandem.media.codec.G711.ulawToAlaw(pcmu[i]), atBob[i], "byte " + i);
         }
         final byte[] pcma = bob.rtp(2);
         pcma[1] = 8;
@@ -175,7 +176,7 @@ class NgCallFlowTest
         assertEquals(0, atAlice[1] & 0x7F, "Alice receives PCMU");
         for (int i = 12; i < pcma.length; i++)
         {
-            assertEquals(io.tandem.media.G711.alawToUlaw(pcma[i]), atAlice[i], "byte " + i);
+            assertEquals(io.tandem.media.codec.G711.alawToUlaw(pcma[i]), atAlice[i], "byte " + i);
         }
         assertTrue(plane.counters().transcoded.get() >= 2);
     }

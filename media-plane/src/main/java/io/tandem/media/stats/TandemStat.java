@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.stats;
 
 import java.io.File;
 import java.io.PrintStream;

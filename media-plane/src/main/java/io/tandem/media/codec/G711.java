@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.codec;
 
 /**
  * ITU-T G.711 companding: u-law and A-law to 16-bit linear, linear to each law, and the direct

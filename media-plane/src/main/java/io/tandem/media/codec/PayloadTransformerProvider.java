@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.codec;
 
 /** SPI: a named factory of {@link PayloadTransformer}s, found with {@link java.util.ServiceLoader}. */
 public interface PayloadTransformerProvider

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.stats;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
