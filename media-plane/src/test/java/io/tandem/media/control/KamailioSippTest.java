@@ -56,11 +56,52 @@ class KamailioSippTest
         CloseHelper.quietCloseAll(ng, plane);
     }
 
-    private static int freeUdpPort() throws IOException
+    /** Distinct free UDP ports: all held open together while chosen, so none is handed out twice. */
+    private static int[] freeUdpPorts(final int count) throws IOException
     {
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0)))
+        final DatagramSocket[] sockets = new DatagramSocket[count];
+        final int[] ports = new int[count];
+        try
         {
-            return socket.getLocalPort();
+            for (int i = 0; i < count; i++)
+            {
+                sockets[i] = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+                ports[i] = sockets[i].getLocalPort();
+            }
+        }
+        finally
+        {
+            CloseHelper.quietCloseAll(sockets);
+        }
+        return ports;
+    }
+
+    /** Whether some socket is bound to UDP {@code port}, read from /proc/net/udp (probing by binding would race). */
+    private static boolean udpBound(final int port) throws IOException
+    {
+        final String hex = String.format(":%04X ", port);
+        for (final String table : List.of("/proc/net/udp", "/proc/net/udp6"))
+        {
+            final Path path = Path.of(table);
+            if (Files.exists(path) && Files.readAllLines(path).stream().anyMatch((line) -> line.contains(hex)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Wait until some process has bound {@code port}: the peer started there is ready to receive. */
+    private void awaitBound(final int port, final String what) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!udpBound(port))
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError(what + " never bound port " + port + ":\n" + log(what + ".log"));
+            }
+            Thread.sleep(50);
         }
     }
 
@@ -123,9 +164,10 @@ class KamailioSippTest
         final NgContext ngContext = new NgContext().listen("127.0.0.1:0").conclude();
         ng = new NgServer(ngContext, new NgCommands(plane, 0), plane.counters());
 
-        final int kamailioPort = freeUdpPort();
-        final int uasPort = freeUdpPort();
-        final int uacPort = freeUdpPort();
+        final int[] ports = freeUdpPorts(3);
+        final int kamailioPort = ports[0];
+        final int uasPort = ports[1];
+        final int uacPort = ports[2];
         final String cfg = Files.readString(Path.of("src/test/resources/kamailio/tandem-proxy.cfg"))
             .replace("@KAMAILIO_PORT@", Integer.toString(kamailioPort))
             .replace("@NG_PORT@", Integer.toString(ng.localAddress().getPort()))
@@ -139,10 +181,11 @@ class KamailioSippTest
         start("kamailio", List.of("timeout", "120", "/usr/sbin/kamailio", "-f", dir.resolve("kamailio.cfg").toString(),
             "-DD", "-E", "-m", "64", "-M", "8", "-Y", dir.toString(), "-P", dir.resolve("kamailio.pid").toString()));
         awaitLog("kamailio.log", "INFO: <core> [main.c");
+        awaitBound(kamailioPort, "kamailio");
         start("uas", List.of("timeout", "120", "sipp", "-sf", dir.resolve("uas.xml").toString(), "-i", "127.0.0.1", "-p", Integer.toString(uasPort),
             "-mi", "127.0.0.1", "-mp", "21600", "-rtp_echo", "-nostdin", "-trace_msg", "-message_file",
             dir.resolve("uas-messages.log").toString()));
-        Thread.sleep(500);
+        awaitBound(uasPort, "uas");
         final Process uac = start("uac", List.of("timeout", "90", "sipp", "127.0.0.1:" + kamailioPort,
             "-sf", dir.resolve("uac.xml").toString(), "-i", "127.0.0.1", "-p", Integer.toString(uacPort),
             "-mi", "127.0.0.1", "-mp", "21700", "-m", Integer.toString(CALLS), "-r", "2", "-l", Integer.toString(CALLS),
@@ -150,7 +193,7 @@ class KamailioSippTest
             dir.resolve("uac-messages.log").toString(), "-trace_err", "-error_file", dir.resolve("uac-errors.log").toString()));
         assertTrue(uac.waitFor(100, TimeUnit.SECONDS), "SIPp UAC did not finish");
         assertEquals(0, uac.exitValue(), "every call must succeed; UAC errors:\n" + log("uac-errors.log") +
-            "\nUAS messages:\n" + log("uas-messages.log") +
+            "\nUAS messages:\n" + log("uas-messages.log") + "\nUAS output:\n" + log("uas.log") +
             "\nkamailio:\n" + log("kamailio.log"));
 
         // The SDP each side saw points at Tandem: the callee's INVITEs and the caller's 200 OKs.
