@@ -95,7 +95,7 @@ class TimeoutTest
         Thread.sleep(900); // three times the normal timeout: a held call is not ended by it
         assertEquals(List.of("held"), plane.callIds());
         awaitNoCalls(plane);
-        assertEquals(1, plane.counters().callsTimedOut.get());
+        assertCounter(1, plane.counters().callsTimedOut, "calls ended by timeout"); // counted just after the delete
     }
 
     @Test
@@ -106,7 +106,7 @@ class TimeoutTest
         plane.offer("long", "a", List.of(StreamSpec.of(alice.address())));
         assertEquals(1, plane.callCount());
         awaitNoCalls(plane);
-        assertEquals(1, plane.counters().callsFinalTimeout.get());
+        assertCounter(1, plane.counters().callsFinalTimeout, "calls ended by final timeout");
         assertEquals(plane.ports().capacity(), plane.ports().available());
     }
 }
