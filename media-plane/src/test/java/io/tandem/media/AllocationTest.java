@@ -3,7 +3,6 @@ package io.tandem.media;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -54,10 +53,8 @@ class AllocationTest
     @Test
     void relayingAMillionPacketsAllocatesNothing() throws Exception
     {
-        plane = new MediaPlane(new MediaContext()
-            .portRange(23000, 23099)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+        plane = new MediaPlane(TestContexts.media(dir)
+            .portRange(23000, 23099));
         alice = new DatagramSocket(new InetSocketAddress(RtpPeer.LOOPBACK, 0));
         bob = new DatagramSocket(new InetSocketAddress(RtpPeer.LOOPBACK, 0));
         bob.setSoTimeout(100);

@@ -3,7 +3,6 @@ package io.tandem.media;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -31,11 +30,9 @@ class CpuAffinityTest
     void theForwardingAgentRunsPinnedToTheConfiguredCpu() throws Exception
     {
         final int cpu = Runtime.getRuntime().availableProcessors() - 1;
-        try (MediaPlane plane = new MediaPlane(new MediaContext()
+        try (MediaPlane plane = new MediaPlane(TestContexts.media(dir)
             .portRange(29000, 29099)
-            .forwarderCpu(cpu)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat"))))
+            .forwarderCpu(cpu)))
         {
             assertEquals(0, plane.publishedEndpoints()); // a round trip through the agent: it has started
             final int tid = plane.forwarderNativeThreadId();

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -107,11 +106,9 @@ class FloodTest
     @Test
     void aFloodCostsOnlyWhatDidNotFitAndEveryStreamRecovers() throws Exception
     {
-        plane = new MediaPlane(new MediaContext()
+        plane = new MediaPlane(TestContexts.media(dir)
             .portRange(27000, 27099)
-            .latchMode(LatchMode.OFF)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+            .latchMode(LatchMode.OFF));
         final RtpPeer floodedA = peer(1);
         final RtpPeer floodedB = peer(2);
         final RtpPeer quietA = peer(3);

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.net.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,11 +38,9 @@ class InterfaceBridgeTest
 
     private MediaContext context()
     {
-        return new MediaContext()
+        return TestContexts.media(dir)
             .addInterface("external/127.0.0.1!203.0.113.5/28000-28099")
-            .addInterface("internal/127.0.0.2/28100-28199")
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat"));
+            .addInterface("internal/127.0.0.2/28100-28199");
     }
 
     private static void relay(final RtpPeer from, final InetSocketAddress to, final RtpPeer receiver,

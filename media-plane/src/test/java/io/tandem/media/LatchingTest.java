@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.nio.file.Path;
@@ -60,11 +59,9 @@ class LatchingTest
 
     private void start(final LatchMode mode, final boolean strictSource) throws MediaException
     {
-        plane = new MediaPlane(new MediaContext()
+        plane = new MediaPlane(TestContexts.media(dir)
             .portRange(24000, 24099)
-            .learningWindowNs(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS))
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+            .learningWindowNs(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS)));
         final StreamSpec alice = StreamSpec.of(aliceSignalled.address()).withLatch(mode).withStrictSource(strictSource);
         bobSendsTo = plane.offer("c", "alice", List.of(alice)).get(0).localRtpPort();
         aliceSendsTo = plane.answer("c", "alice", "bob",

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.nio.file.Path;
@@ -50,12 +49,10 @@ class RelayTest
 
     private MediaContext context(final int portMin, final int portMax)
     {
-        return new MediaContext()
+        return TestContexts.media(dir)
             .bindAddress("127.0.0.1")
             .portRange(portMin, portMax)
-            .idle("backoff")
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat"));
+            .idle("backoff");
     }
 
     /** Alice offers, Bob answers. @return {port Alice sends to, port Bob sends to}. */

@@ -25,11 +25,9 @@ class SoakTest
     {
         final InetSocketAddress alice = new InetSocketAddress("127.0.0.1", 6000);
         final InetSocketAddress bob = new InetSocketAddress("127.0.0.1", 6002);
-        try (MediaPlane plane = new MediaPlane(new MediaContext()
+        try (MediaPlane plane = new MediaPlane(TestContexts.media(dir)
             .portRange(26000, 26999)
-            .maxCalls(1000)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat"))))
+            .maxCalls(1000)))
         {
             final int capacity = plane.ports().capacity();
             final long openFilesBefore = openFiles();

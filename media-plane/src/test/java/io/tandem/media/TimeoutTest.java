@@ -4,7 +4,6 @@ import static io.tandem.media.RelayTest.assertCounter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import java.io.File;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -32,10 +31,8 @@ class TimeoutTest
 
     private MediaContext context()
     {
-        return new MediaContext()
-            .portRange(25000, 25099)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat"));
+        return TestContexts.media(dir)
+            .portRange(25000, 25099);
     }
 
     private static void awaitNoCalls(final MediaPlane plane) throws InterruptedException

@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import io.tandem.media.MediaContext;
 import io.tandem.media.MediaPlane;
+import io.tandem.media.TestContexts;
 import io.tandem.media.MediaStream;
 import io.tandem.media.Monologue;
 import io.tandem.media.TestProcesses;
@@ -142,10 +142,8 @@ class KamailioSippTest
         require("kamailio's rtpengine module", MODULES + "rtpengine.so");
         require("sipp (package sip-tester)", "/usr/bin/sipp");
 
-        plane = new MediaPlane(new MediaContext()
-            .portRange(MEDIA_MIN, MEDIA_MAX)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+        plane = new MediaPlane(TestContexts.media(dir)
+            .portRange(MEDIA_MIN, MEDIA_MAX));
         final Map<String, Map<String, Long>> packetsByCallAndTag = new ConcurrentHashMap<>();
         plane.onCallEnded((call) ->
         {

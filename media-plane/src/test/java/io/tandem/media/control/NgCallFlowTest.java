@@ -6,14 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import io.tandem.media.MediaContext;
 import io.tandem.media.MediaPlane;
+import io.tandem.media.TestContexts;
 import io.tandem.media.RtpPeerAccess;
 
 import org.agrona.CloseHelper;
@@ -36,10 +35,8 @@ class NgCallFlowTest
     @BeforeEach
     void setUp() throws Exception
     {
-        plane = new MediaPlane(new MediaContext()
-            .portRange(20100, 20199)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+        plane = new MediaPlane(TestContexts.media(dir)
+            .portRange(20100, 20199));
         final NgContext ng = new NgContext().listen("127.0.0.1:0").conclude();
         server = new NgServer(ng, new NgCommands(plane, 0), plane.counters());
         client = new NgClient(server.localAddress());

@@ -6,15 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.tandem.media.MediaContext;
 import io.tandem.media.MediaPlane;
+import io.tandem.media.TestContexts;
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,10 +39,8 @@ class NgServerTest
 
     private void start(final NgContext ng) throws Exception
     {
-        plane = new MediaPlane(new MediaContext()
-            .portRange(20000, 20099)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+        plane = new MediaPlane(TestContexts.media(dir)
+            .portRange(20000, 20099));
         ng.listen("127.0.0.1:0").conclude();
         server = new NgServer(ng, new NgCommands(plane, ng.maxSessions()), plane.counters());
         client = new NgClient(server.localAddress());

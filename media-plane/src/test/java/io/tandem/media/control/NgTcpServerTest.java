@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -14,8 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.tandem.media.MediaContext;
 import io.tandem.media.MediaPlane;
+import io.tandem.media.TestContexts;
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -39,10 +38,8 @@ class NgTcpServerTest
 
     private void start(final NgContext ng) throws Exception
     {
-        plane = new MediaPlane(new MediaContext()
-            .portRange(20300, 20399)
-            .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
-            .countersFile(new File(dir.toFile(), "counters.dat")));
+        plane = new MediaPlane(TestContexts.media(dir)
+            .portRange(20300, 20399));
         ng.listenTcp("127.0.0.1:0").conclude();
         server = new NgTcpServer(ng, new NgCommands(plane, 0), plane.counters());
         socket = new Socket(server.localAddress().getAddress(), server.localAddress().getPort());
