@@ -153,6 +153,16 @@ public final class NgServer implements AutoCloseable
             counters.ngMalformed.incrementRelease();
             reply = NgCommands.error("Message too long");
         }
+        else if (space + 1 < length && bytes[space + 1] == '{')
+        {
+            final byte[] json = withCookie(cookie, Json.encode(decodeJsonAndExecute(bytes, space + 1))
+                .getBytes(StandardCharsets.UTF_8));
+            if (replies.size() < MAX_CACHED_REPLIES)
+            {
+                replies.put(cookie, new CachedReply(json, now + ctx.retransmitCacheNs()));
+            }
+            return json; // a JSON request gets a JSON reply, as from rtpengine
+        }
         else
         {
             reply = decodeAndExecute(bytes, space + 1);
@@ -182,6 +192,27 @@ public final class NgServer implements AutoCloseable
         {
             counters.ngMalformed.incrementRelease();
             return NgCommands.error("Message is not a bencode dictionary");
+        }
+        return commands.execute((Map<String, Object>)decoded);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> decodeJsonAndExecute(final byte[] bytes, final int offset)
+    {
+        final Object decoded;
+        try
+        {
+            decoded = Json.decode(new String(bytes, offset, bytes.length - offset, StandardCharsets.UTF_8));
+        }
+        catch (final BencodeException ex)
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage());
+        }
+        if (!(decoded instanceof Map<?, ?>))
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Message is not a JSON object");
         }
         return commands.execute((Map<String, Object>)decoded);
     }

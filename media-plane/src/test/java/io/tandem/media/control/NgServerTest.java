@@ -91,6 +91,21 @@ class NgServerTest
     }
 
     @Test
+    void jsonRequestsGetJsonReplies() throws Exception
+    {
+        start();
+        final byte[] pong = client.exchange("j1 {\"command\": \"ping\"}".getBytes(StandardCharsets.UTF_8));
+        assertEquals("j1 {\"result\":\"pong\"}", new String(pong, StandardCharsets.UTF_8));
+        final String offer = "j2 {\"command\": \"offer\", \"call-id\": \"json-call\", \"from-tag\": \"a\", \"sdp\": \"" +
+            sdp(4000, "a").replace("\r\n", "\\r\\n") + "\"}";
+        final String reply = new String(client.exchange(offer.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+        assertTrue(reply.startsWith("j2 {\"result\":\"ok\",\"sdp\":\"v=0\\r\\n"), reply);
+        assertEquals(List.of("json-call"), plane.callIds());
+        final byte[] bad = client.exchange("j3 {\"command\": ".getBytes(StandardCharsets.UTF_8));
+        assertTrue(new String(bad, StandardCharsets.UTF_8).contains("Could not decode JSON dictionary"));
+    }
+
+    @Test
     void offerAnswerRelayQueryAndDeleteLikeKamailio() throws Exception
     {
         start();
