@@ -39,6 +39,18 @@ class TuningFilesTest
         assertTrue(settings >= 8, "settings: " + settings);
     }
 
+    @Test
+    void theLaunchersJvmFlagsAreThePomsJvmFlags() throws Exception
+    {
+        final String pom = Files.readString(REPO.resolve("pom.xml"));
+        final String property = pom.substring(pom.indexOf("<tandem.jvm.flags>") + "<tandem.jvm.flags>".length(),
+            pom.indexOf("</tandem.jvm.flags>"));
+        final java.util.List<String> launcher = Files.readAllLines(REPO.resolve(".mvn/jvm-flags")).stream()
+            .map(String::trim).filter((line) -> !line.isEmpty() && !line.startsWith("#")).toList();
+        assertEquals(java.util.List.of(property.trim().split("\\s+")), launcher,
+            "pom.xml's tandem.jvm.flags (Surefire) and .mvn/jvm-flags (bin/ launchers) must list the same flags");
+    }
+
     private void write(final String path, final String value) throws Exception
     {
         final Path file = root.resolve(path.substring(1));
