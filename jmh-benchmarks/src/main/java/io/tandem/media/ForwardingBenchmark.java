@@ -53,50 +53,13 @@ public class ForwardingBenchmark
     private MediaCounters counters;
     private File dir;
 
-    /** A transport that sends nothing: the benchmark measures the agent, not the kernel. */
-    private static final class NullTransport implements Transport
-    {
-        long sent;
-
-        public void register(final Endpoint endpoint)
-        {
-        }
-
-        public void close(final Endpoint endpoint)
-        {
-        }
-
-        public int poll(final Receiver receiver)
-        {
-            return 0;
-        }
-
-        public int pollBlocking(final Receiver receiver, final long timeoutMs)
-        {
-            return 0;
-        }
-
-        public void wakeup()
-        {
-        }
-
-        public boolean send(final Endpoint from, final ByteBuffer buffer, final InetSocketAddress to)
-        {
-            sent++;
-            return true;
-        }
-
-        public void close()
-        {
-        }
-    }
 
     @Setup(Level.Trial)
     public void setUp() throws IOException
     {
         dir = Files.createTempDirectory("tandem-bench").toFile();
         counters = new MediaCounters(new File(dir, "counters.dat"));
-        agent = new ForwardingAgent(new NullTransport(), counters, new CachedNanoClock(), 0, 0, 0,
+        agent = new ForwardingAgent(new CountingTransport(), counters, new CachedNanoClock(), 0, 0, 0,
             new OneToOneConcurrentArrayQueue<>(16), -1, false);
         towardsAlice = new Endpoint(null, 30000, false);
         final Endpoint towardsBob = new Endpoint(null, 30002, false);

@@ -33,42 +33,6 @@ class PacketFuzzTest
     private static final InetSocketAddress MALLORY = new InetSocketAddress("127.0.0.2", 5000);
     private static final InetSocketAddress[] SOURCES = {ALICE, BOB, MALLORY};
 
-    private static final class RecordingTransport implements Transport
-    {
-        long sent;
-
-        public void register(final Endpoint endpoint)
-        {
-        }
-
-        public void close(final Endpoint endpoint)
-        {
-        }
-
-        public int poll(final Receiver receiver)
-        {
-            return 0;
-        }
-
-        public int pollBlocking(final Receiver receiver, final long timeoutMs)
-        {
-            return 0;
-        }
-
-        public void wakeup()
-        {
-        }
-
-        public boolean send(final Endpoint from, final ByteBuffer packet, final InetSocketAddress to)
-        {
-            sent++;
-            return true;
-        }
-
-        public void close()
-        {
-        }
-    }
 
     private static final MediaCounters COUNTERS;
 
@@ -91,7 +55,7 @@ class PacketFuzzTest
     @FuzzTest(maxDuration = "30s")
     void everyDatagramIsRelayedOrCountedAsADrop(final FuzzedDataProvider data) throws IOException
     {
-        final RecordingTransport transport = new RecordingTransport();
+        final CountingTransport transport = new CountingTransport();
         final CachedNanoClock clock = new CachedNanoClock();
         final ForwardingAgent agent = new ForwardingAgent(
             transport, COUNTERS, clock, TimeUnit.MILLISECONDS.toNanos(10), 0, 0, new OneToOneConcurrentArrayQueue<>(16), -1, false);
@@ -108,7 +72,7 @@ class PacketFuzzTest
         agent.resignal(towardsBob, BOB, mode, strict, false, null, true, !mux);
 
         final ByteBuffer buffer = ByteBuffer.allocateDirect(ForwardingAgent.MAX_PACKET + 1);
-        final long before = drops() + transport.sent;
+        final long before = drops() + transport.sent();
         int packets = 0;
         while (data.remainingBytes() > 0 && packets < 64)
         {
@@ -125,7 +89,7 @@ class PacketFuzzTest
             agent.onPacket(to, buffer, length, from);
             packets++;
         }
-        assertEquals(packets, drops() + transport.sent - before, "every packet is relayed or counted as a drop");
+        assertEquals(packets, drops() + transport.sent() - before, "every packet is relayed or counted as a drop");
         assertTrue(towardsAlice.packets + towardsBob.packets <= packets);
     }
 
