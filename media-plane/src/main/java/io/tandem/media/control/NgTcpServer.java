@@ -18,8 +18,8 @@ import io.tandem.media.stats.MediaCounters;
 
 /**
  * The ng control protocol over TCP: on each connection, messages follow one another as {@code <cookie> <bencode>}
- * with no other framing; the end of the bencoded dictionary ends the message, and each reply is written back on
- * the same connection. Only sources in the allowed networks are accepted. One virtual thread per connection.
+ * (or {@code <cookie> <JSON object>}) with no other framing; the end of the dictionary ends the message, and each
+ * reply is written back on the same connection, in the request's encoding. Only sources in the allowed networks are accepted. One virtual thread per connection.
  */
 public final class NgTcpServer implements AutoCloseable
 {
@@ -163,6 +163,10 @@ public final class NgTcpServer implements AutoCloseable
             return -1;
         }
         final String cookie = new String(buffer, 0, space, StandardCharsets.ISO_8859_1);
+        if (space + 1 < filled && buffer[space + 1] == '{')
+        {
+            return handleJson(cookie, buffer, space + 1, filled, out);
+        }
         final Bencode.Prefix message;
         try
         {
@@ -190,6 +194,77 @@ public final class NgTcpServer implements AutoCloseable
         }
         write(out, cookie, reply);
         return space + 1 + message.length();
+    }
+
+    /** A JSON message ends where its outermost object closes (braces inside strings do not count). */
+    @SuppressWarnings("unchecked")
+    private int handleJson(final String cookie, final byte[] buffer, final int start, final int filled,
+        final OutputStream out) throws IOException
+    {
+        int depth = 0;
+        boolean inString = false;
+        int end = -1;
+        for (int i = start; i < filled && end < 0; i++)
+        {
+            final byte b = buffer[i];
+            if (inString)
+            {
+                if (b == '\\')
+                {
+                    i++;
+                }
+                else if (b == '"')
+                {
+                    inString = false;
+                }
+            }
+            else if (b == '"')
+            {
+                inString = true;
+            }
+            else if (b == '{' || b == '[')
+            {
+                depth++;
+            }
+            else if ((b == '}' || b == ']') && --depth == 0)
+            {
+                end = i;
+            }
+        }
+        if (end < 0)
+        {
+            return 0; // not complete yet
+        }
+        Map<String, Object> reply;
+        try
+        {
+            final Object decoded = Json.decode(new String(buffer, start, end + 1 - start, StandardCharsets.UTF_8));
+            if (decoded instanceof Map<?, ?> request)
+            {
+                reply = commands.execute((Map<String, Object>)request);
+            }
+            else
+            {
+                counters.ngMalformed.incrementRelease();
+                reply = NgCommands.error("Message is not a JSON object");
+            }
+        }
+        catch (final BencodeException ex)
+        {
+            counters.ngMalformed.incrementRelease();
+            writeJson(out, cookie, NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage()));
+            return -1;
+        }
+        writeJson(out, cookie, reply);
+        return end + 1;
+    }
+
+    private static void writeJson(final OutputStream out, final String cookie, final Map<String, Object> reply)
+        throws IOException
+    {
+        out.write((cookie + " ").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(Json.encode(reply).getBytes(StandardCharsets.UTF_8));
+        out.flush();
     }
 
     private static void write(final OutputStream out, final String cookie, final Map<String, Object> reply)

@@ -115,6 +115,35 @@ class NgTcpServerTest
     }
 
     @Test
+    void jsonMessagesAreFramedByTheirOutermostObject() throws Exception
+    {
+        start(new NgContext());
+        final OutputStream out = socket.getOutputStream();
+        final String first = "j1 {\"command\": \"ping\", \"note\": \"} braces { in \\\" a string\"}";
+        final String second = "j2 {\"command\": \"list\"}";
+        final byte[] both = (first + second).getBytes(StandardCharsets.UTF_8);
+        out.write(both, 0, 10);
+        out.flush();
+        Thread.sleep(100);
+        out.write(both, 10, both.length - 10);
+        out.flush();
+        final java.io.InputStream in = socket.getInputStream();
+        final String expected = "j1 {\"result\":\"pong\"}j2 {\"result\":\"ok\",\"calls\":[]}";
+        final ByteArrayOutputStream replies = new ByteArrayOutputStream();
+        final long deadline = System.nanoTime() + 3_000_000_000L;
+        while (replies.size() < expected.length() && System.nanoTime() - deadline < 0)
+        {
+            final int b = in.read();
+            if (b < 0)
+            {
+                break;
+            }
+            replies.write(b);
+        }
+        assertEquals(expected, replies.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void malformedBencodeGetsAnErrorAndTheConnectionIsClosed() throws Exception
     {
         start(new NgContext());
