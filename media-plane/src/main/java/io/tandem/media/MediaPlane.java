@@ -566,6 +566,18 @@ public final class MediaPlane implements AutoCloseable
 
     private void restore(final CallRecord record) throws MediaException
     {
+        final List<StreamSpec> specs = new ArrayList<>();
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            for (final CallRecord.StreamRecord s : m.streams())
+            {
+                if (s.spec() != null)
+                {
+                    specs.add(s.spec());
+                }
+            }
+        }
+        checkTranscoders(specs); // before any socket is bound
         final Call call = new Call(record.callId(), nextHandle++, System.nanoTime());
         final List<MediaStream> added = new ArrayList<>();
         try
@@ -598,16 +610,6 @@ public final class MediaPlane implements AutoCloseable
                     {
                         ForwardingAgent.pair(monologue.streams.get(i).rtp, theirs.get(i).rtp);
                         ForwardingAgent.pair(monologue.streams.get(i).rtcp, theirs.get(i).rtcp);
-                    }
-                }
-            }
-            for (final Monologue monologue : call.monologues.values())
-            {
-                for (final MediaStream stream : monologue.streams)
-                {
-                    if (stream.spec != null && stream.spec.transcode() != null && !knowsTransformer(stream.spec.transcode()))
-                    {
-                        throw new MediaException("unknown transcoder " + stream.spec.transcode());
                     }
                 }
             }

@@ -360,6 +360,13 @@ public final class NgCommands
         return plan;
     }
 
+    /** rtcp-mux demux or reject: Tandem removes a=rtcp-mux and relays RTCP on separate ports. */
+    private static boolean demuxRequested(final Map<String, Object> request)
+    {
+        final List<String> rtcpMux = list(request, "rtcp-mux");
+        return rtcpMux.contains("demux") || rtcpMux.contains("reject");
+    }
+
     /**
      * Whether the offerer ends up multiplexing RTCP on each stream: only if it offered rtcp-mux and the answer it
      * gets keeps it (the answerer accepted, and this request does not demux or reject it).
@@ -368,7 +375,7 @@ public final class NgCommands
         final Sdp answer)
     {
         final boolean[] mux = new boolean[answer.media().size()];
-        final boolean demux = list(request, "rtcp-mux").stream().anyMatch((o) -> o.equals("demux") || o.equals("reject"));
+        final boolean demux = demuxRequested(request);
         synchronized (plane)
         {
             final Call call = plane.call(callId);
@@ -562,14 +569,15 @@ public final class NgCommands
             warnings.add("ICE=" + ice + " is not supported: ICE attributes removed");
         }
         sdp.removeIce();
-        final List<String> rtcpMux = list(request, "rtcp-mux");
+        final boolean demux = demuxRequested(request);
+        final boolean offerMux = list(request, "rtcp-mux").contains("offer");
         for (final Sdp.Media m : sdp.media())
         {
-            if (rtcpMux.contains("demux") || rtcpMux.contains("reject"))
+            if (demux)
             {
                 sdp.removeAttribute(m, "rtcp-mux");
             }
-            else if (rtcpMux.contains("offer") && !m.hasAttribute("rtcp-mux") && m.port() != 0)
+            else if (offerMux && !m.hasAttribute("rtcp-mux") && m.port() != 0)
             {
                 sdp.addAttribute(m, "rtcp-mux"); // Tandem demultiplexes for the party that does not
             }

@@ -107,6 +107,19 @@ public final class NgContext
         return allowed;
     }
 
+    /** Whether a request from {@code source} may be answered: it lies in one of the allowed networks. */
+    public boolean allows(final InetAddress source)
+    {
+        for (final Cidr cidr : allowed)
+        {
+            if (cidr.contains(source))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public long retransmitCacheNs()
     {
         return retransmitCacheNs;

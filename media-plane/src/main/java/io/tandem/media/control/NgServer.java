@@ -116,7 +116,7 @@ public final class NgServer implements AutoCloseable
     /** @return the reply datagram, or null when nothing should be sent back. */
     byte[] handle(final InetSocketAddress source, final ByteBuffer message)
     {
-        if (ctx.allowed().stream().noneMatch((cidr) -> cidr.contains(source.getAddress())))
+        if (!ctx.allows(source.getAddress()))
         {
             counters.ngSourceRefused.incrementRelease();
             return null;
@@ -147,27 +147,21 @@ public final class NgServer implements AutoCloseable
             counters.ngRetransmits.incrementRelease();
             return cached.reply();
         }
-        Map<String, Object> reply;
+        final byte[] encoded;
         if (length > MAX_MESSAGE)
         {
             counters.ngMalformed.incrementRelease();
-            reply = NgCommands.error("Message too long");
+            encoded = withCookie(cookie, Bencode.encode(NgCommands.error("Message too long")));
         }
         else if (space + 1 < length && bytes[space + 1] == '{')
         {
-            final byte[] json = withCookie(cookie, Json.encode(decodeJsonAndExecute(bytes, space + 1))
-                .getBytes(StandardCharsets.UTF_8));
-            if (replies.size() < MAX_CACHED_REPLIES)
-            {
-                replies.put(cookie, new CachedReply(json, now + ctx.retransmitCacheNs()));
-            }
-            return json; // a JSON request gets a JSON reply, as from rtpengine
+            // a JSON request gets a JSON reply, as from rtpengine
+            encoded = withCookie(cookie, Json.encode(decodeJsonAndExecute(bytes, space + 1)).getBytes(StandardCharsets.UTF_8));
         }
         else
         {
-            reply = decodeAndExecute(bytes, space + 1);
+            encoded = withCookie(cookie, Bencode.encode(decodeAndExecute(bytes, space + 1)));
         }
-        final byte[] encoded = withCookie(cookie, Bencode.encode(reply));
         if (replies.size() < MAX_CACHED_REPLIES)
         {
             replies.put(cookie, new CachedReply(encoded, now + ctx.retransmitCacheNs()));

@@ -72,7 +72,7 @@ public final class NgTcpServer implements AutoCloseable
                 return;
             }
             final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
-            if (ctx.allowed().stream().noneMatch((cidr) -> cidr.contains(source.getAddress())))
+            if (!ctx.allows(source.getAddress()))
             {
                 counters.ngSourceRefused.incrementRelease();
                 closeQuietly(socket);
