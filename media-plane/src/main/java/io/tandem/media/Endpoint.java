@@ -46,6 +46,18 @@ public final class Endpoint
     /** Handle of the owning call, reported to the control plane when the stream times out; 0 once reported. */
     long callHandle;
 
+    /** Kept by {@link EpollTransport}: the socket's descriptor (-1 when not registered or closed). */
+    int fd = -1;
+    /** Kept by {@link EpollTransport}: {@code txTo} encoded as a struct sockaddr of {@code txLength} bytes. */
+    java.lang.foreign.MemorySegment txAddress;
+    InetSocketAddress txTo;
+    int txLength;
+    /** Kept by {@link EpollTransport}: the last source seen, so a steady source is not decoded again. */
+    InetSocketAddress rxSource;
+    long rxKey1;
+    long rxKey2;
+    long rxKey3;
+
     Endpoint(final DatagramChannel channel, final int localPort, final boolean rtcp)
     {
         this.channel = channel;

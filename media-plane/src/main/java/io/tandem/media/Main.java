@@ -43,6 +43,8 @@ public final class Main
           --max-calls N           calls the sessions file is sized for [10000]
           --idle backoff|busy-spin|blocking   forwarding agent idle strategy [backoff]: busy-spin only
                                   on a dedicated core; blocking waits in the kernel (least CPU)
+          --transport epoll|nio   datagram I/O of the forwarding agent [epoll]: epoll and recvmmsg
+                                  called directly (FFM), or Java NIO's Selector
           --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
@@ -65,7 +67,7 @@ public final class Main
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
-        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .forwarder-cpu,
+        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .transport, .forwarder-cpu,
         .endpoint-learning, .timeout-s, .silent-timeout-s, .final-timeout-s, .delete-delay-s.
         """;
 
@@ -120,6 +122,7 @@ public final class Main
                 case "--counters" -> ctx.countersFile(new File(value));
                 case "--max-calls" -> ctx.maxCalls(number(value, option));
                 case "--idle" -> ctx.idle(value);
+                case "--transport" -> ctx.transport(value);
                 case "--forwarder-cpu" -> ctx.forwarderCpu(number(value, option));
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
@@ -259,7 +262,7 @@ public final class Main
         {
             System.out.printf("tandem: media interface %s%n", iface);
         }
-        System.out.printf("tandem: forwarding agent idle strategy %s, %s%n", ctx.idleName(),
+        System.out.printf("tandem: forwarding agent idle strategy %s, %s transport, %s%n", ctx.idleName(), ctx.transportName(),
             ctx.forwarderCpu() < 0 ? "not pinned" : "pinned to CPU " + ctx.forwarderCpu());
         System.out.printf("tandem: ng control on udp %s, allowed from %s%n",
             ngServer.localAddress().getAddress().getHostAddress() + ":" + ngServer.localAddress().getPort(),

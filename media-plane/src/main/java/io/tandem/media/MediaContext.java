@@ -21,6 +21,7 @@ public final class MediaContext
     private int portMin = Integer.getInteger("tandem.media.port-min", 30000);
     private int portMax = Integer.getInteger("tandem.media.port-max", 40000);
     private String idle = System.getProperty("tandem.media.idle", "backoff");
+    private String transport = System.getProperty("tandem.media.transport", "epoll");
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
     private long finalTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.final-timeout-s", 0));
@@ -60,6 +61,15 @@ public final class MediaContext
             advertisedAddress = bindAddress;
         }
         idleStrategy(); // validates the name
+        if (!transport.equals("epoll") && !transport.equals("nio"))
+        {
+            throw new IllegalArgumentException("transport must be epoll or nio: " + transport);
+        }
+        if (transport.equals("epoll") && !LinuxNet.available())
+        {
+            throw new IllegalArgumentException(
+                "the epoll transport needs the JVM flag --add-exports=java.base/sun.nio.ch=ALL-UNNAMED (or use nio)");
+        }
         final List<InterfaceSpec> specs = new ArrayList<>();
         if (interfaces.isEmpty())
         {
@@ -162,6 +172,24 @@ public final class MediaContext
     {
         idle = value;
         return this;
+    }
+
+    /** How the forwarding agent does datagram I/O: "epoll" (FFM, recvmmsg) or "nio" (a Selector). */
+    public String transportName()
+    {
+        return transport;
+    }
+
+    public MediaContext transport(final String value)
+    {
+        transport = value;
+        return this;
+    }
+
+    /** A new transport of the configured kind for datagrams up to {@code maxPacket} bytes. */
+    Transport newTransport(final int maxPacket)
+    {
+        return transport.equals("nio") ? new NioTransport(maxPacket) : new EpollTransport(maxPacket);
     }
 
     public long learningWindowNs()

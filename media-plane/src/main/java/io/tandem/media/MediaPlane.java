@@ -69,7 +69,7 @@ public final class MediaPlane implements AutoCloseable
         defaultInterface = interfaces.values().iterator().next();
         counters = new MediaCounters(ctx.countersFile());
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
-        transport = new NioTransport(ForwardingAgent.MAX_PACKET);
+        transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), ctx.silentTimeoutNs(), timedOut,
             ctx.forwarderCpu(), ctx.blockingIdle());
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))

@@ -5,9 +5,10 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 /**
- * How the forwarding agent receives and sends datagrams. Every method runs on the agent thread. The NIO
- * implementation asks the kernel which sockets are readable (epoll through a {@link java.nio.channels.Selector});
- * batched system calls (recvmmsg/sendmmsg through FFM) and AF_XDP are to follow behind the same interface.
+ * How the forwarding agent receives and sends datagrams. Every method runs on the agent thread, except
+ * {@link #wakeup()}. {@link EpollTransport} (the default) makes the Linux calls directly through FFM, with
+ * recvmmsg batching; {@link NioTransport} uses a {@link java.nio.channels.Selector}. AF_XDP could follow behind
+ * the same interface.
  */
 public interface Transport extends AutoCloseable
 {

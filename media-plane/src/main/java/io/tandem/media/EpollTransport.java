@@ -1,0 +1,264 @@
+package io.tandem.media;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+import org.agrona.CloseHelper;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * Datagram I/O with the Linux system calls made directly through FFM: one epoll set for every media socket,
+ * {@code recvmmsg} for up to {@link #BATCH} datagrams of a readable socket in one call, {@code sendto} for each
+ * forwarded packet straight out of the receive buffer. Against {@link NioTransport} this saves the empty read
+ * that ends every NIO drain (a readable socket costs one receive call, not two) and the JVM's per-call
+ * bookkeeping. Sockets are still opened and bound by NIO; this transport only borrows their descriptors.
+ * Readiness is level-triggered, so a socket with more than a batch waiting comes back on the next pass and a
+ * flooded stream cannot starve the others.
+ */
+public final class EpollTransport implements Transport
+{
+    public static final int BATCH = 16;
+    private static final int MAX_EVENTS = 256;
+
+    private final int maxPacket;
+    private final Arena arena = Arena.ofShared();
+    private final int epfd;
+    private final int wakeFd;
+    private final MemorySegment events;
+    private final MemorySegment vector;
+    private final MemorySegment names;
+    private final MemorySegment wakeValue;
+    private final MemorySegment drained;
+    private final MemorySegment scratch;
+    private final ByteBuffer[] views = new ByteBuffer[BATCH];
+    private final long[] bases = new long[BATCH];
+    private final Int2ObjectHashMap<Endpoint> byFd = new Int2ObjectHashMap<>();
+    private ByteBuffer currentView;
+    private long currentBase;
+    private volatile boolean closed;
+
+    /** @param maxPacket the largest datagram accepted; a longer one is handed on with a length above it. */
+    public EpollTransport(final int maxPacket)
+    {
+        if (!LinuxNet.available())
+        {
+            throw new IllegalStateException("the epoll transport needs --add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
+        }
+        this.maxPacket = maxPacket;
+        final int slot = maxPacket + 1;
+        try
+        {
+            epfd = LinuxNet.epollCreate();
+            wakeFd = LinuxNet.eventfd();
+            LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, wakeFd, LinuxNet.EPOLLIN);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        events = arena.allocate(MAX_EVENTS * LinuxNet.EPOLL_EVENT_SIZE, 8);
+        vector = arena.allocate(BATCH * LinuxNet.MMSGHDR_SIZE, 8);
+        names = arena.allocate((long)BATCH * LinuxNet.SOCKADDR_SIZE, 8);
+        final MemorySegment iovecs = arena.allocate(BATCH * LinuxNet.IOVEC_SIZE, 8);
+        final MemorySegment buffers = arena.allocate((long)BATCH * slot, 64);
+        for (int i = 0; i < BATCH; i++)
+        {
+            final MemorySegment buffer = buffers.asSlice((long)i * slot, slot);
+            bases[i] = buffer.address();
+            views[i] = buffer.asByteBuffer();
+            iovecs.set(ValueLayout.JAVA_LONG, i * LinuxNet.IOVEC_SIZE, buffer.address());
+            iovecs.set(ValueLayout.JAVA_LONG, i * LinuxNet.IOVEC_SIZE + 8, slot);
+            final long header = i * LinuxNet.MMSGHDR_SIZE;
+            vector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_NAME, names.address() + (long)i * LinuxNet.SOCKADDR_SIZE);
+            vector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_IOV, iovecs.address() + i * LinuxNet.IOVEC_SIZE);
+            vector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_IOVLEN, 1);
+        }
+        wakeValue = Arena.ofAuto().allocate(8, 8); // outlives close(): a late wakeup() from another thread is harmless
+        wakeValue.set(ValueLayout.JAVA_LONG, 0, 1);
+        drained = arena.allocate(8, 8);
+        scratch = arena.allocate(slot, 8);
+    }
+
+    @Override
+    public void register(final Endpoint endpoint) throws IOException
+    {
+        final int fd = LinuxNet.fd(endpoint.channel);
+        endpoint.fd = fd;
+        endpoint.txAddress = Arena.ofAuto().allocate(LinuxNet.SOCKADDR_SIZE, 8);
+        endpoint.txTo = null;
+        byFd.put(fd, endpoint);
+        LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN);
+    }
+
+    @Override
+    public void close(final Endpoint endpoint)
+    {
+        final int fd = endpoint.fd;
+        if (fd >= 0 && byFd.get(fd) == endpoint)
+        {
+            byFd.remove(fd);
+            try
+            {
+                LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_DEL, fd, 0);
+            }
+            catch (final IOException ignored)
+            {
+                // closing the socket below removes it from the set anyway
+            }
+        }
+        endpoint.fd = -1;
+        CloseHelper.quietClose(endpoint.channel); // not registered with any Selector: the descriptor closes now
+    }
+
+    @Override
+    public int poll(final Receiver receiver)
+    {
+        return dispatch(receiver, LinuxNet.epollWait(epfd, events, MAX_EVENTS, 0));
+    }
+
+    @Override
+    public int pollBlocking(final Receiver receiver, final long timeoutMs)
+    {
+        return dispatch(receiver, LinuxNet.epollWait(epfd, events, MAX_EVENTS, (int)Math.max(1, Math.min(timeoutMs, Integer.MAX_VALUE))));
+    }
+
+    private int dispatch(final Receiver receiver, final int ready)
+    {
+        int received = 0;
+        for (int e = 0; e < ready; e++)
+        {
+            final int fd = LinuxNet.eventFd(events, e);
+            if (fd == wakeFd)
+            {
+                LinuxNet.read(wakeFd, drained);
+                continue;
+            }
+            final Endpoint endpoint = byFd.get(fd);
+            if (endpoint != null)
+            {
+                received += receive(endpoint, receiver);
+            }
+        }
+        return received;
+    }
+
+    private int receive(final Endpoint endpoint, final Receiver receiver)
+    {
+        final MemorySegment vector = this.vector;
+        for (int i = 0; i < BATCH; i++)
+        {
+            vector.set(ValueLayout.JAVA_INT, i * LinuxNet.MMSGHDR_SIZE + LinuxNet.MSG_NAMELEN, LinuxNet.SOCKADDR_SIZE);
+        }
+        final int count = LinuxNet.recvmmsg(endpoint.fd, vector, BATCH);
+        for (int i = 0; i < count; i++)
+        {
+            final int length = vector.get(ValueLayout.JAVA_INT, i * LinuxNet.MMSGHDR_SIZE + LinuxNet.MSG_LEN);
+            final InetSocketAddress source = source(endpoint, (long)i * LinuxNet.SOCKADDR_SIZE);
+            final ByteBuffer view = views[i];
+            view.limit(Math.min(length, maxPacket)).position(0);
+            currentView = view;
+            currentBase = bases[i];
+            receiver.onPacket(endpoint, view, length, source);
+            if (endpoint.fd < 0)
+            {
+                break; // the receiver closed the socket
+            }
+        }
+        currentView = null;
+        return Math.max(count, 0);
+    }
+
+    /**
+     * The Java address of a datagram's source, without allocating while it stays the same as the last one seen on
+     * this socket (the steady state of a call).
+     */
+    private InetSocketAddress source(final Endpoint endpoint, final long offset)
+    {
+        final MemorySegment names = this.names;
+        final int family = LinuxNet.family(names, offset);
+        final long key1;
+        final long key2;
+        final long key3;
+        if (family == LinuxNet.AF_INET)
+        {
+            key1 = (long)family << 48 | (long)LinuxNet.port(names, offset) << 32 | LinuxNet.address4(names, offset) & 0xffffffffL;
+            key2 = 0;
+            key3 = 0;
+        }
+        else
+        {
+            key1 = (long)family << 48 | (long)LinuxNet.port(names, offset) << 32 | LinuxNet.scope6(names, offset) & 0xffffffffL;
+            key2 = LinuxNet.address6(names, offset, 0);
+            key3 = LinuxNet.address6(names, offset, 1);
+        }
+        if (endpoint.rxSource == null || key1 != endpoint.rxKey1 || key2 != endpoint.rxKey2 || key3 != endpoint.rxKey3)
+        {
+            endpoint.rxSource = LinuxNet.readSockaddr(names, offset);
+            endpoint.rxKey1 = key1;
+            endpoint.rxKey2 = key2;
+            endpoint.rxKey3 = key3;
+        }
+        return endpoint.rxSource;
+    }
+
+    @Override
+    public void wakeup()
+    {
+        if (!closed)
+        {
+            LinuxNet.write(wakeFd, wakeValue);
+        }
+    }
+
+    @Override
+    public boolean send(final Endpoint from, final ByteBuffer packet, final InetSocketAddress to)
+    {
+        if (from.fd < 0)
+        {
+            return false;
+        }
+        if (to != from.txTo)
+        {
+            from.txLength = LinuxNet.writeSockaddr(from.txAddress, to);
+            from.txTo = to;
+        }
+        final int length = packet.remaining();
+        final long address;
+        if (packet == currentView)
+        {
+            address = currentBase + packet.position();
+        }
+        else if (packet.isDirect())
+        {
+            address = MemorySegment.ofBuffer(packet).address();
+        }
+        else
+        {
+            if (length > scratch.byteSize())
+            {
+                return false;
+            }
+            MemorySegment.copy(MemorySegment.ofBuffer(packet), 0, scratch, 0, length);
+            address = scratch.address();
+        }
+        return LinuxNet.sendto(from.fd, address, length, from.txAddress, from.txLength) >= 0;
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        LinuxNet.close(epfd);
+        LinuxNet.close(wakeFd);
+        arena.close();
+    }
+}

@@ -1,0 +1,243 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** The FFM transport on real loopback sockets: batches, sources, sending, oversize datagrams, wakeup, closing. */
+class EpollTransportTest
+{
+    private static final int MAX_PACKET = 2048;
+
+    private final EpollTransport transport = new EpollTransport(MAX_PACKET);
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    private record Received(Endpoint endpoint, byte[] data, int length, InetSocketAddress source)
+    {
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(closeables);
+        transport.close();
+    }
+
+    private Endpoint endpoint(final InetAddress address) throws IOException
+    {
+        final DatagramChannel channel = DatagramChannel.open(
+            address instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+        channel.bind(new InetSocketAddress(address, 0));
+        channel.configureBlocking(false);
+        closeables.add(channel);
+        final Endpoint endpoint = new Endpoint(channel, ((InetSocketAddress)channel.getLocalAddress()).getPort(), false);
+        transport.register(endpoint);
+        return endpoint;
+    }
+
+    private DatagramSocket peer(final InetAddress address) throws IOException
+    {
+        final DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, 0));
+        socket.setSoTimeout(2000);
+        closeables.add(socket);
+        return socket;
+    }
+
+    private static void send(final DatagramSocket from, final Endpoint to, final byte[] data) throws IOException
+    {
+        from.send(new DatagramPacket(data, data.length, from.getLocalAddress(), to.localPort()));
+    }
+
+    /** Poll until {@code count} datagrams came in (or 2 s passed), recording each with a copy of its bytes. */
+    private List<Received> receive(final int count, final List<Integer> perPoll)
+    {
+        final List<Received> received = new ArrayList<>();
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        while (received.size() < count && System.nanoTime() < deadline)
+        {
+            final int n = transport.poll((endpoint, packet, length, source) ->
+            {
+                final byte[] data = new byte[packet.remaining()];
+                packet.duplicate().get(data);
+                received.add(new Received(endpoint, data, length, source));
+            });
+            if (n > 0)
+            {
+                perPoll.add(n);
+            }
+        }
+        return received;
+    }
+
+    @Test
+    void receivesInBatchesFromTheRightSocketWithTheSourceDecodedOnce() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final Endpoint a = endpoint(loopback);
+        final Endpoint b = endpoint(loopback);
+        final DatagramSocket peer = peer(loopback);
+        final int total = EpollTransport.BATCH * 2 + 3;
+        for (int i = 0; i < total; i++)
+        {
+            send(peer, a, new byte[] {(byte)i, 1, 2, 3});
+        }
+        send(peer, b, new byte[] {42});
+
+        final List<Integer> perPoll = new ArrayList<>();
+        final List<Received> received = receive(total + 1, perPoll);
+
+        assertEquals(total + 1, received.size());
+        final List<Received> onA = received.stream().filter((r) -> r.endpoint() == a).toList();
+        assertEquals(total, onA.size());
+        for (int i = 0; i < total; i++)
+        {
+            assertArrayEquals(new byte[] {(byte)i, 1, 2, 3}, onA.get(i).data(), "datagram " + i + " in order");
+            assertEquals(4, onA.get(i).length());
+            assertSame(onA.get(0).source(), onA.get(i).source(), "a steady source is decoded once");
+        }
+        assertEquals(peer.getLocalSocketAddress(), onA.get(0).source());
+        assertTrue(perPoll.stream().allMatch((n) -> n <= EpollTransport.BATCH * 2), "at most one batch per socket per pass: " + perPoll);
+        assertTrue(perPoll.size() >= 3, "35 datagrams on one socket take three passes: " + perPoll);
+    }
+
+    @Test
+    void sendsStraightOutOfTheReceiveBufferFromTheOtherSocket() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final Endpoint a = endpoint(loopback);
+        final Endpoint b = endpoint(loopback);
+        final DatagramSocket alice = peer(loopback);
+        final DatagramSocket bob = peer(loopback);
+        final InetSocketAddress bobAddress = (InetSocketAddress)bob.getLocalSocketAddress();
+        send(alice, a, new byte[] {9, 8, 7, 6, 5});
+
+        final int[] sent = {0};
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        while (sent[0] == 0 && System.nanoTime() < deadline)
+        {
+            transport.poll((endpoint, packet, length, source) ->
+            {
+                packet.position(1); // forward from an offset: the address is the buffer's, plus its position
+                assertTrue(transport.send(b, packet, bobAddress));
+                sent[0]++;
+            });
+        }
+        final DatagramPacket got = new DatagramPacket(new byte[64], 64);
+        bob.receive(got);
+        assertEquals(b.localPort(), got.getPort(), "sent from the other leg's socket");
+        assertEquals(4, got.getLength());
+        assertArrayEquals(new byte[] {8, 7, 6, 5}, java.util.Arrays.copyOf(got.getData(), 4));
+
+        // A buffer that is not the transport's own (heap) is copied out; a closed endpoint refuses to send.
+        assertTrue(transport.send(b, ByteBuffer.wrap(new byte[] {1, 2}), bobAddress));
+        bob.receive(got);
+        assertEquals(2, got.getLength());
+        transport.close(b);
+        assertTrue(!transport.send(b, ByteBuffer.wrap(new byte[] {1}), bobAddress));
+    }
+
+    @Test
+    void anOversizeDatagramIsHandedOnTruncatedWithALengthAboveTheLimit() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final Endpoint a = endpoint(loopback);
+        final DatagramSocket peer = peer(loopback);
+        send(peer, a, new byte[3000]);
+        final List<Received> received = receive(1, new ArrayList<>());
+        assertEquals(1, received.size());
+        assertTrue(received.get(0).length() > MAX_PACKET, "length " + received.get(0).length());
+        assertEquals(MAX_PACKET, received.get(0).data().length);
+    }
+
+    @Test
+    void receivesIpv6WithItsSource() throws IOException
+    {
+        final InetAddress v6;
+        try
+        {
+            v6 = InetAddress.getByName("::1");
+            new DatagramSocket(new InetSocketAddress(v6, 0)).close();
+        }
+        catch (final IOException ex)
+        {
+            Assumptions.abort("no IPv6 loopback here: " + ex.getMessage());
+            return;
+        }
+        final Endpoint a = endpoint(v6);
+        final Endpoint b = endpoint(v6);
+        final DatagramSocket peer = peer(v6);
+        send(peer, a, new byte[] {1});
+        final List<Received> received = receive(1, new ArrayList<>());
+        assertEquals(1, received.size());
+        assertEquals(peer.getLocalSocketAddress(), received.get(0).source());
+        assertTrue(transport.send(b, ByteBuffer.wrap(new byte[] {5, 5}), (InetSocketAddress)peer.getLocalSocketAddress()));
+        final DatagramPacket got = new DatagramPacket(new byte[8], 8);
+        peer.receive(got);
+        assertEquals(b.localPort(), got.getPort());
+    }
+
+    @Test
+    void aBlockedPollWakesForAPacketAndForWakeup() throws Exception
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final Endpoint a = endpoint(loopback);
+        final Thread waker = new Thread(() ->
+        {
+            try
+            {
+                Thread.sleep(100);
+            }
+            catch (final InterruptedException ignored)
+            {
+                return;
+            }
+            transport.wakeup();
+        });
+        waker.start();
+        final long start = System.nanoTime();
+        assertEquals(0, transport.pollBlocking((endpoint, packet, length, source) -> { }, 5_000));
+        final long waitedMs = (System.nanoTime() - start) / 1_000_000;
+        waker.join();
+        assertTrue(waitedMs < 4_000, "woken by wakeup(), not the timeout: " + waitedMs + " ms");
+
+        final DatagramSocket peer = peer(loopback);
+        send(peer, a, new byte[] {1});
+        int got = 0;
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        while (got == 0 && System.nanoTime() < deadline)
+        {
+            got = transport.pollBlocking((endpoint, packet, length, source) -> { }, 1_000);
+        }
+        assertEquals(1, got);
+    }
+
+    @Test
+    void closingAnEndpointFreesItsPortAtOnce() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final Endpoint a = endpoint(loopback);
+        transport.close(a);
+        try (DatagramChannel again = DatagramChannel.open())
+        {
+            again.bind(new InetSocketAddress(loopback, a.localPort()));
+        }
+        assertEquals(0, transport.poll((endpoint, packet, length, source) -> { }));
+    }
+}
