@@ -57,6 +57,8 @@ public final class Endpoint
     long rxKey1;
     long rxKey2;
     long rxKey3;
+    /** Kept by {@link EpollTransport}: on its list of sockets to read again on the next pass. */
+    boolean readAgain;
 
     Endpoint(final DatagramChannel channel, final int localPort, final boolean rtcp)
     {

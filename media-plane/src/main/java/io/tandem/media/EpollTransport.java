@@ -17,8 +17,10 @@ import org.agrona.collections.Int2ObjectHashMap;
  * forwarded packet straight out of the receive buffer. Against {@link NioTransport} this saves the empty read
  * that ends every NIO drain (a readable socket costs one receive call, not two) and the JVM's per-call
  * bookkeeping. Sockets are still opened and bound by NIO; this transport only borrows their descriptors.
- * Readiness is level-triggered, so a socket with more than a batch waiting comes back on the next pass and a
- * flooded stream cannot starve the others.
+ * Readiness is edge-triggered: a socket is read when datagrams arrive, and a read that fills a whole batch (more
+ * may be waiting) or fails (an ICMP error is reported before queued datagrams) puts the socket on a list read
+ * again on the next pass. So a flooded stream cannot starve the others, and a socket read empty is not polled
+ * again by the kernel (level-triggered epoll checks every reported socket once more on the next wait).
  */
 public final class EpollTransport implements Transport
 {
@@ -38,6 +40,9 @@ public final class EpollTransport implements Transport
     private final ByteBuffer[] views = new ByteBuffer[BATCH];
     private final long[] bases = new long[BATCH];
     private final Int2ObjectHashMap<Endpoint> byFd = new Int2ObjectHashMap<>();
+    private Endpoint[] pending = new Endpoint[64];
+    private Endpoint[] pendingNext = new Endpoint[64];
+    private int pendingCount;
     private ByteBuffer currentView;
     private long currentBase;
     private volatile boolean closed;
@@ -91,8 +96,9 @@ public final class EpollTransport implements Transport
         endpoint.fd = fd;
         endpoint.txAddress = Arena.ofAuto().allocate(LinuxNet.SOCKADDR_SIZE, 8);
         endpoint.txTo = null;
+        endpoint.readAgain = false;
         byFd.put(fd, endpoint);
-        LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN);
+        LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
     }
 
     @Override
@@ -118,13 +124,57 @@ public final class EpollTransport implements Transport
     @Override
     public int poll(final Receiver receiver)
     {
-        return dispatch(receiver, LinuxNet.epollWait(epfd, events, MAX_EVENTS, 0));
+        final int received = readAgain(receiver);
+        return received + dispatch(receiver, LinuxNet.epollWait(epfd, events, MAX_EVENTS, 0));
     }
 
     @Override
     public int pollBlocking(final Receiver receiver, final long timeoutMs)
     {
-        return dispatch(receiver, LinuxNet.epollWait(epfd, events, MAX_EVENTS, (int)Math.max(1, Math.min(timeoutMs, Integer.MAX_VALUE))));
+        final int received = readAgain(receiver);
+        final int timeout = received > 0 || pendingCount > 0 ? 0 : (int)Math.max(1, Math.min(timeoutMs, Integer.MAX_VALUE));
+        return received + dispatch(receiver, LinuxNet.epollWait(epfd, events, MAX_EVENTS, timeout));
+    }
+
+    /** Read the sockets the last pass left with datagrams possibly waiting. */
+    private int readAgain(final Receiver receiver)
+    {
+        final int count = pendingCount;
+        if (count == 0)
+        {
+            return 0;
+        }
+        final Endpoint[] now = pending;
+        pending = pendingNext;
+        pendingNext = now;
+        pendingCount = 0;
+        int received = 0;
+        for (int i = 0; i < count; i++)
+        {
+            final Endpoint endpoint = now[i];
+            now[i] = null;
+            endpoint.readAgain = false;
+            if (endpoint.fd >= 0)
+            {
+                received += receive(endpoint, receiver, false);
+            }
+        }
+        return received;
+    }
+
+    private void readAgainLater(final Endpoint endpoint)
+    {
+        if (endpoint.readAgain || endpoint.fd < 0)
+        {
+            return;
+        }
+        if (pendingCount == pending.length)
+        {
+            pending = java.util.Arrays.copyOf(pending, pendingCount * 2);
+            pendingNext = new Endpoint[pending.length];
+        }
+        endpoint.readAgain = true;
+        pending[pendingCount++] = endpoint;
     }
 
     private int dispatch(final Receiver receiver, final int ready)
@@ -141,13 +191,13 @@ public final class EpollTransport implements Transport
             final Endpoint endpoint = byFd.get(fd);
             if (endpoint != null)
             {
-                received += receive(endpoint, receiver);
+                received += receive(endpoint, receiver, true);
             }
         }
         return received;
     }
 
-    private int receive(final Endpoint endpoint, final Receiver receiver)
+    private int receive(final Endpoint endpoint, final Receiver receiver, final boolean onEvent)
     {
         final MemorySegment vector = this.vector;
         for (int i = 0; i < BATCH; i++)
@@ -155,6 +205,10 @@ public final class EpollTransport implements Transport
             vector.set(ValueLayout.JAVA_INT, i * LinuxNet.MMSGHDR_SIZE + LinuxNet.MSG_NAMELEN, LinuxNet.SOCKADDR_SIZE);
         }
         final int count = LinuxNet.recvmmsg(endpoint.fd, vector, BATCH);
+        if (count == BATCH || (count < 0 && onEvent))
+        {
+            readAgainLater(endpoint); // a full batch may leave more behind; an error may hide datagrams behind it
+        }
         for (int i = 0; i < count; i++)
         {
             final int length = vector.get(ValueLayout.JAVA_INT, i * LinuxNet.MMSGHDR_SIZE + LinuxNet.MSG_LEN);

@@ -30,6 +30,7 @@ public final class LinuxNet
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
     public static final int EPOLLIN = 0x1;
+    public static final int EPOLLET = 1 << 31;
     public static final int EPOLL_CTL_ADD = 1;
     public static final int EPOLL_CTL_DEL = 2;
     public static final int MSG_TRUNC = 0x20;
