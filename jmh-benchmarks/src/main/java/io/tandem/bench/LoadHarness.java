@@ -59,6 +59,8 @@ public final class LoadHarness
         """;
 
     static final int PACKET = 172;
+    /** While behind schedule, the paced generator still receives after this many sends. */
+    private static final int RECEIVE_EVERY = 16;
     private static final int HEADER = 12;
 
     record Options(InetSocketAddress ng, String bind, int calls, long rate, double duration, double warmup,
@@ -73,8 +75,18 @@ public final class LoadHarness
 
     /** What one run measured. */
     /** @param relayCpuSeconds CPU time the relay process used while measured, or -1 if not known */
-    record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds)
+    /**
+     * @param lagMs how far behind its schedule the paced generator ended (0 for the closed loop): above a few
+     *              milliseconds the generator, not the relay, set the rate actually offered.
+     */
+    record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds, double lagMs)
     {
+        /** The paced generator kept to its schedule: it ended less than 1% of the run behind. */
+        boolean keptPace()
+        {
+            return lagMs < seconds * 10;
+        }
+
         double lossPercent()
         {
             return sent == 0 ? 0 : 100.0 * Math.max(0, sent - received) / sent;
@@ -89,6 +101,7 @@ public final class LoadHarness
     private final Options options;
     private final List<DatagramChannel> channels = new ArrayList<>();
     private final List<Stream> streams = new ArrayList<>();
+    private int[] sequences = new int[0];
     private final List<String> callIds = new ArrayList<>();
 
     LoadHarness(final Options options)
@@ -387,7 +400,6 @@ public final class LoadHarness
         final RelayCpu cpu = RelayCpu.of(options.relayPid());
         final long intervalNs = Math.max(1, 1_000_000_000L / rate);
         final ByteBuffer packet = ByteBuffer.allocateDirect(PACKET);
-        final int[] sequences = new int[streams.size()];
         try (Receiving receiving = new Receiving(null))
         {
             final long start = System.nanoTime();
@@ -399,19 +411,28 @@ public final class LoadHarness
             long cpuAtStart = -1;
             long next = start;
             long k = 0;
+            int sendsSinceReceive = 0;
             while (next - end < 0)
             {
                 if (System.nanoTime() - next < 0)
                 {
                     receiving.poll(0);
+                    sendsSinceReceive = 0;
                     continue;
+                }
+                if (++sendsSinceReceive > RECEIVE_EVERY)
+                {
+                    // Behind schedule: keep receiving anyway, or the generator's own sockets overflow and the
+                    // packets the relay did forward are counted as lost.
+                    receiving.poll(0);
+                    sendsSinceReceive = 0;
                 }
                 if (cpuAtStart < 0 && next - measureFrom >= 0)
                 {
                     cpuAtStart = cpu.ticks();
                 }
                 final Stream stream = streams.get((int)(k % streams.size()));
-                fill(packet, stream, sequences[stream.id()]++, next);
+                fill(packet, stream, nextSequence(stream.id()), next);
                 try
                 {
                     stream.from().send(packet, stream.target());
@@ -428,20 +449,34 @@ public final class LoadHarness
                 next = start + k * intervalNs;
             }
             final long cpuTicks = cpu.ticks() - cpuAtStart;
+            final double lagMs = Math.max(0, System.nanoTime() - end) / 1e6;
             final long drainUntil = System.nanoTime() + 500_000_000L; // what is still in flight
             while (System.nanoTime() - drainUntil < 0)
             {
                 receiving.poll(1);
             }
-            return new Result(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks));
+            return new Result(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), lagMs);
         }
+    }
+
+    /**
+     * The next RTP sequence number of a stream. It carries on across the runs of a flood search, as a real stream's
+     * does: a relay that tracks sequence numbers (rtpengine does) drops a stream that starts again from 0 as
+     * duplicates.
+     */
+    private int nextSequence(final int streamId)
+    {
+        if (sequences.length < streams.size())
+        {
+            sequences = java.util.Arrays.copyOf(sequences, streams.size());
+        }
+        return sequences[streamId]++;
     }
 
     /** Closed loop: each stream sends its next packet when its previous one arrived (or after 100 ms, lost). */
     private final class ClosedLoop
     {
         final ByteBuffer packet = ByteBuffer.allocateDirect(PACKET);
-        final int[] sequences = new int[streams.size()];
         final long[] lastSentNs = new long[streams.size()];
         long sent;
         long fromNs = Long.MAX_VALUE;
@@ -454,7 +489,7 @@ public final class LoadHarness
                 return;
             }
             final Stream stream = streams.get(streamId);
-            fill(packet, stream, sequences[streamId]++, now);
+            fill(packet, stream, nextSequence(streamId), now);
             try
             {
                 stream.from().send(packet, stream.target());
@@ -517,22 +552,31 @@ public final class LoadHarness
             {
                 receiving.poll(1);
             }
-            return new Result(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks));
+            return new Result(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), 0);
         }
     }
 
+    /**
+     * The highest paced rate the relay forwards with loss under 0.1%: double until a run fails, then bisect. A run
+     * fails on loss, or when the generator could not keep to its schedule: above that rate the figure would be
+     * the generator's, so the search stops there and says so.
+     */
     void floodSearch(final PrintStream out) throws IOException, InterruptedException
     {
         long good = 0;
         long low = streams.size() * 50L;
         long high = low;
-        Result result = null;
-        // Double until loss appears, then bisect.
+        long generatorBoundAt = 0;
+        // Double until a run fails, then bisect.
         while (true)
         {
-            result = runPaced(high);
-            out.printf(Locale.ROOT, "  rate %,9d pps: loss %.3f%%%n", high, result.lossPercent());
-            if (result.lossPercent() >= 0.1 || high > 2_000_000)
+            final Result result = runPaced(high);
+            printFloodRun(out, high, result);
+            if (!result.keptPace())
+            {
+                generatorBoundAt = high;
+            }
+            if (result.lossPercent() >= 0.1 || !result.keptPace() || high > 2_000_000)
             {
                 break;
             }
@@ -543,20 +587,35 @@ public final class LoadHarness
         for (int i = 0; i < 5 && high - low > low / 20; i++)
         {
             final long mid = (low + high) / 2;
-            result = runPaced(mid);
-            out.printf(Locale.ROOT, "  rate %,9d pps: loss %.3f%%%n", mid, result.lossPercent());
-            if (result.lossPercent() < 0.1)
+            final Result result = runPaced(mid);
+            printFloodRun(out, mid, result);
+            if (result.lossPercent() < 0.1 && result.keptPace())
             {
                 good = mid;
                 low = mid;
             }
             else
             {
+                if (!result.keptPace())
+                {
+                    generatorBoundAt = generatorBoundAt == 0 ? mid : Math.min(generatorBoundAt, mid);
+                }
                 high = mid;
             }
         }
         out.printf(Locale.ROOT, "%s: highest rate with loss under 0.1%%: %,d packets/s (%d streams)%n",
             options.label(), good, streams.size());
+        if (generatorBoundAt > 0)
+        {
+            out.printf(Locale.ROOT, "  the generator could not keep pace at %,d packets/s: the relay's own limit may be higher%n",
+                generatorBoundAt);
+        }
+    }
+
+    private static void printFloodRun(final PrintStream out, final long rate, final Result result)
+    {
+        out.printf(Locale.ROOT, "  rate %,9d pps: loss %.3f%%%s%n", rate, result.lossPercent(),
+            result.keptPace() ? "" : String.format(Locale.ROOT, ", generator %.0f ms behind", result.lagMs()));
     }
 
     void report(final Result result, final PrintStream out)
@@ -570,6 +629,11 @@ public final class LoadHarness
         out.printf(Locale.ROOT, "  one-way latency (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  p99.99 %.1f  max %.1f%n",
             us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
             us(h.getValueAtPercentile(99.9)), us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()));
+        if (!result.keptPace())
+        {
+            out.printf(Locale.ROOT, "  the generator fell %.0f ms behind its schedule: it, not the relay, limited the rate%n",
+                result.lagMs());
+        }
         if (result.relayCpuSeconds() >= 0 && result.received() > 0)
         {
             out.printf(Locale.ROOT, "  relay CPU: %.2f s, %.2f us per relayed packet%n", result.relayCpuSeconds(),

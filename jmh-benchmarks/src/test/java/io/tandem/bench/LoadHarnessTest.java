@@ -65,6 +65,7 @@ class LoadHarnessTest
         harness.tearDown();
 
         assertTrue(result.sent() > 0);
+        assertTrue(result.keptPace(), "500 packets/s is within any generator's pace: " + result.lagMs() + " ms behind");
         assertEquals(result.sent(), result.received(), "no loss at 500 packets/s on loopback");
         assertEquals(result.received(), result.latency().getTotalCount());
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("loss 0.000%"), out.toString(StandardCharsets.UTF_8));
@@ -72,6 +73,18 @@ class LoadHarnessTest
         assertTrue(Files.readString(dir.resolve("load.hlog")).contains("#[StartTime:"));
         assertTrue(Files.readString(dir.resolve("load.html")).contains("<svg"));
         assertEquals(0, plane.callCount(), "the harness deletes its calls");
+    }
+
+    @Test
+    void aGeneratorThatFellBehindSaysSoInsteadOfBlamingTheRelay()
+    {
+        final LoadHarness harness = new LoadHarness(options(false));
+        final LoadHarness.Result behind = new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 250);
+        assertTrue(!behind.keptPace(), "250 ms behind in a 1 s run");
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        harness.report(behind, new PrintStream(out, true, StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("the generator fell 250 ms behind"), out.toString(StandardCharsets.UTF_8));
+        assertTrue(new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 5).keptPace());
     }
 
     @Test
