@@ -9,12 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import io.tandem.media.RtpValidator;
 import io.tandem.media.codec.G711Transcoder;
 import io.tandem.media.control.Bencode;
 import io.tandem.media.control.BencodeException;
 import io.tandem.media.control.Sdp;
 import io.tandem.media.control.SdpException;
+import io.tandem.media.relay.RtpValidator;
 
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;

@@ -20,9 +20,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import io.tandem.media.CpuAffinity;
 import io.tandem.media.control.Sdp;
 import io.tandem.media.control.SdpException;
+import io.tandem.media.relay.CpuAffinity;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogWriter;
 

@@ -11,6 +11,8 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.tandem.media.relay.LatchMode;
+
 /**
  * What survives a restart of one call: its monologues (tag, subscriber), their streams' local ports and the
  * signalling that configured them. Sockets and latched addresses are rebuilt from it. Encoded as a small
@@ -39,7 +41,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
             final List<StreamRecord> streams = new ArrayList<>();
             for (final MediaStream stream : monologue.streams)
             {
-                streams.add(new StreamRecord(stream.iface.name(), stream.rtp.localPort, stream.spec));
+                streams.add(new StreamRecord(stream.iface.name(), stream.rtp.localPort(), stream.spec));
             }
             monologues.add(new MonologueRecord(
                 monologue.tag, monologue.subscriber == null ? null : monologue.subscriber.tag, streams));

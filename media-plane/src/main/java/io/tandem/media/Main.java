@@ -14,6 +14,7 @@ import io.tandem.media.control.NgCommands;
 import io.tandem.media.control.NgContext;
 import io.tandem.media.control.NgServer;
 import io.tandem.media.control.NgTcpServer;
+import io.tandem.media.relay.LatchMode;
 import org.agrona.CloseHelper;
 
 /**

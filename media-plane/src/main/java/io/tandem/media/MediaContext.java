@@ -5,6 +5,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.tandem.media.relay.EpollTransport;
+import io.tandem.media.relay.LatchMode;
+import io.tandem.media.relay.LinuxNet;
+import io.tandem.media.relay.NioTransport;
+import io.tandem.media.relay.Transport;
+
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;

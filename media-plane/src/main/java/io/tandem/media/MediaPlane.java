@@ -22,6 +22,10 @@ import java.util.function.Function;
 
 import io.tandem.media.codec.PayloadTransformer;
 import io.tandem.media.codec.PayloadTransformerProvider;
+import io.tandem.media.relay.Endpoint;
+import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.LatchMode;
+import io.tandem.media.relay.Transport;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.CloseHelper;
@@ -339,7 +343,7 @@ public final class MediaPlane implements AutoCloseable
         });
         for (final MediaStream stream : streams)
         {
-            stream.iface.ports.release(stream.rtp.localPort);
+            stream.iface.ports.release(stream.rtp.localPort());
         }
         counters.sessions.decrementRelease();
         updatePortsInUse();
@@ -419,7 +423,7 @@ public final class MediaPlane implements AutoCloseable
     private static EndpointView view(final Endpoint e)
     {
         return e == null ? null :
-            new EndpointView(e.localPort, e.remote, e.latched, e.packets, e.bytes, e.wrongSource, e.lastPacketNs);
+            new EndpointView(e.localPort(), e.remote(), e.latched(), e.packets(), e.bytes(), e.wrongSource(), e.lastPacketNs());
     }
 
     public EndpointView endpointView(final int localPort)
@@ -437,8 +441,8 @@ public final class MediaPlane implements AutoCloseable
             {
                 for (final MediaStream stream : monologue.streams)
                 {
-                    ports.add(stream.rtp.localPort);
-                    ports.add(stream.rtcp.localPort);
+                    ports.add(stream.rtp.localPort());
+                    ports.add(stream.rtcp.localPort());
                 }
             }
         }
@@ -520,7 +524,7 @@ public final class MediaPlane implements AutoCloseable
                 }
                 catch (final IOException ex)
                 {
-                    throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort, ex);
+                    throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort(), ex);
                 }
             }
             for (final Resignal r : changes)
@@ -712,8 +716,7 @@ public final class MediaPlane implements AutoCloseable
         }
         final MediaStream stream =
             new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
-        stream.rtp.sibling = stream.rtcp;
-        stream.rtcp.sibling = stream.rtp;
+        Endpoint.siblings(stream.rtp, stream.rtcp);
         added.add(stream);
         return stream;
     }
@@ -723,8 +726,8 @@ public final class MediaPlane implements AutoCloseable
     {
         for (final MediaStream stream : added)
         {
-            CloseHelper.quietCloseAll(stream.rtp.channel, stream.rtcp.channel);
-            stream.iface.ports.release(stream.rtp.localPort);
+            CloseHelper.quietCloseAll(stream.rtp.channel(), stream.rtcp.channel());
+            stream.iface.ports.release(stream.rtp.localPort());
         }
     }
 

@@ -1,5 +1,7 @@
 package io.tandem.media;
 
+import io.tandem.media.relay.Endpoint;
+
 /** One m= line of one monologue: its local RTP/RTCP sockets, the signalled remote, its flags. */
 public final class MediaStream
 {
@@ -20,12 +22,12 @@ public final class MediaStream
 
     public int localRtpPort()
     {
-        return rtp.localPort;
+        return rtp.localPort();
     }
 
     public int localRtcpPort()
     {
-        return rtcp.localPort;
+        return rtcp.localPort();
     }
 
     /** The logical interface this stream's sockets are on. */
@@ -43,7 +45,7 @@ public final class MediaStream
     /** RTP packets received from this stream's party (read after the call ended, or as a racy snapshot). */
     public long rtpPacketsReceived()
     {
-        return rtp.packets;
+        return rtp.packets();
     }
 
     public int index()

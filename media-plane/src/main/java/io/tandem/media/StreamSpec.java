@@ -3,6 +3,7 @@ package io.tandem.media;
 import java.net.InetSocketAddress;
 
 import io.tandem.media.codec.PayloadTransformerProvider;
+import io.tandem.media.relay.LatchMode;
 
 /**
  * What signalling says about one media stream of the sending party: where it receives RTP (and RTCP,

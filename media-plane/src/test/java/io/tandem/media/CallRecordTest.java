@@ -7,6 +7,8 @@ import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.List;
 
+import io.tandem.media.relay.LatchMode;
+
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.junit.jupiter.api.Test;

@@ -11,12 +11,12 @@ import java.util.Map;
 import java.util.Set;
 
 import io.tandem.media.Call;
-import io.tandem.media.LatchMode;
 import io.tandem.media.MediaException;
 import io.tandem.media.MediaPlane;
 import io.tandem.media.MediaStream;
 import io.tandem.media.Monologue;
 import io.tandem.media.StreamSpec;
+import io.tandem.media.relay.LatchMode;
 import io.tandem.media.stats.MediaCounters;
 
 /**

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.relay;
 
 /** How a stream learns its peer's real (possibly NATed) address, after rtpengine's endpoint learning. */
 public enum LatchMode

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.relay;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -81,7 +81,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     }
 
     /** The kernel's id of the agent thread (for /proc/self/task), or 0 before it started. */
-    int nativeThreadId()
+    public int nativeThreadId()
     {
         return nativeThreadId;
     }
@@ -315,9 +315,9 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
-    // ---- commands: these run on the agent thread ----
+    // ---- commands: public for the session layer, and called only on the agent thread (through submit) ----
 
-    void add(final Endpoint endpoint, final long callHandle) throws IOException
+    public void add(final Endpoint endpoint, final long callHandle) throws IOException
     {
         if (byPort.containsKey(endpoint.localPort))
         {
@@ -335,7 +335,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     }
 
     /** Unpublish an endpoint and close its socket. */
-    void remove(final Endpoint endpoint)
+    public void remove(final Endpoint endpoint)
     {
         transport.close(endpoint);
         if (byPort.remove(endpoint.localPort) == null)
@@ -358,7 +358,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      * false when the party said it will not send (recvonly, inactive); {@code rtcpMux} when it sends and receives
      * RTCP on its RTP port.
      */
-    void resignal(
+    public void resignal(
         final Endpoint endpoint,
         final InetSocketAddress signalled,
         final LatchMode mode,
@@ -383,19 +383,19 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.lastPacketNs = nowNs;
     }
 
-    static void pair(final Endpoint a, final Endpoint b)
+    public static void pair(final Endpoint a, final Endpoint b)
     {
         a.peer = b;
         b.peer = a;
     }
 
     /** Agent-thread view; tests and the control plane read it through a command. */
-    Endpoint endpoint(final int port)
+    public Endpoint endpoint(final int port)
     {
         return byPort.get(port);
     }
 
-    int endpointCount()
+    public int endpointCount()
     {
         return endpointCount;
     }

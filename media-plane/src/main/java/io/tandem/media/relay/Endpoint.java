@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.relay;
 
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
@@ -7,8 +7,10 @@ import io.tandem.media.codec.PayloadTransformer;
 
 /**
  * One local media socket (RTP or RTCP of one stream of one monologue) as the forwarding agent sees it.
- * Fields are written only by the forwarding agent once the endpoint is published to it; the control plane
- * changes them by sending a command through the agent's queue.
+ * Fields are written only by the forwarding agent once the endpoint is published to it; the session layer
+ * creates endpoints, and changes them only through the agent's commands ({@link ForwardingAgent#add},
+ * {@link ForwardingAgent#resignal}, {@link ForwardingAgent#pair}, {@link ForwardingAgent#remove}) run on the
+ * agent thread. Its accessors are read there too (through a command), or as a racy snapshot after a call ended.
  */
 public final class Endpoint
 {
@@ -60,11 +62,25 @@ public final class Endpoint
     /** Kept by {@link EpollTransport}: on its list of sockets to read again on the next pass. */
     boolean readAgain;
 
-    Endpoint(final DatagramChannel channel, final int localPort, final boolean rtcp)
+    /** An endpoint on a bound, non-blocking socket, not yet published to the agent. */
+    public Endpoint(final DatagramChannel channel, final int localPort, final boolean rtcp)
     {
         this.channel = channel;
         this.localPort = localPort;
         this.rtcp = rtcp;
+    }
+
+    /** Make an RTP and an RTCP endpoint the two sockets of one stream (before either is published). */
+    public static void siblings(final Endpoint rtp, final Endpoint rtcp)
+    {
+        rtp.sibling = rtcp;
+        rtcp.sibling = rtp;
+    }
+
+    /** The socket; the agent closes it when the endpoint is removed. */
+    public DatagramChannel channel()
+    {
+        return channel;
     }
 
     public int localPort()
@@ -90,5 +106,15 @@ public final class Endpoint
     public long wrongSource()
     {
         return wrongSource;
+    }
+
+    public long bytes()
+    {
+        return bytes;
+    }
+
+    public long lastPacketNs()
+    {
+        return lastPacketNs;
     }
 }

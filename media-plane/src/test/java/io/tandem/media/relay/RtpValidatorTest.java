@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.relay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.relay;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.bench;
 
 import java.io.File;
 import java.io.IOException;
@@ -9,6 +9,10 @@ import java.util.concurrent.TimeUnit;
 
 import io.tandem.media.codec.G711Transcoder;
 import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.relay.CountingTransport;
+import io.tandem.media.relay.Endpoint;
+import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.LatchMode;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.concurrent.CachedNanoClock;

@@ -1,0 +1,63 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layering of DESIGN.md, checked on the sources: each package uses only what stands below it. The relay (the
+ * packet path) never reaches up into the session model or the control protocol; codec and stats use nothing of
+ * Tandem's above them.
+ */
+class LayeringTest
+{
+    private static final Path SOURCES = Path.of("src/main/java/io/tandem/media");
+    private static final Pattern TANDEM_REFERENCE = Pattern.compile("\\bio\\.tandem\\.media\\.(\\w+)");
+
+    /** Every package of io.tandem.media a package's sources name, other than itself. */
+    private static List<String> referencesFrom(final String pkg) throws IOException
+    {
+        final List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.list(SOURCES.resolve(pkg)))
+        {
+            for (final Path file : files.filter((f) -> f.toString().endsWith(".java")).toList())
+            {
+                final Matcher m = TANDEM_REFERENCE.matcher(Files.readString(file));
+                while (m.find())
+                {
+                    final String target = Character.isUpperCase(m.group(1).charAt(0)) ? "(io.tandem.media)" : m.group(1);
+                    if (!target.equals(pkg))
+                    {
+                        found.add(file.getFileName() + " -> " + target);
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    @Test
+    void theRelayUsesOnlyCodecAndStats() throws IOException
+    {
+        final List<String> references = referencesFrom("relay");
+        assertTrue(!references.isEmpty(), "the check reads the relay's sources"); // it does use codec and stats
+        assertEquals(List.of(), references.stream().filter((r) -> !r.endsWith("-> codec") && !r.endsWith("-> stats")).toList());
+    }
+
+    @Test
+    void codecAndStatsUseNothingAboveThem() throws IOException
+    {
+        assertEquals(List.of(), referencesFrom("codec"));
+        assertEquals(List.of(), referencesFrom("stats"));
+    }
+}
