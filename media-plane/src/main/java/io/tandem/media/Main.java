@@ -39,7 +39,8 @@ public final class Main
           --counters FILE         memory-mapped counters file [/dev/shm/tandem/counters.dat]
           --interface NAME/ADDRESS[!ADVERTISED][/MIN-MAX]
                                   a named logical interface (repeatable), e.g. external/10.0.0.5!203.0.113.5;
-                                  calls can bridge two of them. Without any: one interface, "default",
+                                  calls can bridge two of them; on different addresses they may share a
+                                  port range. Without any: one interface, "default",
                                   from --bind, --advertise and --ports
           --max-calls N           calls the sessions file is sized for [10000]
           --idle backoff|busy-spin|blocking   forwarding agent idle strategy [backoff]: busy-spin only

@@ -99,11 +99,10 @@ public final class MediaContext
                 {
                     throw new IllegalArgumentException("interface " + a.name() + " is defined twice");
                 }
-                if (a.portMin() <= b.portMax() && b.portMin() <= a.portMax())
+                if (a.portMin() <= b.portMax() && b.portMin() <= a.portMax() && sharePorts(a, b))
                 {
-                    // The forwarding agent indexes endpoints by local port alone.
                     throw new IllegalArgumentException("interfaces " + b.name() + " and " + a.name() +
-                        " have overlapping port ranges; give each its own range");
+                        " bind the same address (or a wildcard) with overlapping port ranges; give each its own range");
                 }
             }
         }
@@ -178,6 +177,24 @@ public final class MediaContext
     {
         idle = value;
         return this;
+    }
+
+    /**
+     * Whether two interfaces' sockets would compete for the same ports: the same bind address, or either one the
+     * wildcard. Interfaces on different specific addresses may use the same port numbers, as rtpengine's do.
+     */
+    private static boolean sharePorts(final InterfaceSpec a, final InterfaceSpec b)
+    {
+        try
+        {
+            final java.net.InetAddress x = java.net.InetAddress.ofLiteral(a.bindAddress());
+            final java.net.InetAddress y = java.net.InetAddress.ofLiteral(b.bindAddress());
+            return x.equals(y) || x.isAnyLocalAddress() || y.isAnyLocalAddress();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return true; // not a literal address: be safe
+        }
     }
 
     /** How the forwarding agent does datagram I/O: "epoll" (FFM, recvmmsg) or "nio" (a Selector). */

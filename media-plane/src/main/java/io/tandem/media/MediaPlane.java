@@ -9,6 +9,7 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -422,40 +423,63 @@ public final class MediaPlane implements AutoCloseable
 
     private static EndpointView view(final Endpoint e)
     {
-        return e == null ? null :
+        return e == null || !e.published() ? null :
             new EndpointView(e.localPort(), e.remote(), e.latched(), e.packets(), e.bytes(), e.wrongSource(), e.lastPacketNs());
     }
 
+    /**
+     * The agent's view of the endpoint on a local port, or null. Interfaces on different addresses may share port
+     * numbers; then this is the first endpoint found on that port.
+     */
     public EndpointView endpointView(final int localPort)
     {
-        return runOnAgent((a) -> view(a.endpoint(localPort)));
+        Endpoint found = null;
+        synchronized (this)
+        {
+            for (final Call call : calls.values())
+            {
+                for (final Monologue monologue : call.monologues.values())
+                {
+                    for (final MediaStream stream : monologue.streams)
+                    {
+                        if (found == null && stream.rtp.localPort() == localPort)
+                        {
+                            found = stream.rtp;
+                        }
+                        if (found == null && stream.rtcp.localPort() == localPort)
+                        {
+                            found = stream.rtcp;
+                        }
+                    }
+                }
+            }
+        }
+        final Endpoint endpoint = found;
+        return endpoint == null ? null : runOnAgent((a) -> view(endpoint));
     }
 
-    /** The agent's view of every endpoint of a call (RTP and RTCP), by local port, read in one pass. */
-    public Map<Integer, EndpointView> endpointViews(final Call call)
+    /** The agent's views of a stream's RTP and RTCP endpoints (null where not published). */
+    public record StreamViews(EndpointView rtp, EndpointView rtcp)
     {
-        final List<Integer> ports = new ArrayList<>();
+    }
+
+    /** The agent's view of every stream of a call, read in one pass on the agent thread. */
+    public Map<MediaStream, StreamViews> endpointViews(final Call call)
+    {
+        final List<MediaStream> streams = new ArrayList<>();
         synchronized (this)
         {
             for (final Monologue monologue : call.monologues.values())
             {
-                for (final MediaStream stream : monologue.streams)
-                {
-                    ports.add(stream.rtp.localPort());
-                    ports.add(stream.rtcp.localPort());
-                }
+                streams.addAll(monologue.streams);
             }
         }
         return runOnAgent((a) ->
         {
-            final Map<Integer, EndpointView> views = new HashMap<>();
-            for (final int port : ports)
+            final Map<MediaStream, StreamViews> views = new IdentityHashMap<>();
+            for (final MediaStream stream : streams)
             {
-                final EndpointView view = view(a.endpoint(port));
-                if (view != null)
-                {
-                    views.put(port, view);
-                }
+                views.put(stream, new StreamViews(view(stream.rtp), view(stream.rtcp)));
             }
             return views;
         });

@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
@@ -82,6 +83,38 @@ class InterfaceBridgeTest
         relay(alice, external, bob, internal, 3);
         relay(bob, internal, alice, external, 4);
         assertEquals(1, plane.ports().capacity() - plane.ports().available(), "external ports in use");
+    }
+
+    @Test
+    void interfacesOnDifferentAddressesShareOnePortRange() throws Exception
+    {
+        // One RTP/RTCP pair per interface: both legs of the call must get the very same port numbers.
+        final MediaContext shared = TestContexts.media(dir)
+            .addInterface("external/127.0.0.1/28200-28201")
+            .addInterface("internal/127.0.0.2/28200-28201");
+        plane = new MediaPlane(shared);
+        alice = new RtpPeer(1);
+        bob = new RtpPeer(2);
+        final MediaStream towardsBob = plane.offer("same-ports", "alice", List.of(StreamSpec.of(alice.address())),
+            "external", "internal").get(0);
+        final MediaStream towardsAlice =
+            plane.answer("same-ports", "alice", "bob", List.of(StreamSpec.of(bob.address()))).get(0);
+        assertEquals(28200, towardsBob.localRtpPort());
+        assertEquals(28200, towardsAlice.localRtpPort());
+
+        final InetSocketAddress external = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 28200);
+        final InetSocketAddress internal = new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 28200);
+        relay(alice, external, bob, internal, 1);
+        relay(bob, internal, alice, external, 2);
+
+        final Map<MediaStream, MediaPlane.StreamViews> views = plane.endpointViews(plane.call("same-ports"));
+        assertEquals(1, views.get(towardsAlice).rtp().packets(), "Alice's packet, counted on the external socket");
+        assertEquals(1, views.get(towardsBob).rtp().packets(), "Bob's packet, counted on the internal socket");
+
+        plane.close();
+        plane = new MediaPlane(shared);
+        relay(alice, external, bob, internal, 3);
+        relay(bob, internal, alice, external, 4);
     }
 
     @Test

@@ -61,5 +61,16 @@ class MediaContextTest
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new MediaContext()
             .addInterface("a/10.0.0.1/30000-30999").addInterface("b/10.0.0.1/30500-31999").conclude())
             .getMessage().contains("overlapping"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new MediaContext()
+            .addInterface("a/0.0.0.0/30000-30999").addInterface("b/10.0.0.1/30000-30999").conclude())
+            .getMessage().contains("wildcard"));
+    }
+
+    @Test
+    void interfacesOnDifferentAddressesMayShareAPortRange()
+    {
+        final MediaContext ctx = new MediaContext()
+            .addInterface("external/10.0.0.1/30000-39999").addInterface("internal/10.0.0.2/30000-39999").conclude();
+        assertEquals(2, ctx.interfaceSpecs().size());
     }
 }

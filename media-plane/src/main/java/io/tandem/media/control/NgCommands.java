@@ -684,7 +684,7 @@ public final class NgCommands
 
     private Map<String, Object> queryReplyLocked(final Call call)
     {
-        final Map<Integer, MediaPlane.EndpointView> views = plane.endpointViews(call);
+        final Map<MediaStream, MediaPlane.StreamViews> views = plane.endpointViews(call);
         final long nowNs = System.nanoTime();
         final long nowEpochSeconds = System.currentTimeMillis() / 1000;
         final long[] rtpTotals = new long[3];
@@ -737,12 +737,13 @@ public final class NgCommands
     }
 
     private static Map<String, Object> streamReply(final MediaStream stream, final int port, final boolean rtcp,
-        final Map<Integer, MediaPlane.EndpointView> views, final long nowNs, final long nowEpochSeconds,
+        final Map<MediaStream, MediaPlane.StreamViews> views, final long nowNs, final long nowEpochSeconds,
         final long[] totals)
     {
         final Map<String, Object> reply = new LinkedHashMap<>();
         reply.put("local port", (long)port);
-        final MediaPlane.EndpointView view = views.get(port);
+        final MediaPlane.StreamViews both = views.get(stream);
+        final MediaPlane.EndpointView view = both == null ? null : rtcp ? both.rtcp() : both.rtp();
         final List<Object> flags = new ArrayList<>();
         flags.add(rtcp ? "RTCP" : "RTP");
         final long[] stats = new long[3];

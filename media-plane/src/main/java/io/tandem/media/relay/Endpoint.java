@@ -41,6 +41,9 @@ public final class Endpoint
     /** The other socket of the same stream: the RTCP endpoint of an RTP one and the other way round. */
     Endpoint sibling;
 
+    /** Added to the agent and not removed since. */
+    boolean published;
+
     long packets;
     long bytes;
     long wrongSource;
@@ -106,6 +109,12 @@ public final class Endpoint
     public long wrongSource()
     {
         return wrongSource;
+    }
+
+    /** Added to the agent and not removed since (read on the agent thread). */
+    public boolean published()
+    {
+        return published;
     }
 
     public long bytes()

@@ -9,7 +9,6 @@ import java.util.function.Consumer;
 import io.tandem.media.codec.PayloadTransformer;
 import io.tandem.media.stats.MediaCounters;
 
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongLongConsumer;
 import org.agrona.concurrent.Agent;
@@ -31,7 +30,6 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
         new ManyToOneConcurrentArrayQueue<>(4096);
     private final OneToOneConcurrentArrayQueue<Long> timedOut;
-    private final Int2ObjectHashMap<Endpoint> byPort = new Int2ObjectHashMap<>();
     private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
     private final Transport transport;
     private final MediaCounters counters;
@@ -319,12 +317,12 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
 
     public void add(final Endpoint endpoint, final long callHandle) throws IOException
     {
-        if (byPort.containsKey(endpoint.localPort))
+        if (endpoint.published)
         {
-            throw new IllegalStateException("port published twice: " + endpoint.localPort);
+            throw new IllegalStateException("endpoint published twice: port " + endpoint.localPort);
         }
         transport.register(endpoint);
-        byPort.put(endpoint.localPort, endpoint);
+        endpoint.published = true;
         if (endpointCount == endpoints.length)
         {
             endpoints = Arrays.copyOf(endpoints, endpointCount * 2);
@@ -338,10 +336,11 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     public void remove(final Endpoint endpoint)
     {
         transport.close(endpoint);
-        if (byPort.remove(endpoint.localPort) == null)
+        if (!endpoint.published)
         {
             return;
         }
+        endpoint.published = false;
         for (int i = 0; i < endpointCount; i++)
         {
             if (endpoints[i] == endpoint)
@@ -387,12 +386,6 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     {
         a.peer = b;
         b.peer = a;
-    }
-
-    /** Agent-thread view; tests and the control plane read it through a command. */
-    public Endpoint endpoint(final int port)
-    {
-        return byPort.get(port);
     }
 
     public int endpointCount()
