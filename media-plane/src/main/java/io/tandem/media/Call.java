@@ -47,4 +47,20 @@ public final class Call
     {
         return monologues;
     }
+
+    /** The stream one of whose sockets is {@code endpoint}, or null. */
+    MediaStream streamOf(final io.tandem.media.relay.Endpoint endpoint)
+    {
+        for (final Monologue monologue : monologues.values())
+        {
+            for (final MediaStream stream : monologue.streams)
+            {
+                if (stream.rtp == endpoint || stream.rtcp == endpoint)
+                {
+                    return stream;
+                }
+            }
+        }
+        return null;
+    }
 }

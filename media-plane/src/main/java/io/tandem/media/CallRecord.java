@@ -14,23 +14,35 @@ import java.util.List;
 import io.tandem.media.relay.LatchMode;
 
 /**
- * What survives a restart of one call: its monologues (tag, subscriber), their streams' local ports and the
- * signalling that configured them. Sockets and latched addresses are rebuilt from it. Encoded as a small
- * versioned binary record for {@link SessionStore}.
+ * What survives a restart of one call: its monologues (tag, subscriber), their streams' local ports, the
+ * signalling that configured them and the addresses the relay latched onto where they differ from the signalled
+ * ones (NAT). Sockets are rebuilt from it. Encoded as a small versioned binary record for {@link SessionStore};
+ * records of the previous version are still read.
  */
 record CallRecord(String callId, List<MonologueRecord> monologues)
 {
     static final int AVERAGE_CALL_ID_LENGTH = 48;
     static final int AVERAGE_ENCODED_LENGTH = 192;
-    private static final int VERSION = 5;
+    private static final int VERSION = 6;
+    /** Version 5 had no learned addresses. */
+    private static final int PREVIOUS_VERSION = 5;
 
     record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
     {
     }
 
-    /** @param spec the last signalling for this stream, or null before its party has signalled (offer only). */
-    record StreamRecord(String interfaceName, int localRtpPort, StreamSpec spec)
+    /**
+     * @param spec the last signalling for this stream, or null before its party has signalled (offer only).
+     * @param rtpLearned where the relay latched this stream's RTP onto, if not the signalled address; or null.
+     * @param rtcpLearned the same for RTCP.
+     */
+    record StreamRecord(String interfaceName, int localRtpPort, StreamSpec spec, InetSocketAddress rtpLearned,
+        InetSocketAddress rtcpLearned)
     {
+        StreamRecord(final String interfaceName, final int localRtpPort, final StreamSpec spec)
+        {
+            this(interfaceName, localRtpPort, spec, null, null);
+        }
     }
 
     static CallRecord of(final Call call)
@@ -41,7 +53,8 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
             final List<StreamRecord> streams = new ArrayList<>();
             for (final MediaStream stream : monologue.streams)
             {
-                streams.add(new StreamRecord(stream.iface.name(), stream.rtp.localPort(), stream.spec));
+                streams.add(new StreamRecord(stream.iface.name(), stream.rtp.localPort(), stream.spec, stream.rtpLearned,
+                    stream.rtcpLearned));
             }
             monologues.add(new MonologueRecord(
                 monologue.tag, monologue.subscriber == null ? null : monologue.subscriber.tag, streams));
@@ -51,10 +64,16 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
 
     byte[] encode()
     {
+        return encode(VERSION);
+    }
+
+    /** Encode as {@code version} wrote it (the previous version for upgrade tests: learned addresses left out). */
+    byte[] encode(final int version)
+    {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream(AVERAGE_ENCODED_LENGTH);
         try (DataOutputStream out = new DataOutputStream(bytes))
         {
-            out.writeByte(VERSION);
+            out.writeByte(version);
             out.writeUTF(callId);
             out.writeShort(monologues.size());
             for (final MonologueRecord monologue : monologues)
@@ -82,6 +101,11 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         writeNullableUtf(out, spec.formats());
                         out.writeBoolean(spec.sends());
                     }
+                    if (version >= 6)
+                    {
+                        writeAddress(out, stream.rtpLearned());
+                        writeAddress(out, stream.rtcpLearned());
+                    }
                 }
             }
         }
@@ -98,7 +122,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded)))
         {
             final int version = in.readUnsignedByte();
-            if (version != VERSION)
+            if (version != VERSION && version != PREVIOUS_VERSION)
             {
                 throw new IllegalArgumentException("unknown call record version " + version);
             }
@@ -132,7 +156,9 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
                         spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
                             strict, asymmetric, transcode, mediaType, protocol, formats, sends);
                     }
-                    streams.add(new StreamRecord(interfaceName, port, spec));
+                    final InetSocketAddress rtpLearned = version >= 6 ? readAddress(in) : null;
+                    final InetSocketAddress rtcpLearned = version >= 6 ? readAddress(in) : null;
+                    streams.add(new StreamRecord(interfaceName, port, spec, rtpLearned, rtcpLearned));
                 }
                 monologues.add(new MonologueRecord(tag, subscriberTag, streams));
             }

@@ -54,6 +54,7 @@ public final class MediaPlane implements AutoCloseable
     private final AgentRunner runner;
     private final AgentRunner housekeeper;
     private final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
+    private final OneToOneConcurrentArrayQueue<Endpoint> latched = new OneToOneConcurrentArrayQueue<>(65536);
     private final Map<String, Call> calls = new LinkedHashMap<>();
     private final Map<Long, Call> byHandle = new HashMap<>();
     private final Map<String, PayloadTransformerProvider> transformers = new HashMap<>();
@@ -76,7 +77,7 @@ public final class MediaPlane implements AutoCloseable
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), ctx.silentTimeoutNs(), timedOut,
-            ctx.forwarderCpu(), ctx.blockingIdle());
+            ctx.forwarderCpu(), ctx.blockingIdle()).latchReports(latched);
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
             transformers.put(provider.name(), provider);
@@ -356,6 +357,7 @@ public final class MediaPlane implements AutoCloseable
      */
     int housekeeping()
     {
+        persistLatched();
         int ended = 0;
         Long handle;
         while ((handle = timedOut.poll()) != null)
@@ -387,6 +389,44 @@ public final class MediaPlane implements AutoCloseable
             }
         }
         return ended;
+    }
+
+    /**
+     * Record in each call's persisted record where the agent latched its NATed parties, so a restarted (or, with the
+     * journal, a standby) node sends them media at once. The endpoint's source is read off the agent thread: an
+     * immutable address, at least as new as when the agent reported it.
+     */
+    private void persistLatched()
+    {
+        Endpoint endpoint;
+        while ((endpoint = latched.poll()) != null)
+        {
+            synchronized (this)
+            {
+                final Call call = byHandle.get(endpoint.callHandle());
+                final MediaStream stream = call == null ? null : call.streamOf(endpoint);
+                if (stream == null)
+                {
+                    continue;
+                }
+                final InetSocketAddress source = endpoint.source();
+                final boolean rtp = stream.rtp == endpoint;
+                final InetSocketAddress before = rtp ? stream.rtpLearned : stream.rtcpLearned;
+                if (source == null || source.equals(before))
+                {
+                    continue;
+                }
+                if (rtp)
+                {
+                    stream.rtpLearned = source;
+                }
+                else
+                {
+                    stream.rtcpLearned = source;
+                }
+                store.put(call.callId, CallRecord.of(call).encode());
+            }
+        }
     }
 
     private synchronized List<Call> calls()
@@ -485,6 +525,13 @@ public final class MediaPlane implements AutoCloseable
         });
     }
 
+    /** A call as the sessions file holds it, or null. */
+    synchronized CallRecord storedRecord(final String callId)
+    {
+        final byte[] bytes = store.get(callId);
+        return bytes == null ? null : CallRecord.decode(bytes);
+    }
+
     /** Calls in the sessions file. */
     public synchronized int storedCalls()
     {
@@ -507,7 +554,9 @@ public final class MediaPlane implements AutoCloseable
         boolean asymmetric,
         PayloadTransformer transformer,
         boolean expectsMedia,
-        boolean rtcpMux)
+        boolean rtcpMux,
+        InetSocketAddress rtpLearned,
+        InetSocketAddress rtcpLearned)
     {
     }
 
@@ -519,6 +568,8 @@ public final class MediaPlane implements AutoCloseable
         {
             final MediaStream stream = monologue.streams.get(i);
             stream.spec = specs.get(i);
+            stream.rtpLearned = null; // new signalling: the relay learns afresh
+            stream.rtcpLearned = null;
             changes.add(resignalOf(stream));
         }
         return changes;
@@ -531,7 +582,8 @@ public final class MediaPlane implements AutoCloseable
         final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
             transformers.get(spec.transcode()).create();
         return new Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
-            mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux());
+            mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux(), stream.rtpLearned,
+            stream.rtcpLearned);
     }
 
     /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
@@ -557,6 +609,14 @@ public final class MediaPlane implements AutoCloseable
                     r.expectsMedia(), r.rtcpMux());
                 a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia(),
                     r.rtcpMux());
+                if (r.rtpLearned() != null)
+                {
+                    a.relearn(r.rtp(), r.rtpLearned());
+                }
+                if (r.rtcpLearned() != null)
+                {
+                    a.relearn(r.rtcp(), r.rtcpLearned());
+                }
             }
             return null;
         });
@@ -623,6 +683,8 @@ public final class MediaPlane implements AutoCloseable
                     }
                     final MediaStream stream = newStream(monologue.streams.size(), iface, s.localRtpPort(), added);
                     stream.spec = s.spec();
+                    stream.rtpLearned = s.rtpLearned();
+                    stream.rtcpLearned = s.rtcpLearned();
                     monologue.streams.add(stream);
                 }
                 call.monologues.put(m.tag(), monologue);

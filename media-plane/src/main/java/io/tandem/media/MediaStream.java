@@ -11,6 +11,9 @@ public final class MediaStream
     final Endpoint rtcp;
     /** The last signalling from this stream's party; null until that party has sent an offer or answer. */
     StreamSpec spec;
+    /** Where the relay latched RTP and RTCP onto, when not the signalled address (NAT); null otherwise. */
+    java.net.InetSocketAddress rtpLearned;
+    java.net.InetSocketAddress rtcpLearned;
 
     MediaStream(final int index, final MediaInterface iface, final Endpoint rtp, final Endpoint rtcp)
     {

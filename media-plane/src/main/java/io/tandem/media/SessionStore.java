@@ -62,6 +62,12 @@ public final class SessionStore implements AutoCloseable
         map.put(callId, record);
     }
 
+    /** The encoded record of a call, or null. */
+    public byte[] get(final String callId)
+    {
+        return map.get(callId);
+    }
+
     public void remove(final String callId)
     {
         map.remove(callId);

@@ -18,7 +18,8 @@ class CallRecordTest
 {
     private static final CallRecord RECORD = new CallRecord("call-1@example.com", List.of(
         new CallRecord.MonologueRecord("alice", "bob", List.of(new CallRecord.StreamRecord("external", 30000,
-            StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000)).withLatch(LatchMode.DELAYED).withTranscode("PCMU>PCMA")))),
+            StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000)).withLatch(LatchMode.DELAYED).withTranscode("PCMU>PCMA"),
+            new InetSocketAddress("198.51.100.7", 61000), null))),
         new CallRecord.MonologueRecord("bob", "alice", List.of(new CallRecord.StreamRecord("internal", 30002,
             new StreamSpec(new InetSocketAddress("2001:db8::1", 5000), null, true, null, false, true, null, "video", "RTP/AVPF", "96 97", false)))),
         new CallRecord.MonologueRecord("", null, List.of(new CallRecord.StreamRecord("internal", 30004, null)))));
@@ -27,6 +28,17 @@ class CallRecordTest
     void roundTrips()
     {
         assertEquals(RECORD, CallRecord.decode(RECORD.encode()));
+    }
+
+    @Test
+    void aRecordOfThePreviousVersionStillReadsWithoutLearnedAddresses()
+    {
+        final CallRecord decoded = CallRecord.decode(RECORD.encode(5));
+        final CallRecord.StreamRecord alice = decoded.monologues().get(0).streams().get(0);
+        assertEquals(null, alice.rtpLearned());
+        final CallRecord.StreamRecord expected = RECORD.monologues().get(0).streams().get(0);
+        assertEquals(new CallRecord.StreamRecord(expected.interfaceName(), expected.localRtpPort(), expected.spec()), alice);
+        assertEquals(RECORD.monologues().get(1), decoded.monologues().get(1));
     }
 
     @Test

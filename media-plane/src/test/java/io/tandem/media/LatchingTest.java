@@ -105,6 +105,56 @@ class LatchingTest
     }
 
     @Test
+    void aRestartedRelaySendsToTheLatchedNatAddressBeforeThePartySpeaksAgain() throws Exception
+    {
+        start(LatchMode.HEURISTIC, true);
+        aliceNat.send(aliceNat.rtp(1), aliceSendsTo);
+        assertReceives(bob, aliceNat.rtp(1));
+        Thread.sleep(WINDOW_MS + 100);
+        aliceNat.send(aliceNat.rtp(2), aliceSendsTo); // latches onto the NAT address; the housekeeper persists it
+        assertReceives(bob, aliceNat.rtp(2));
+        final CallRecord.StreamRecord persisted = awaitLearnedInStore();
+        assertEquals(aliceNat.address(), persisted.rtpLearned());
+
+        plane.close();
+        plane = new MediaPlane(TestContexts.media(dir)
+            .portRange(24000, 24099)
+            .learningWindowNs(TimeUnit.SECONDS.toNanos(5))); // long enough that the checks below fall inside it
+        // Alice now only listens (on hold, or a one-way announcement): Bob's media must still reach her NAT.
+        bob.send(bob.rtp(3), bobSendsTo);
+        assertReceives(aliceNat, bob.rtp(3));
+
+        // A fresh learning window is open: should her NAT binding have moved, her new source takes over.
+        mallory.send(mallory.rtp(4), aliceSendsTo);
+        assertReceives(bob, mallory.rtp(4));
+        bob.send(bob.rtp(5), bobSendsTo);
+        assertReceives(mallory, bob.rtp(5));
+        assertNull(aliceSignalled.receive(), "never to the signalled (private) address");
+    }
+
+    /** Alice's stream record (the one Alice sends to) once its learned RTP address reached the sessions file. */
+    private CallRecord.StreamRecord awaitLearnedInStore() throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline)
+        {
+            final CallRecord record = plane.storedRecord("c");
+            for (final CallRecord.MonologueRecord monologue : record.monologues())
+            {
+                for (final CallRecord.StreamRecord stream : monologue.streams())
+                {
+                    if (stream.localRtpPort() == aliceSendsTo && stream.rtpLearned() != null)
+                    {
+                        return stream;
+                    }
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the latched address never reached the sessions file");
+    }
+
+    @Test
     void heuristicLearningPrefersTheSignalledAddress() throws Exception
     {
         start(LatchMode.HEURISTIC, true);

@@ -111,6 +111,18 @@ public final class Endpoint
         return wrongSource;
     }
 
+    /** The source learned or latched (the signalled address before any packet came). */
+    public InetSocketAddress source()
+    {
+        return source;
+    }
+
+    /** The handle of the call the endpoint was added for (0 once the agent reported the call timed out). */
+    public long callHandle()
+    {
+        return callHandle;
+    }
+
     /** Added to the agent and not removed since (read on the agent thread). */
     public boolean published()
     {

@@ -30,6 +30,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
         new ManyToOneConcurrentArrayQueue<>(4096);
     private final OneToOneConcurrentArrayQueue<Long> timedOut;
+    private OneToOneConcurrentArrayQueue<Endpoint> latchReports;
     private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
     private final Transport transport;
     private final MediaCounters counters;
@@ -76,6 +77,17 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             Math.max(1, Math.min(MAX_TIMEOUT_SCAN_INTERVAL_NS, shortest / 4));
         this.timedOut = timedOut;
         this.nowNs = clock.nanoTime();
+    }
+
+    /**
+     * Where the agent reports an endpoint that has just latched (its learning window closed on a source), so the
+     * session layer can persist the learned address: a restarted or standby node then sends media to a NATed
+     * party at once, even one that only listens. Set before the agent starts; a full queue drops the report.
+     */
+    public ForwardingAgent latchReports(final OneToOneConcurrentArrayQueue<Endpoint> queue)
+    {
+        latchReports = queue;
+        return this;
     }
 
     /** The kernel's id of the agent thread (for /proc/self/task), or 0 before it started. */
@@ -232,6 +244,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
                 learn(endpoint, from);
             }
             endpoint.latched = true;
+            if (latchReports != null && !endpoint.asymmetric && !endpoint.source.equals(endpoint.signalled))
+            {
+                latchReports.offer(endpoint);
+            }
             return from.equals(endpoint.source) || !endpoint.strictSource;
         }
         final boolean keepSignalled = mode == LatchMode.HEURISTIC && endpoint.learned &&
@@ -380,6 +396,20 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.learned = false;
         endpoint.learningDeadlineNs = nowNs + learningWindowNs;
         endpoint.lastPacketNs = nowNs;
+    }
+
+    /**
+     * Restore what an endpoint had learned before a restart, after {@link #resignal}: media goes to
+     * {@code learned} at once, and the learning window just opened still lets the party's real source replace it.
+     */
+    public void relearn(final Endpoint endpoint, final InetSocketAddress learned)
+    {
+        endpoint.source = learned;
+        endpoint.learned = true;
+        if (!endpoint.asymmetric)
+        {
+            endpoint.remote = learned;
+        }
     }
 
     public static void pair(final Endpoint a, final Endpoint b)
