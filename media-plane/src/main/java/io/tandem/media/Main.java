@@ -45,8 +45,8 @@ public final class Main
           --max-calls N           calls the sessions file is sized for [10000]
           --idle backoff|busy-spin|blocking   forwarding agent idle strategy [backoff]: busy-spin only
                                   on a dedicated core; blocking waits in the kernel (least CPU)
-          --transport epoll|nio   datagram I/O of the forwarding agent [epoll]: epoll and recvmmsg
-                                  called directly (FFM), or Java NIO's Selector
+          --transport epoll|nio   datagram I/O of the forwarding agent [epoll on Linux]: epoll and
+                                  recvmmsg called directly (FFM), or Java NIO's Selector
           --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]

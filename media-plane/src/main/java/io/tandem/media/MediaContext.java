@@ -27,7 +27,8 @@ public final class MediaContext
     private int portMin = Integer.getInteger("tandem.media.port-min", 30000);
     private int portMax = Integer.getInteger("tandem.media.port-max", 40000);
     private String idle = System.getProperty("tandem.media.idle", "backoff");
-    private String transport = System.getProperty("tandem.media.transport", "epoll");
+    /** Null until set: {@link #conclude()} then picks epoll where it can run, NIO elsewhere. */
+    private String transport = System.getProperty("tandem.media.transport");
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
     private long finalTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.final-timeout-s", 0));
@@ -67,14 +68,18 @@ public final class MediaContext
             advertisedAddress = bindAddress;
         }
         idleStrategy(); // validates the name
+        if (transport == null)
+        {
+            transport = epollAvailable() ? "epoll" : "nio";
+        }
         if (!transport.equals("epoll") && !transport.equals("nio"))
         {
             throw new IllegalArgumentException("transport must be epoll or nio: " + transport);
         }
-        if (transport.equals("epoll") && !LinuxNet.available())
+        if (transport.equals("epoll") && !epollAvailable())
         {
             throw new IllegalArgumentException(
-                "the epoll transport needs the JVM flag --add-exports=java.base/sun.nio.ch=ALL-UNNAMED (or use nio)");
+                "the epoll transport needs Linux and the JVM flag --add-exports=java.base/sun.nio.ch=ALL-UNNAMED (or use nio)");
         }
         final List<InterfaceSpec> specs = new ArrayList<>();
         if (interfaces.isEmpty())
@@ -209,10 +214,16 @@ public final class MediaContext
         return this;
     }
 
+    /** Linux, and the JVM lets Tandem reach a channel's descriptor. */
+    private static boolean epollAvailable()
+    {
+        return System.getProperty("os.name", "").startsWith("Linux") && LinuxNet.available();
+    }
+
     /** A new transport of the configured kind for datagrams up to {@code maxPacket} bytes. */
     Transport newTransport(final int maxPacket)
     {
-        return transport.equals("nio") ? new NioTransport(maxPacket) : new EpollTransport(maxPacket);
+        return "epoll".equals(transport) ? new EpollTransport(maxPacket) : new NioTransport(maxPacket);
     }
 
     public long learningWindowNs()

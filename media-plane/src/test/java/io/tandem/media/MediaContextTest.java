@@ -67,6 +67,15 @@ class MediaContextTest
     }
 
     @Test
+    void theTransportIsEpollOnLinuxUnlessNioIsAskedFor()
+    {
+        assertEquals("epoll", new MediaContext().conclude().transportName()); // these tests run on Linux with the flags
+        assertEquals("nio", new MediaContext().transport("nio").conclude().transportName());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new MediaContext().transport("xdp").conclude())
+            .getMessage().contains("epoll or nio"));
+    }
+
+    @Test
     void interfacesOnDifferentAddressesMayShareAPortRange()
     {
         final MediaContext ctx = new MediaContext()
