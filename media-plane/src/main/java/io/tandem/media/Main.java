@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import io.tandem.media.control.NgCommands;
 import io.tandem.media.control.NgContext;
 import io.tandem.media.control.NgServer;
+import io.tandem.media.control.NgHttpServer;
 import io.tandem.media.control.NgTcpServer;
 import io.tandem.media.relay.LatchMode;
 import org.agrona.CloseHelper;
@@ -57,6 +58,8 @@ public final class Main
           --listen-ng ADDRESS:PORT   UDP socket for rtpengine's ng control protocol, as used by
                                   Kamailio's and OpenSIPS's rtpengine modules [127.0.0.1:2223]
           --listen-tcp-ng ADDRESS:PORT   also accept ng over TCP there [off]
+          --listen-http ADDRESS:PORT   HTTP: POST /ng (ng messages, same access list), GET /metrics
+                                  (Prometheus), GET /ping [off]
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
                                   [127.0.0.0/8 and ::1]
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
@@ -135,6 +138,7 @@ public final class Main
                 case "--call" -> calls.add(staticCall(value));
                 case "--listen-ng" -> ng.listen(value);
                 case "--listen-tcp-ng" -> ng.listenTcp(value);
+                case "--listen-http" -> ng.listenHttp(value);
                 case "--ng-allow" -> ng.allow(value);
                 case "--max-sessions" -> ng.maxSessions(number(value, option));
                 case "--role" ->
@@ -235,6 +239,7 @@ public final class Main
         final MediaPlane plane = new MediaPlane(ctx);
         final NgServer ngServer;
         NgTcpServer tcpServer = null;
+        NgHttpServer httpServer = null;
         try
         {
             final NgCommands commands = new NgCommands(plane, options.ng().maxSessions()).role(options.role());
@@ -242,6 +247,10 @@ public final class Main
             if (options.ng().listenTcpAddress() != null)
             {
                 tcpServer = new NgTcpServer(options.ng(), commands, plane.counters());
+            }
+            if (options.ng().listenHttpAddress() != null)
+            {
+                httpServer = new NgHttpServer(options.ng(), commands, plane.counters());
             }
         }
         catch (final RuntimeException ex)
@@ -252,9 +261,10 @@ public final class Main
             return;
         }
         final NgTcpServer ngTcpServer = tcpServer;
+        final NgHttpServer ngHttpServer = httpServer;
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            CloseHelper.quietClose(ngTcpServer);
+            CloseHelper.quietCloseAll(ngHttpServer, ngTcpServer);
             ngServer.close();
             plane.close();
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
@@ -272,6 +282,12 @@ public final class Main
         if (ngTcpServer != null)
         {
             System.out.printf("tandem: ng control on tcp %s%n", ngTcpServer.localAddress());
+        }
+        if (ngHttpServer != null)
+        {
+            final InetSocketAddress http = ngHttpServer.localAddress();
+            System.out.printf("tandem: http on %s:%d (POST /ng, GET /metrics, GET /ping)%n",
+                http.getAddress().getHostAddress(), http.getPort());
         }
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
             ctx.sessionsFile(), plane.callCount(), ctx.countersFile());

@@ -14,17 +14,20 @@ public final class NgContext
 {
     private String listen = System.getProperty("tandem.ng.listen", "127.0.0.1:2223");
     private String listenTcp = System.getProperty("tandem.ng.listen-tcp", "");
+    private String listenHttp = System.getProperty("tandem.ng.listen-http", "");
     private final List<String> allow = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
     private InetSocketAddress listenAddress;
     private InetSocketAddress listenTcpAddress;
+    private InetSocketAddress listenHttpAddress;
     private List<Cidr> allowed;
 
     public NgContext conclude()
     {
         listenAddress = address(listen, "listen-ng");
         listenTcpAddress = listenTcp.isBlank() ? null : address(listenTcp, "listen-tcp-ng");
+        listenHttpAddress = listenHttp.isBlank() ? null : address(listenHttp, "listen-http");
         final List<Cidr> blocks = new ArrayList<>();
         for (final String block : allow.isEmpty() ? List.of("127.0.0.0/8", "::1/128") : allow)
         {
@@ -75,6 +78,22 @@ public final class NgContext
     public InetSocketAddress listenTcpAddress()
     {
         return listenTcpAddress;
+    }
+
+    /**
+     * {@code ADDRESS:PORT} of the HTTP interface ({@code POST /ng}, {@code GET /metrics}, {@code GET /ping});
+     * empty (the default) means none.
+     */
+    public NgContext listenHttp(final String value)
+    {
+        listenHttp = value;
+        return this;
+    }
+
+    /** The HTTP address, or null when HTTP is off. */
+    public InetSocketAddress listenHttpAddress()
+    {
+        return listenHttpAddress;
     }
 
     /** Add a source network allowed to send commands; with none, loopback only. */

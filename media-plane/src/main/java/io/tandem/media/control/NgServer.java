@@ -147,77 +147,12 @@ public final class NgServer implements AutoCloseable
             counters.ngRetransmits.incrementRelease();
             return cached.reply();
         }
-        final byte[] encoded;
-        if (length > MAX_MESSAGE)
-        {
-            counters.ngMalformed.incrementRelease();
-            encoded = withCookie(cookie, Bencode.encode(NgCommands.error("Message too long")));
-        }
-        else if (space + 1 < length && bytes[space + 1] == '{')
-        {
-            // a JSON request gets a JSON reply, as from rtpengine
-            encoded = withCookie(cookie, Json.encode(decodeJsonAndExecute(bytes, space + 1)).getBytes(StandardCharsets.UTF_8));
-        }
-        else
-        {
-            encoded = withCookie(cookie, Bencode.encode(decodeAndExecute(bytes, space + 1)));
-        }
+        final byte[] encoded = NgMessage.reply(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);
         if (replies.size() < MAX_CACHED_REPLIES)
         {
             replies.put(cookie, new CachedReply(encoded, now + ctx.retransmitCacheNs()));
         }
         return encoded;
-    }
-
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> decodeAndExecute(final byte[] bytes, final int offset)
-    {
-        final Object decoded;
-        try
-        {
-            decoded = Bencode.decode(bytes, offset, bytes.length - offset);
-        }
-        catch (final BencodeException ex)
-        {
-            counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage());
-        }
-        if (!(decoded instanceof Map<?, ?>))
-        {
-            counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Message is not a bencode dictionary");
-        }
-        return commands.execute((Map<String, Object>)decoded);
-    }
-
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> decodeJsonAndExecute(final byte[] bytes, final int offset)
-    {
-        final Object decoded;
-        try
-        {
-            decoded = Json.decode(new String(bytes, offset, bytes.length - offset, StandardCharsets.UTF_8));
-        }
-        catch (final BencodeException ex)
-        {
-            counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage());
-        }
-        if (!(decoded instanceof Map<?, ?>))
-        {
-            counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Message is not a JSON object");
-        }
-        return commands.execute((Map<String, Object>)decoded);
-    }
-
-    private static byte[] withCookie(final String cookie, final byte[] body)
-    {
-        final byte[] prefix = (cookie + " ").getBytes(StandardCharsets.ISO_8859_1);
-        final byte[] out = new byte[prefix.length + body.length];
-        System.arraycopy(prefix, 0, out, 0, prefix.length);
-        System.arraycopy(body, 0, out, prefix.length, body.length);
-        return out;
     }
 
     private void expire(final long now)

@@ -2,6 +2,8 @@ package io.tandem.media.stats;
 
 import java.io.File;
 import java.nio.MappedByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.agrona.IoUtil;
 import org.agrona.concurrent.AtomicBuffer;
@@ -24,6 +26,7 @@ public final class MediaCounters implements AutoCloseable
 
     private final MappedByteBuffer mapped;
     private final CountersManager manager;
+    private final List<Metric> metrics = new ArrayList<>();
 
     public final AtomicCounter rxPackets;
     public final AtomicCounter rxBytes;
@@ -67,34 +70,79 @@ public final class MediaCounters implements AutoCloseable
         header.putInt(4, VALUES_LENGTH);
         manager = new CountersManager(
             new UnsafeBuffer(mapped, HEADER, META_LENGTH), new UnsafeBuffer(mapped, HEADER + META_LENGTH, VALUES_LENGTH));
-        rxPackets = manager.newCounter("rx packets");
-        rxBytes = manager.newCounter("rx bytes");
-        txPackets = manager.newCounter("tx packets");
-        txBytes = manager.newCounter("tx bytes");
-        rtcpPackets = manager.newCounter("rtcp packets relayed");
-        dropNoDestination = manager.newCounter("drop: peer has no address yet");
-        dropWrongSource = manager.newCounter("drop: wrong source");
-        dropMalformed = manager.newCounter("drop: malformed");
-        dropTooShort = manager.newCounter("drop: too short");
-        dropBadVersion = manager.newCounter("drop: rtp version != 2");
-        dropSendFailed = manager.newCounter("drop: send failed");
-        dropTransformer = manager.newCounter("drop: transformer");
-        transcoded = manager.newCounter("packets transcoded");
-        sessions = manager.newCounter("calls active");
-        portsInUse = manager.newCounter("ports in use");
-        callsTimedOut = manager.newCounter("calls ended by timeout");
-        callsFinalTimeout = manager.newCounter("calls ended by final timeout");
-        portsExhausted = manager.newCounter("port allocation failures");
-        restoreFailures = manager.newCounter("calls not restored at start");
-        portsBusyElsewhere = manager.newCounter("ports skipped: bound by another process");
-        ngRequests = manager.newCounter("ng requests");
-        ngErrors = manager.newCounter("ng error replies");
-        ngRetransmits = manager.newCounter("ng retransmissions answered from cache");
-        ngMalformed = manager.newCounter("ng malformed messages");
-        ngSourceRefused = manager.newCounter("ng dropped: source not allowed");
-        ngLoadLimit = manager.newCounter("ng load limit replies");
-        roleActive = manager.newCounter("role: 1 active, 0 standby");
-        roleChanges = manager.newCounter("role changes");
+        rxPackets = counter("rx packets", "tandem_received_packets_total", false, "Datagrams received on media sockets");
+        rxBytes = counter("rx bytes", "tandem_received_bytes_total", false, "Bytes received on media sockets");
+        txPackets = counter("tx packets", "tandem_sent_packets_total", false, "Datagrams relayed out of media sockets");
+        txBytes = counter("tx bytes", "tandem_sent_bytes_total", false, "Bytes relayed out of media sockets");
+        rtcpPackets = counter("rtcp packets relayed", "tandem_rtcp_packets_total", false, "RTCP packets relayed");
+        dropNoDestination = counter("drop: peer has no address yet", "tandem_dropped_packets_total{reason=\"no_destination\"}", false, "Datagrams dropped, by reason");
+        dropWrongSource = counter("drop: wrong source", "tandem_dropped_packets_total{reason=\"wrong_source\"}", false, "Datagrams dropped, by reason");
+        dropMalformed = counter("drop: malformed", "tandem_dropped_packets_total{reason=\"malformed\"}", false, "Datagrams dropped, by reason");
+        dropTooShort = counter("drop: too short", "tandem_dropped_packets_total{reason=\"too_short\"}", false, "Datagrams dropped, by reason");
+        dropBadVersion = counter("drop: rtp version != 2", "tandem_dropped_packets_total{reason=\"bad_version\"}", false, "Datagrams dropped, by reason");
+        dropSendFailed = counter("drop: send failed", "tandem_dropped_packets_total{reason=\"send_failed\"}", false, "Datagrams dropped, by reason");
+        dropTransformer = counter("drop: transformer", "tandem_dropped_packets_total{reason=\"transformer\"}", false, "Datagrams dropped, by reason");
+        transcoded = counter("packets transcoded", "tandem_transcoded_packets_total", false, "Packets transcoded in the forwarding loop");
+        sessions = counter("calls active", "tandem_calls", true, "Calls relayed now");
+        portsInUse = counter("ports in use", "tandem_ports_in_use", true, "Media ports allocated now");
+        callsTimedOut = counter("calls ended by timeout", "tandem_calls_ended_total{reason=\"timeout\"}", false, "Calls ended by Tandem, by reason");
+        callsFinalTimeout = counter("calls ended by final timeout", "tandem_calls_ended_total{reason=\"final_timeout\"}", false, "Calls ended by Tandem, by reason");
+        portsExhausted = counter("port allocation failures", "tandem_port_allocation_failures_total", false, "Offers refused for want of ports");
+        restoreFailures = counter("calls not restored at start", "tandem_restore_failures_total", false, "Persisted calls that could not be restored at start");
+        portsBusyElsewhere = counter("ports skipped: bound by another process", "tandem_ports_busy_elsewhere_total", false, "Ports skipped because another process had bound them");
+        ngRequests = counter("ng requests", "tandem_ng_requests_total", false, "ng commands executed");
+        ngErrors = counter("ng error replies", "tandem_ng_errors_total", false, "ng commands answered with an error");
+        ngRetransmits = counter("ng retransmissions answered from cache", "tandem_ng_retransmissions_total", false, "ng retransmissions answered from the reply cache");
+        ngMalformed = counter("ng malformed messages", "tandem_ng_malformed_total", false, "ng messages that could not be decoded");
+        ngSourceRefused = counter("ng dropped: source not allowed", "tandem_ng_refused_total", false, "ng messages dropped: source not allowed");
+        ngLoadLimit = counter("ng load limit replies", "tandem_ng_load_limit_total", false, "Offers answered with load limit");
+        roleActive = counter("role: 1 active, 0 standby", "tandem_role_active", true, "1 when this node is active, 0 when standby");
+        roleChanges = counter("role changes", "tandem_role_changes_total", false, "HA role changes");
+    }
+
+    /**
+     * One counter as Prometheus exposes it: its name with any labels, whether it is a gauge (else a counter), its
+     * help text.
+     */
+    public record Metric(String name, boolean gauge, String help, AtomicCounter counter)
+    {
+        /** The metric family: the name without its labels. */
+        public String family()
+        {
+            final int brace = name.indexOf('{');
+            return brace < 0 ? name : name.substring(0, brace);
+        }
+    }
+
+    private AtomicCounter counter(final String label, final String metric, final boolean gauge, final String help)
+    {
+        final AtomicCounter counter = manager.newCounter(label);
+        metrics.add(new Metric(metric, gauge, help, counter));
+        return counter;
+    }
+
+    /** Every counter, in registration order, with its Prometheus name. */
+    public List<Metric> metrics()
+    {
+        return List.copyOf(metrics);
+    }
+
+    /** The counters in Prometheus' text exposition format (version 0.0.4). */
+    public String prometheusText()
+    {
+        final StringBuilder out = new StringBuilder(4096);
+        String family = null;
+        for (final Metric metric : metrics)
+        {
+            if (!metric.family().equals(family))
+            {
+                family = metric.family();
+                out.append("# HELP ").append(family).append(' ').append(metric.help()).append('\n');
+                out.append("# TYPE ").append(family).append(metric.gauge() ? " gauge" : " counter").append('\n');
+            }
+            out.append(metric.name()).append(' ').append(metric.counter().get()).append('\n');
+        }
+        return out.toString();
     }
 
     public CountersReader reader()

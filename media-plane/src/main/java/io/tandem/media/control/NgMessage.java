@@ -1,0 +1,97 @@
+package io.tandem.media.control;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import io.tandem.media.stats.MediaCounters;
+
+/**
+ * One ng message in the datagram format ({@code <cookie> <bencode or JSON dictionary>}) turned into its reply in
+ * the same format: the UDP socket and HTTP's {@code POST /ng} share it. A JSON request gets a JSON reply, as from
+ * rtpengine. Malformed messages get an error reply and are counted.
+ */
+final class NgMessage
+{
+    private NgMessage()
+    {
+    }
+
+    /**
+     * @param bodyOffset where the dictionary starts in {@code bytes} (after the cookie's space)
+     * @param tooLong    the message was cut: answer "Message too long" without decoding
+     * @return the reply, cookie included
+     */
+    static byte[] reply(
+        final NgCommands commands,
+        final MediaCounters counters,
+        final String cookie,
+        final byte[] bytes,
+        final int bodyOffset,
+        final boolean tooLong)
+    {
+        if (tooLong)
+        {
+            counters.ngMalformed.incrementRelease();
+            return withCookie(cookie, Bencode.encode(NgCommands.error("Message too long")));
+        }
+        if (bodyOffset < bytes.length && bytes[bodyOffset] == '{')
+        {
+            return withCookie(cookie, Json.encode(decodeJsonAndExecute(commands, counters, bytes, bodyOffset))
+                .getBytes(StandardCharsets.UTF_8));
+        }
+        return withCookie(cookie, Bencode.encode(decodeAndExecute(commands, counters, bytes, bodyOffset)));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> decodeAndExecute(
+        final NgCommands commands, final MediaCounters counters, final byte[] bytes, final int offset)
+    {
+        final Object decoded;
+        try
+        {
+            decoded = Bencode.decode(bytes, offset, bytes.length - offset);
+        }
+        catch (final BencodeException ex)
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage());
+        }
+        if (!(decoded instanceof Map<?, ?>))
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Message is not a bencode dictionary");
+        }
+        return commands.execute((Map<String, Object>)decoded);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> decodeJsonAndExecute(
+        final NgCommands commands, final MediaCounters counters, final byte[] bytes, final int offset)
+    {
+        final Object decoded;
+        try
+        {
+            decoded = Json.decode(new String(bytes, offset, bytes.length - offset, StandardCharsets.UTF_8));
+        }
+        catch (final BencodeException ex)
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage());
+        }
+        if (!(decoded instanceof Map<?, ?>))
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgCommands.error("Message is not a JSON object");
+        }
+        return commands.execute((Map<String, Object>)decoded);
+    }
+
+    static byte[] withCookie(final String cookie, final byte[] body)
+    {
+        final byte[] prefix = (cookie + " ").getBytes(StandardCharsets.ISO_8859_1);
+        final byte[] out = new byte[prefix.length + body.length];
+        System.arraycopy(prefix, 0, out, 0, prefix.length);
+        System.arraycopy(body, 0, out, prefix.length, body.length);
+        return out;
+    }
+}

@@ -1,0 +1,161 @@
+package io.tandem.media.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.tandem.media.MediaPlane;
+import io.tandem.media.TestContexts;
+
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The HTTP interface: ng over POST /ng in both encodings, Prometheus metrics, ping, and what it refuses. */
+class NgHttpServerTest
+{
+    @TempDir
+    Path dir;
+
+    private MediaPlane plane;
+    private NgHttpServer server;
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(server, plane);
+        client.close();
+    }
+
+    private void start(final NgContext ng)
+    {
+        plane = new MediaPlane(TestContexts.media(dir).portRange(20500, 20599));
+        ng.listenHttp("127.0.0.1:0").conclude();
+        server = new NgHttpServer(ng, new NgCommands(plane, 0), plane.counters());
+    }
+
+    private URI uri(final String path)
+    {
+        return URI.create("http://127.0.0.1:" + server.localAddress().getPort() + path);
+    }
+
+    private HttpResponse<byte[]> post(final String path, final byte[] body) throws Exception
+    {
+        return client.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5))
+            .header("Content-Type", NgHttpServer.NG_CONTENT_TYPE)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private HttpResponse<String> get(final String path) throws Exception
+    {
+        return client.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5)).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static byte[] bencoded(final String cookie, final Map<String, Object> request)
+    {
+        final byte[] body = Bencode.encode(request);
+        final byte[] prefix = (cookie + " ").getBytes(StandardCharsets.ISO_8859_1);
+        final byte[] out = Arrays.copyOf(prefix, prefix.length + body.length);
+        System.arraycopy(body, 0, out, prefix.length, body.length);
+        return out;
+    }
+
+    /** The dictionary of a reply in the datagram format, after checking its cookie. */
+    private static Map<?, ?> dictionary(final String cookie, final byte[] reply) throws Exception
+    {
+        final String prefix = cookie + " ";
+        assertEquals(prefix, new String(reply, 0, prefix.length(), StandardCharsets.ISO_8859_1));
+        return (Map<?, ?>)Bencode.decode(reply, prefix.length(), reply.length - prefix.length());
+    }
+
+    private static Map<String, Object> offer(final String callId)
+    {
+        final Map<String, Object> offer = new LinkedHashMap<>();
+        offer.put("command", "offer");
+        offer.put("call-id", callId);
+        offer.put("from-tag", "a");
+        offer.put("sdp", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+            "m=audio 4000 RTP/AVP 0\r\n");
+        return offer;
+    }
+
+    @Test
+    void ngOverHttpInBencodeAndJson() throws Exception
+    {
+        start(new NgContext());
+        final HttpResponse<byte[]> pong = post("/ng", bencoded("c1", Map.of("command", "ping")));
+        assertEquals(200, pong.statusCode());
+        assertEquals(NgHttpServer.NG_CONTENT_TYPE, pong.headers().firstValue("Content-Type").orElse(""));
+        assertEquals("pong", String.valueOf(dictionary("c1", pong.body()).get("result")));
+
+        final Map<?, ?> offered = dictionary("c2", post("/ng", bencoded("c2", offer("http-call"))).body());
+        assertEquals("ok", String.valueOf(offered.get("result")));
+        assertEquals(1, plane.callCount());
+
+        final HttpResponse<byte[]> json = post("/ng", "c3 {\"command\":\"query\",\"call-id\":\"http-call\"}"
+            .getBytes(StandardCharsets.UTF_8));
+        final String text = new String(json.body(), StandardCharsets.UTF_8);
+        assertTrue(text.startsWith("c3 {") && text.contains("\"result\":\"ok\""), text);
+    }
+
+    @Test
+    void malformedMessagesGetAnErrorOrABadRequestAndAreCounted() throws Exception
+    {
+        start(new NgContext());
+        final Map<?, ?> error = dictionary("c1", post("/ng", "c1 d7:command".getBytes(StandardCharsets.UTF_8)).body());
+        assertEquals("error", String.valueOf(error.get("result")));
+        assertEquals(400, post("/ng", "no-cookie-at-all".getBytes(StandardCharsets.UTF_8)).statusCode());
+        final byte[] huge = new byte[NgServer.MAX_MESSAGE + 10];
+        Arrays.fill(huge, (byte)'x');
+        huge[2] = ' ';
+        final Map<?, ?> tooLong = dictionary("xx", post("/ng", huge).body());
+        assertEquals("Message too long", String.valueOf(tooLong.get("error-reason")));
+        assertEquals(3, plane.counters().ngMalformed.get());
+        assertEquals(405, get("/ng").statusCode());
+        assertEquals(404, get("/metrics/more").statusCode());
+    }
+
+    @Test
+    void metricsAndPing() throws Exception
+    {
+        start(new NgContext());
+        post("/ng", bencoded("c1", Map.of("command", "ping")));
+        post("/ng", bencoded("c2", offer("metered")));
+        assertEquals("pong", get("/ping").body());
+        final HttpResponse<String> metrics = get("/metrics");
+        assertEquals(200, metrics.statusCode());
+        assertTrue(metrics.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        final List<String> lines = metrics.body().lines().toList();
+        assertTrue(lines.contains("# TYPE tandem_ng_requests_total counter"), metrics.body());
+        assertTrue(lines.contains("tandem_ng_requests_total 2"), metrics.body());
+        assertTrue(lines.contains("# TYPE tandem_calls gauge"), metrics.body());
+        assertTrue(lines.contains("tandem_calls 1"), metrics.body());
+        assertTrue(lines.contains("tandem_dropped_packets_total{reason=\"wrong_source\"} 0"), metrics.body());
+        assertEquals(1, lines.stream().filter((l) -> l.equals("# TYPE tandem_dropped_packets_total counter")).count(),
+            "one TYPE line per family");
+    }
+
+    @Test
+    void ngFromASourceOutsideTheAccessListIsRefusedButMetricsAreServed() throws Exception
+    {
+        start(new NgContext().allow("192.0.2.0/24"));
+        assertEquals(403, post("/ng", bencoded("c1", Map.of("command", "ping"))).statusCode());
+        assertEquals(1, plane.counters().ngSourceRefused.get());
+        assertEquals(0, plane.callCount());
+        assertEquals(200, get("/metrics").statusCode());
+    }
+}
