@@ -40,6 +40,19 @@ class TuningFilesTest
     }
 
     @Test
+    void theSystemdUnitsCommandLineIsOneTandemAccepts() throws Exception
+    {
+        final String unit = Files.readString(Path.of("../tuning/systemd/tandem.service"));
+        final String execStart = unit.replace("\\\n", " ").lines()
+            .filter((line) -> line.startsWith("ExecStart=")).findFirst().orElseThrow();
+        final String[] words = execStart.substring("ExecStart=".length()).trim().split("\\s+");
+        assertTrue(words[0].endsWith("/bin/tandem"), execStart);
+        final Main.Options options = Main.parse(java.util.Arrays.copyOfRange(words, 1, words.length));
+        assertEquals(2, options.context().interfaceSpecs().size());
+        assertTrue(options.ng().listenHttpAddress() != null, "the unit serves /metrics");
+    }
+
+    @Test
     void theLaunchersJvmFlagsAreThePomsJvmFlags() throws Exception
     {
         final String pom = Files.readString(REPO.resolve("pom.xml"));

@@ -404,12 +404,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      */
     public void relearn(final Endpoint endpoint, final InetSocketAddress learned)
     {
-        endpoint.source = learned;
-        endpoint.learned = true;
-        if (!endpoint.asymmetric)
-        {
-            endpoint.remote = learned;
-        }
+        learn(endpoint, learned);
     }
 
     public static void pair(final Endpoint a, final Endpoint b)
