@@ -194,6 +194,36 @@ class EpollTransportTest
     }
 
     @Test
+    void aDualStackSocketTalksToIpv4Peers() throws IOException
+    {
+        final InetAddress any6;
+        try
+        {
+            any6 = InetAddress.getByName("::");
+            new DatagramSocket(new InetSocketAddress(any6, 0)).close();
+        }
+        catch (final IOException ex)
+        {
+            Assumptions.abort("no IPv6 here: " + ex.getMessage());
+            return;
+        }
+        final Endpoint dual = endpoint(any6);
+        final InetAddress loopback4 = InetAddress.getByName("127.0.0.1");
+        final DatagramSocket peer = peer(loopback4);
+        peer.send(new DatagramPacket(new byte[] {7}, 1, loopback4, dual.localPort()));
+        final List<Received> received = receive(1, new ArrayList<>());
+        assertEquals(1, received.size());
+        assertEquals(peer.getLocalSocketAddress(), received.get(0).source(), "a v4-mapped source reads as IPv4");
+        // Sending back to the IPv4 address (as latched, or as signalled in an IP4 SDP): Linux takes a sockaddr_in
+        // on a dual-stack socket.
+        assertTrue(transport.send(dual, ByteBuffer.wrap(new byte[] {8, 9}), (InetSocketAddress)peer.getLocalSocketAddress()));
+        final DatagramPacket got = new DatagramPacket(new byte[8], 8);
+        peer.receive(got);
+        assertEquals(2, got.getLength());
+        assertEquals(dual.localPort(), got.getPort());
+    }
+
+    @Test
     void aBlockedPollWakesForAPacketAndForWakeup() throws Exception
     {
         final InetAddress loopback = InetAddress.getLoopbackAddress();
