@@ -48,6 +48,8 @@ public final class Main
                                   on a dedicated core; blocking waits in the kernel (least CPU)
           --transport epoll|nio   datagram I/O of the forwarding agent [epoll on Linux]: epoll and
                                   recvmmsg called directly (FFM), or Java NIO's Selector
+          --tos N                 TOS byte / IPv6 traffic class of relayed media; 184 is DSCP EF,
+                                  0 leaves it unmarked [184]
           --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
           --endpoint-learning off|immediate|delayed|heuristic   latching of NATed peers [heuristic]
           --timeout SECONDS       end a call after this long without media; 0 = never [60]
@@ -72,7 +74,7 @@ public final class Main
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
-        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .transport, .forwarder-cpu,
+        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .transport, .tos, .forwarder-cpu,
         .endpoint-learning, .timeout-s, .silent-timeout-s, .final-timeout-s, .delete-delay-s.
         """;
 
@@ -129,6 +131,7 @@ public final class Main
                 case "--idle" -> ctx.idle(value);
                 case "--transport" -> ctx.transport(value);
                 case "--forwarder-cpu" -> ctx.forwarderCpu(number(value, option));
+                case "--tos" -> ctx.tos(number(value, option));
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));
                 case "--timeout" -> ctx.timeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--final-timeout" -> ctx.finalTimeoutNs(TimeUnit.SECONDS.toNanos(number(value, option)));

@@ -39,6 +39,8 @@ public final class MediaContext
     private File sessionsFile = new File(System.getProperty("tandem.media.sessions", "/dev/shm/tandem/sessions.cm3"));
     private long maxCalls = Long.getLong("tandem.media.max-calls", 10_000);
     private int forwarderCpu = Integer.getInteger("tandem.media.forwarder-cpu", -1);
+    /** DSCP EF (46) shifted into the TOS byte: the marking carrier networks give voice. */
+    private int tos = Integer.getInteger("tandem.media.tos", 184);
     private final List<String> interfaces = new ArrayList<>(
         List.of(System.getProperty("tandem.media.interfaces", "").split(";")).stream().filter((s) -> !s.isBlank()).toList());
     private List<InterfaceSpec> interfaceSpecs;
@@ -58,6 +60,10 @@ public final class MediaContext
         {
             throw new IllegalArgumentException("forwarder-cpu must be -1 (none) or a CPU below " +
                 Runtime.getRuntime().availableProcessors() + ": " + forwarderCpu);
+        }
+        if (tos < 0 || tos > 255)
+        {
+            throw new IllegalArgumentException("tos must be 0 to 255 (184 is DSCP EF): " + tos);
         }
         if (maxCalls < 1)
         {
@@ -315,6 +321,18 @@ public final class MediaContext
     public MediaContext sessionsFile(final File value)
     {
         sessionsFile = value;
+        return this;
+    }
+
+    /** The TOS byte (IPv4) or traffic class (IPv6) of the media Tandem sends; 0 leaves packets unmarked. */
+    public int tos()
+    {
+        return tos;
+    }
+
+    public MediaContext tos(final int value)
+    {
+        tos = value;
         return this;
     }
 

@@ -790,8 +790,8 @@ public final class MediaPlane implements AutoCloseable
         DatagramChannel rtcp = null;
         try
         {
-            rtp = open(iface.bindAddress(), port);
-            rtcp = open(iface.bindAddress(), port + 1);
+            rtp = open(iface.bindAddress(), port, ctx.tos());
+            rtcp = open(iface.bindAddress(), port + 1, ctx.tos());
         }
         catch (final IOException ex)
         {
@@ -817,7 +817,7 @@ public final class MediaPlane implements AutoCloseable
         }
     }
 
-    private static DatagramChannel open(final InetAddress address, final int port) throws IOException
+    private static DatagramChannel open(final InetAddress address, final int port, final int tos) throws IOException
     {
         final DatagramChannel channel = DatagramChannel.open(
             address instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
@@ -825,6 +825,10 @@ public final class MediaPlane implements AutoCloseable
         {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.setOption(StandardSocketOptions.SO_RCVBUF, 256 * 1024);
+            if (tos != 0)
+            {
+                channel.setOption(StandardSocketOptions.IP_TOS, tos); // also the traffic class of an IPv6 socket
+            }
             channel.bind(new InetSocketAddress(address, port));
             channel.configureBlocking(false);
             return channel;

@@ -109,6 +109,21 @@ class RelayTest
     }
 
     @Test
+    void mediaSocketsMarkPacketsExpeditedForwardingUnlessToldOtherwise() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        setUpCall("call-ef");
+        final MediaStream stream = plane.call("call-ef").monologues().values().iterator().next().streams().get(0);
+        assertEquals(184, stream.rtp.channel().getOption(java.net.StandardSocketOptions.IP_TOS), "DSCP EF");
+        assertEquals(184, stream.rtcp.channel().getOption(java.net.StandardSocketOptions.IP_TOS));
+        plane.close();
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX).tos(0).sessionsFile(dir.resolve("other.cm3").toFile()));
+        setUpCall("call-unmarked");
+        final MediaStream unmarked = plane.call("call-unmarked").monologues().values().iterator().next().streams().get(0);
+        assertEquals(0, unmarked.rtp.channel().getOption(java.net.StandardSocketOptions.IP_TOS));
+    }
+
+    @Test
     void theBlockingIdleModeRelaysAndTakesCommandsWhileWaitingInTheKernel() throws Exception
     {
         plane = new MediaPlane(context(PORT_MIN, PORT_MAX).idle("blocking"));
