@@ -15,6 +15,7 @@ import io.tandem.media.control.NgContext;
 import io.tandem.media.control.NgServer;
 import io.tandem.media.control.NgHttpServer;
 import io.tandem.media.control.NgTcpServer;
+import io.tandem.media.control.NgWebSocketServer;
 import io.tandem.media.relay.LatchMode;
 import org.agrona.CloseHelper;
 
@@ -60,6 +61,8 @@ public final class Main
           --listen-ng ADDRESS:PORT   UDP socket for rtpengine's ng control protocol, as used by
                                   Kamailio's and OpenSIPS's rtpengine modules [127.0.0.1:2223]
           --listen-tcp-ng ADDRESS:PORT   also accept ng over TCP there [off]
+          --listen-ws-ng ADDRESS:PORT   also accept ng over WebSocket there (subprotocol
+                                  ng.rtpengine.com, Kamailio's ws:// media nodes) [off]
           --listen-http ADDRESS:PORT   HTTP: POST /ng (ng messages, same access list), GET /metrics
                                   (Prometheus), GET /ping [off]
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
@@ -142,6 +145,7 @@ public final class Main
                 case "--listen-ng" -> ng.listen(value);
                 case "--listen-tcp-ng" -> ng.listenTcp(value);
                 case "--listen-http" -> ng.listenHttp(value);
+                case "--listen-ws-ng" -> ng.listenWs(value);
                 case "--ng-allow" -> ng.allow(value);
                 case "--max-sessions" -> ng.maxSessions(number(value, option));
                 case "--role" ->
@@ -243,6 +247,7 @@ public final class Main
         final NgServer ngServer;
         NgTcpServer tcpServer = null;
         NgHttpServer httpServer = null;
+        NgWebSocketServer wsServer = null;
         try
         {
             final NgCommands commands = new NgCommands(plane, options.ng().maxSessions()).role(options.role());
@@ -255,6 +260,10 @@ public final class Main
             {
                 httpServer = new NgHttpServer(options.ng(), commands, plane.counters());
             }
+            if (options.ng().listenWsAddress() != null)
+            {
+                wsServer = new NgWebSocketServer(options.ng(), commands, plane.counters());
+            }
         }
         catch (final RuntimeException ex)
         {
@@ -265,9 +274,10 @@ public final class Main
         }
         final NgTcpServer ngTcpServer = tcpServer;
         final NgHttpServer ngHttpServer = httpServer;
+        final NgWebSocketServer ngWsServer = wsServer;
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            CloseHelper.quietCloseAll(ngHttpServer, ngTcpServer);
+            CloseHelper.quietCloseAll(ngWsServer, ngHttpServer, ngTcpServer);
             ngServer.close();
             plane.close();
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
@@ -285,6 +295,11 @@ public final class Main
         if (ngTcpServer != null)
         {
             System.out.printf("tandem: ng control on tcp %s%n", ngTcpServer.localAddress());
+        }
+        if (ngWsServer != null)
+        {
+            System.out.printf("tandem: ng control on websocket %s (%s)%n", ngWsServer.localAddress(),
+                NgWebSocketServer.SUBPROTOCOL);
         }
         if (ngHttpServer != null)
         {

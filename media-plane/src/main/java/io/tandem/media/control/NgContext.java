@@ -15,12 +15,14 @@ public final class NgContext
     private String listen = System.getProperty("tandem.ng.listen", "127.0.0.1:2223");
     private String listenTcp = System.getProperty("tandem.ng.listen-tcp", "");
     private String listenHttp = System.getProperty("tandem.ng.listen-http", "");
+    private String listenWs = System.getProperty("tandem.ng.listen-ws", "");
     private final List<String> allow = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
     private InetSocketAddress listenAddress;
     private InetSocketAddress listenTcpAddress;
     private InetSocketAddress listenHttpAddress;
+    private InetSocketAddress listenWsAddress;
     private List<Cidr> allowed;
 
     public NgContext conclude()
@@ -28,6 +30,7 @@ public final class NgContext
         listenAddress = address(listen, "listen-ng");
         listenTcpAddress = listenTcp.isBlank() ? null : address(listenTcp, "listen-tcp-ng");
         listenHttpAddress = listenHttp.isBlank() ? null : address(listenHttp, "listen-http");
+        listenWsAddress = listenWs.isBlank() ? null : address(listenWs, "listen-ws-ng");
         final List<Cidr> blocks = new ArrayList<>();
         for (final String block : allow.isEmpty() ? List.of("127.0.0.0/8", "::1/128") : allow)
         {
@@ -94,6 +97,19 @@ public final class NgContext
     public InetSocketAddress listenHttpAddress()
     {
         return listenHttpAddress;
+    }
+
+    /** {@code ADDRESS:PORT} for ng over WebSocket ({@code ng.rtpengine.com}); empty (the default) means none. */
+    public NgContext listenWs(final String value)
+    {
+        listenWs = value;
+        return this;
+    }
+
+    /** The WebSocket address, or null when WebSocket is off. */
+    public InetSocketAddress listenWsAddress()
+    {
+        return listenWsAddress;
     }
 
     /** Add a source network allowed to send commands; with none, loopback only. */

@@ -1,0 +1,285 @@
+package io.tandem.media.control;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.tandem.media.stats.MediaCounters;
+
+/**
+ * The ng control protocol over WebSocket, as rtpengine offers it to Kamailio's {@code ws://} media nodes: the
+ * subprotocol {@code ng.rtpengine.com}, one ng message (cookie, space, bencode or JSON dictionary) per WebSocket
+ * message, the reply in the same format and frame type. Unlike UDP, a reply of any size arrives whole. Only sources
+ * in the ng access list are accepted; a bad handshake gets 400, a frame that breaks the protocol a close frame
+ * with the reason, and both are counted as malformed. One virtual thread per connection.
+ */
+public final class NgWebSocketServer implements AutoCloseable
+{
+    public static final String SUBPROTOCOL = "ng.rtpengine.com";
+    private static final int MAX_COOKIE = 256;
+
+    private final NgContext ctx;
+    private final NgCommands commands;
+    private final MediaCounters counters;
+    private final ServerSocket server;
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private volatile boolean running = true;
+
+    public NgWebSocketServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
+    {
+        this.ctx = ctx;
+        this.commands = commands;
+        this.counters = counters;
+        try
+        {
+            server = new ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(ctx.listenWsAddress());
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot listen for ng over WebSocket on " + ctx.listenWsAddress() + ": " +
+                ex.getMessage(), ex);
+        }
+        Thread.ofVirtual().name("tandem-ng-ws").start(this::accept);
+    }
+
+    public InetSocketAddress localAddress()
+    {
+        return (InetSocketAddress)server.getLocalSocketAddress();
+    }
+
+    private void accept()
+    {
+        while (running)
+        {
+            final Socket socket;
+            try
+            {
+                socket = server.accept();
+            }
+            catch (final IOException ex)
+            {
+                return;
+            }
+            final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
+            if (!ctx.allows(source.getAddress()))
+            {
+                counters.ngSourceRefused.incrementRelease();
+                closeQuietly(socket);
+                continue;
+            }
+            connections.add(socket);
+            Thread.ofVirtual().name("tandem-ng-ws-" + source).start(() -> serve(socket));
+        }
+    }
+
+    private void serve(final Socket socket)
+    {
+        try (socket; InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
+        {
+            final byte[] head = new byte[WebSocket.MAX_HANDSHAKE];
+            int filled = 0;
+            int end;
+            while ((end = WebSocket.headEnd(head, filled)) < 0)
+            {
+                if (filled == head.length)
+                {
+                    refuse(out, "handshake larger than " + WebSocket.MAX_HANDSHAKE + " bytes");
+                    return;
+                }
+                final int read = in.read(head, filled, head.length - filled);
+                if (read < 0)
+                {
+                    return;
+                }
+                filled += read;
+            }
+            final WebSocket.Handshake handshake;
+            try
+            {
+                handshake = WebSocket.parseHandshake(head, end);
+            }
+            catch (final WebSocketException ex)
+            {
+                refuse(out, ex.getMessage());
+                return;
+            }
+            final String[] offered = handshake.protocols();
+            if (offered.length > 0 && !Arrays.asList(offered).contains(SUBPROTOCOL))
+            {
+                refuse(out, "no supported subprotocol offered (this is " + SUBPROTOCOL + ")");
+                return;
+            }
+            out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                "Sec-WebSocket-Accept: " + WebSocket.accept(handshake.key()) + "\r\n" +
+                (offered.length > 0 ? "Sec-WebSocket-Protocol: " + SUBPROTOCOL + "\r\n" : "") + "\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            frames(in, out, Arrays.copyOfRange(head, end, filled));
+        }
+        catch (final IOException ex)
+        {
+            // the connection failed or was closed; the client reconnects
+        }
+        finally
+        {
+            connections.remove(socket);
+        }
+    }
+
+    /** Read frames until the connection or the protocol ends; {@code early} holds bytes read with the handshake. */
+    private void frames(final InputStream in, final OutputStream out, final byte[] early) throws IOException
+    {
+        byte[] buffer = Arrays.copyOf(early, Math.max(4096, early.length));
+        int filled = early.length;
+        int messageOpcode = -1;
+        final java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
+        while (running)
+        {
+            final WebSocket.Frame frame;
+            try
+            {
+                frame = WebSocket.parseFrame(buffer, filled, NgServer.MAX_MESSAGE);
+            }
+            catch (final WebSocketException ex)
+            {
+                counters.ngMalformed.incrementRelease();
+                out.write(WebSocket.close(ex.getMessage().contains("larger") ? WebSocket.CLOSE_TOO_BIG :
+                    WebSocket.CLOSE_PROTOCOL_ERROR));
+                out.flush();
+                return;
+            }
+            if (frame == null)
+            {
+                if (filled == buffer.length)
+                {
+                    buffer = Arrays.copyOf(buffer, Math.min(buffer.length * 2, NgServer.MAX_MESSAGE + 16));
+                }
+                final int read = in.read(buffer, filled, buffer.length - filled);
+                if (read < 0)
+                {
+                    return;
+                }
+                filled += read;
+                continue;
+            }
+            System.arraycopy(buffer, frame.length(), buffer, 0, filled - frame.length());
+            filled -= frame.length();
+            switch (frame.opcode())
+            {
+                case WebSocket.PING -> out.write(WebSocket.frame(WebSocket.PONG, frame.payload()));
+                case WebSocket.PONG -> { }
+                case WebSocket.CLOSE ->
+                {
+                    out.write(WebSocket.close(WebSocket.CLOSE_NORMAL));
+                    out.flush();
+                    return;
+                }
+                default ->
+                {
+                    if ((frame.opcode() == WebSocket.CONTINUATION) == (messageOpcode < 0))
+                    {
+                        counters.ngMalformed.incrementRelease(); // a continuation with nothing to continue, or a
+                        out.write(WebSocket.close(WebSocket.CLOSE_PROTOCOL_ERROR)); // new message inside one
+                        out.flush();
+                        return;
+                    }
+                    if (messageOpcode < 0)
+                    {
+                        messageOpcode = frame.opcode();
+                    }
+                    message.writeBytes(frame.payload());
+                    if (message.size() > NgServer.MAX_MESSAGE)
+                    {
+                        counters.ngMalformed.incrementRelease();
+                        out.write(WebSocket.close(WebSocket.CLOSE_TOO_BIG));
+                        out.flush();
+                        return;
+                    }
+                    if (frame.fin())
+                    {
+                        out.write(WebSocket.frame(messageOpcode, reply(message.toByteArray())));
+                        message.reset();
+                        messageOpcode = -1;
+                    }
+                }
+            }
+            out.flush();
+        }
+    }
+
+    /** The reply to one ng message; one without a cookie gets an error reply under the cookie "-". */
+    private byte[] reply(final byte[] message)
+    {
+        int space = -1;
+        for (int i = 0; i < Math.min(message.length, MAX_COOKIE + 1); i++)
+        {
+            if (message[i] == ' ')
+            {
+                space = i;
+                break;
+            }
+        }
+        if (space <= 0)
+        {
+            counters.ngMalformed.incrementRelease();
+            return NgMessage.withCookie("-", Bencode.encode(NgCommands.error("An ng message is a cookie, a space and a dictionary")));
+        }
+        return NgMessage.reply(commands, counters, new String(message, 0, space, StandardCharsets.ISO_8859_1),
+            message, space + 1, false);
+    }
+
+    private void refuse(final OutputStream out, final String reason) throws IOException
+    {
+        counters.ngMalformed.incrementRelease();
+        final byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
+        out.write(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " + body.length +
+            "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(body);
+        out.flush();
+    }
+
+    private static void closeQuietly(final Socket socket)
+    {
+        try
+        {
+            socket.close();
+        }
+        catch (final IOException ignored)
+        {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        closeQuietly(server);
+        for (final Socket socket : connections)
+        {
+            closeQuietly(socket);
+        }
+    }
+
+    private static void closeQuietly(final ServerSocket socket)
+    {
+        try
+        {
+            socket.close();
+        }
+        catch (final IOException ignored)
+        {
+            // closing anyway
+        }
+    }
+}
