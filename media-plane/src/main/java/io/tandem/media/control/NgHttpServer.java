@@ -23,7 +23,6 @@ import com.sun.net.httpserver.HttpServer;
 public final class NgHttpServer implements AutoCloseable
 {
     public static final String NG_CONTENT_TYPE = "application/x-rtpengine-ng";
-    private static final int MAX_COOKIE = 256;
 
     private final NgContext ctx;
     private final NgCommands commands;
@@ -78,15 +77,7 @@ public final class NgHttpServer implements AutoCloseable
             {
                 body = in.readNBytes(NgServer.MAX_MESSAGE + 1);
             }
-            int space = -1;
-            for (int i = 0; i < Math.min(body.length, MAX_COOKIE + 1); i++)
-            {
-                if (body[i] == ' ')
-                {
-                    space = i;
-                    break;
-                }
-            }
+            final int space = NgMessage.cookieEnd(body, body.length);
             if (space <= 0)
             {
                 counters.ngMalformed.incrementRelease();

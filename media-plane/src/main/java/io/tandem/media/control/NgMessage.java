@@ -12,8 +12,24 @@ import io.tandem.media.stats.MediaCounters;
  */
 final class NgMessage
 {
+    /** A cookie longer than this is not one. */
+    static final int MAX_COOKIE = 256;
+
     private NgMessage()
     {
+    }
+
+    /** Where the space after the cookie is, among the first {@code length} bytes; -1 if not within a cookie's length. */
+    static int cookieEnd(final byte[] bytes, final int length)
+    {
+        for (int i = 0; i < Math.min(length, MAX_COOKIE + 1); i++)
+        {
+            if (bytes[i] == ' ')
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -24,7 +24,6 @@ import io.tandem.media.stats.MediaCounters;
 public final class NgServer implements AutoCloseable
 {
     public static final int MAX_MESSAGE = 65535;
-    private static final int MAX_COOKIE = 256;
     private static final int MAX_CACHED_REPLIES = 100_000;
 
     private record CachedReply(byte[] reply, long expiresNs)
@@ -124,15 +123,7 @@ public final class NgServer implements AutoCloseable
         final int length = message.remaining();
         final byte[] bytes = new byte[length];
         message.get(bytes);
-        int space = -1;
-        for (int i = 0; i < Math.min(length, MAX_COOKIE + 1); i++)
-        {
-            if (bytes[i] == ' ')
-            {
-                space = i;
-                break;
-            }
-        }
+        final int space = NgMessage.cookieEnd(bytes, length);
         if (space <= 0)
         {
             counters.ngMalformed.incrementRelease(); // no cookie: no way to address a reply

@@ -3,16 +3,10 @@ package io.tandem.media.control;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import io.tandem.media.stats.MediaCounters;
 
@@ -21,73 +15,22 @@ import io.tandem.media.stats.MediaCounters;
  * (or {@code <cookie> <JSON object>}) with no other framing; the end of the dictionary ends the message, and each
  * reply is written back on the same connection, in the request's encoding. Only sources in the allowed networks are accepted. One virtual thread per connection.
  */
-public final class NgTcpServer implements AutoCloseable
+public final class NgTcpServer extends NgConnectionServer
 {
     private static final int MAX_BUFFERED = NgServer.MAX_MESSAGE + 1024;
-    private static final int MAX_COOKIE = 256;
-
-    private final NgContext ctx;
-    private final NgCommands commands;
-    private final MediaCounters counters;
-    private final ServerSocket server;
-    private final Thread acceptor;
-    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
-    private volatile boolean running = true;
 
     public NgTcpServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
     {
-        this.ctx = ctx;
-        this.commands = commands;
-        this.counters = counters;
-        try
-        {
-            server = new ServerSocket();
-            server.setReuseAddress(true);
-            server.bind(ctx.listenTcpAddress());
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot listen for ng over TCP on " + ctx.listenTcpAddress() + ": " +
-                ex.getMessage(), ex);
-        }
-        acceptor = Thread.ofVirtual().name("tandem-ng-tcp").start(this::accept);
+        super(ctx, commands, counters, ctx.listenTcpAddress(), "tandem-ng-tcp");
+        start();
     }
 
-    public InetSocketAddress localAddress()
-    {
-        return (InetSocketAddress)server.getLocalSocketAddress();
-    }
-
-    private void accept()
-    {
-        while (running)
-        {
-            final Socket socket;
-            try
-            {
-                socket = server.accept();
-            }
-            catch (final IOException ex)
-            {
-                return;
-            }
-            final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
-            if (!ctx.allows(source.getAddress()))
-            {
-                counters.ngSourceRefused.incrementRelease();
-                closeQuietly(socket);
-                continue;
-            }
-            connections.add(socket);
-            Thread.ofVirtual().name("tandem-ng-tcp-" + source).start(() -> serve(socket));
-        }
-    }
-
-    private void serve(final Socket socket)
+    @Override
+    protected void serve(final Socket socket) throws IOException
     {
         byte[] buffer = new byte[4096];
         int filled = 0;
-        try (socket; InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
+        try (InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
         {
             while (running)
             {
@@ -118,18 +61,6 @@ public final class NgTcpServer implements AutoCloseable
                 }
             }
         }
-        catch (final SocketException ex)
-        {
-            // closed by the peer or by close()
-        }
-        catch (final IOException ex)
-        {
-            // the connection failed; the client will reconnect
-        }
-        finally
-        {
-            connections.remove(socket);
-        }
     }
 
     /**
@@ -139,18 +70,10 @@ public final class NgTcpServer implements AutoCloseable
     @SuppressWarnings("unchecked")
     private int handleOne(final byte[] buffer, final int filled, final OutputStream out) throws IOException
     {
-        int space = -1;
-        for (int i = 0; i < Math.min(filled, MAX_COOKIE + 1); i++)
-        {
-            if (buffer[i] == ' ')
-            {
-                space = i;
-                break;
-            }
-        }
+        final int space = NgMessage.cookieEnd(buffer, filled);
         if (space < 0)
         {
-            if (filled > MAX_COOKIE)
+            if (filled > NgMessage.MAX_COOKIE)
             {
                 counters.ngMalformed.incrementRelease();
                 return -1;
@@ -273,43 +196,5 @@ public final class NgTcpServer implements AutoCloseable
         out.write((cookie + " ").getBytes(StandardCharsets.ISO_8859_1));
         out.write(Bencode.encode(reply));
         out.flush();
-    }
-
-    private static void closeQuietly(final Socket socket)
-    {
-        try
-        {
-            socket.close();
-        }
-        catch (final IOException ignored)
-        {
-            // closing anyway
-        }
-    }
-
-    @Override
-    public void close()
-    {
-        running = false;
-        try
-        {
-            server.close();
-        }
-        catch (final IOException ignored)
-        {
-            // closing anyway
-        }
-        for (final Socket socket : connections)
-        {
-            closeQuietly(socket);
-        }
-        try
-        {
-            acceptor.join(5000);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -3,14 +3,9 @@ package io.tandem.media.control;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import io.tandem.media.stats.MediaCounters;
 
@@ -21,70 +16,20 @@ import io.tandem.media.stats.MediaCounters;
  * in the ng access list are accepted; a bad handshake gets 400, a frame that breaks the protocol a close frame
  * with the reason, and both are counted as malformed. One virtual thread per connection.
  */
-public final class NgWebSocketServer implements AutoCloseable
+public final class NgWebSocketServer extends NgConnectionServer
 {
     public static final String SUBPROTOCOL = "ng.rtpengine.com";
-    private static final int MAX_COOKIE = 256;
-
-    private final NgContext ctx;
-    private final NgCommands commands;
-    private final MediaCounters counters;
-    private final ServerSocket server;
-    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
-    private volatile boolean running = true;
 
     public NgWebSocketServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
     {
-        this.ctx = ctx;
-        this.commands = commands;
-        this.counters = counters;
-        try
-        {
-            server = new ServerSocket();
-            server.setReuseAddress(true);
-            server.bind(ctx.listenWsAddress());
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException("cannot listen for ng over WebSocket on " + ctx.listenWsAddress() + ": " +
-                ex.getMessage(), ex);
-        }
-        Thread.ofVirtual().name("tandem-ng-ws").start(this::accept);
+        super(ctx, commands, counters, ctx.listenWsAddress(), "tandem-ng-ws");
+        start();
     }
 
-    public InetSocketAddress localAddress()
+    @Override
+    protected void serve(final Socket socket) throws IOException
     {
-        return (InetSocketAddress)server.getLocalSocketAddress();
-    }
-
-    private void accept()
-    {
-        while (running)
-        {
-            final Socket socket;
-            try
-            {
-                socket = server.accept();
-            }
-            catch (final IOException ex)
-            {
-                return;
-            }
-            final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
-            if (!ctx.allows(source.getAddress()))
-            {
-                counters.ngSourceRefused.incrementRelease();
-                closeQuietly(socket);
-                continue;
-            }
-            connections.add(socket);
-            Thread.ofVirtual().name("tandem-ng-ws-" + source).start(() -> serve(socket));
-        }
-    }
-
-    private void serve(final Socket socket)
-    {
-        try (socket; InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
+        try (InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
         {
             final byte[] head = new byte[WebSocket.MAX_HANDSHAKE];
             int filled = 0;
@@ -125,14 +70,6 @@ public final class NgWebSocketServer implements AutoCloseable
                 .getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
             frames(in, out, Arrays.copyOfRange(head, end, filled));
-        }
-        catch (final IOException ex)
-        {
-            // the connection failed or was closed; the client reconnects
-        }
-        finally
-        {
-            connections.remove(socket);
         }
     }
 
@@ -220,15 +157,7 @@ public final class NgWebSocketServer implements AutoCloseable
     /** The reply to one ng message; one without a cookie gets an error reply under the cookie "-". */
     private byte[] reply(final byte[] message)
     {
-        int space = -1;
-        for (int i = 0; i < Math.min(message.length, MAX_COOKIE + 1); i++)
-        {
-            if (message[i] == ' ')
-            {
-                space = i;
-                break;
-            }
-        }
+        final int space = NgMessage.cookieEnd(message, message.length);
         if (space <= 0)
         {
             counters.ngMalformed.incrementRelease();
@@ -246,40 +175,5 @@ public final class NgWebSocketServer implements AutoCloseable
             "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
         out.write(body);
         out.flush();
-    }
-
-    private static void closeQuietly(final Socket socket)
-    {
-        try
-        {
-            socket.close();
-        }
-        catch (final IOException ignored)
-        {
-            // closing anyway
-        }
-    }
-
-    @Override
-    public void close()
-    {
-        running = false;
-        closeQuietly(server);
-        for (final Socket socket : connections)
-        {
-            closeQuietly(socket);
-        }
-    }
-
-    private static void closeQuietly(final ServerSocket socket)
-    {
-        try
-        {
-            socket.close();
-        }
-        catch (final IOException ignored)
-        {
-            // closing anyway
-        }
     }
 }

@@ -1,0 +1,126 @@
+package io.tandem.media.control;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.tandem.media.stats.MediaCounters;
+
+/**
+ * What the connection-oriented ng transports (TCP, WebSocket) share: a listening socket, an acceptor that drops
+ * sources outside the ng access list (counted), one virtual thread per accepted connection, and a close that ends
+ * them all. Subclasses say how a connection is served.
+ */
+abstract class NgConnectionServer implements AutoCloseable
+{
+    protected final NgContext ctx;
+    protected final NgCommands commands;
+    protected final MediaCounters counters;
+    private final ServerSocket server;
+    private final String name;
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    protected volatile boolean running = true;
+
+    NgConnectionServer(
+        final NgContext ctx,
+        final NgCommands commands,
+        final MediaCounters counters,
+        final InetSocketAddress listen,
+        final String name)
+    {
+        this.ctx = ctx;
+        this.commands = commands;
+        this.counters = counters;
+        this.name = name;
+        try
+        {
+            server = new ServerSocket();
+            server.setReuseAddress(true);
+            server.bind(listen);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot listen for " + name + " on " + listen + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** Start accepting; called by a subclass once it is fully built. */
+    protected final void start()
+    {
+        Thread.ofVirtual().name(name).start(this::accept);
+    }
+
+    public InetSocketAddress localAddress()
+    {
+        return (InetSocketAddress)server.getLocalSocketAddress();
+    }
+
+    /** Serve one accepted, allowed connection until it ends; the socket is closed afterwards either way. */
+    protected abstract void serve(Socket socket) throws IOException;
+
+    private void accept()
+    {
+        while (running)
+        {
+            final Socket socket;
+            try
+            {
+                socket = server.accept();
+            }
+            catch (final IOException ex)
+            {
+                return;
+            }
+            final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
+            if (!ctx.allows(source.getAddress()))
+            {
+                counters.ngSourceRefused.incrementRelease();
+                closeQuietly(socket);
+                continue;
+            }
+            connections.add(socket);
+            Thread.ofVirtual().name(name + "-" + source).start(() ->
+            {
+                try (socket)
+                {
+                    serve(socket);
+                }
+                catch (final IOException ex)
+                {
+                    // the connection failed or was closed; the client reconnects
+                }
+                finally
+                {
+                    connections.remove(socket);
+                }
+            });
+        }
+    }
+
+    private static void closeQuietly(final AutoCloseable closeable)
+    {
+        try
+        {
+            closeable.close();
+        }
+        catch (final Exception ignored)
+        {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        closeQuietly(server);
+        for (final Socket socket : connections)
+        {
+            closeQuietly(socket);
+        }
+    }
+}
