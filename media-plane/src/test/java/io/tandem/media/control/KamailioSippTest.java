@@ -25,7 +25,8 @@ import io.tandem.media.Monologue;
 import io.tandem.media.TestProcesses;
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -47,13 +48,14 @@ class KamailioSippTest
 
     private MediaPlane plane;
     private NgServer ng;
+    private NgWebSocketServer ws;
     private final TestProcesses processes = new TestProcesses();
 
     @AfterEach
     void tearDown() throws InterruptedException
     {
         processes.close();
-        CloseHelper.quietCloseAll(ng, plane);
+        CloseHelper.quietCloseAll(ws, ng, plane);
     }
 
     /** Distinct free UDP ports: all held open together while chosen, so none is handed out twice. */
@@ -135,8 +137,13 @@ class KamailioSippTest
         }
     }
 
-    @Test
-    void callsThroughKamailioRelayMediaThroughTandemAndEndOnBye() throws Exception
+    /**
+     * @param transport how Kamailio's rtpengine module reaches Tandem: {@code udp} (the usual), or {@code ws}
+     *                  (WebSocket through Kamailio's lwsc module, package kamailio-lwsc-modules).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"udp", "ws"})
+    void callsThroughKamailioRelayMediaThroughTandemAndEndOnBye(final String transport) throws Exception
     {
         require("kamailio", "/usr/sbin/kamailio");
         require("kamailio's rtpengine module", MODULES + "rtpengine.so");
@@ -159,8 +166,26 @@ class KamailioSippTest
             }
             packetsByCallAndTag.put(call.callId(), byTag);
         });
-        final NgContext ngContext = new NgContext().listen("127.0.0.1:0").conclude();
-        ng = new NgServer(ngContext, new NgCommands(plane, 0), plane.counters());
+        final NgContext ngContext = new NgContext().listen("127.0.0.1:0").listenWs("127.0.0.1:0").conclude();
+        final NgCommands commands = new NgCommands(plane, 0);
+        final String ngSock; // only the socket Kamailio is told to use exists, so no request can take another way
+        final String extraModules;
+        final String extraParams;
+        if (transport.equals("ws"))
+        {
+            require("kamailio's lwsc module (package kamailio-lwsc-modules)", MODULES + "lwsc.so");
+            ws = new NgWebSocketServer(ngContext, commands, plane.counters());
+            ngSock = "ws://127.0.0.1:" + ws.localAddress().getPort() + "/ng";
+            extraModules = "loadmodule \"lwsc.so\"";
+            extraParams = "modparam(\"rtpengine\", \"wsapi\", \"lwsc\")";
+        }
+        else
+        {
+            ng = new NgServer(ngContext, commands, plane.counters());
+            ngSock = "udp:127.0.0.1:" + ng.localAddress().getPort();
+            extraModules = "";
+            extraParams = "";
+        }
 
         final int[] ports = freeUdpPorts(3);
         final int kamailioPort = ports[0];
@@ -168,7 +193,9 @@ class KamailioSippTest
         final int uacPort = ports[2];
         final String cfg = Files.readString(Path.of("src/test/resources/kamailio/tandem-proxy.cfg"))
             .replace("@KAMAILIO_PORT@", Integer.toString(kamailioPort))
-            .replace("@NG_PORT@", Integer.toString(ng.localAddress().getPort()))
+            .replace("@NG_SOCK@", ngSock)
+            .replace("@EXTRA_MODULES@", extraModules)
+            .replace("@EXTRA_PARAMS@", extraParams)
             .replace("@UAS_PORT@", Integer.toString(uasPort))
             .replace("@MODULES@", MODULES);
         Files.writeString(dir.resolve("kamailio.cfg"), cfg);
@@ -201,7 +228,8 @@ class KamailioSippTest
         assertTrue(callerSees.size() >= CALLS, log("uac-messages.log"));
         for (final int port : concat(calleeSees, callerSees))
         {
-            assertTrue(port >= MEDIA_MIN && port <= MEDIA_MAX, "SDP points at port " + port + ", not at Tandem");
+            assertTrue(port >= MEDIA_MIN && port <= MEDIA_MAX, "SDP points at port " + port + ", not at Tandem; kamailio:\n" +
+                log("kamailio.log"));
         }
 
         // BYE made Kamailio send delete: every call ended, with RTP received from both parties.
