@@ -19,6 +19,7 @@ import io.tandem.media.stats.MediaCounters;
 public final class NgWebSocketServer extends NgConnectionServer
 {
     public static final String SUBPROTOCOL = "ng.rtpengine.com";
+    private static final int HANDSHAKE_TIMEOUT_MS = 10_000;
 
     public NgWebSocketServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
     {
@@ -29,6 +30,7 @@ public final class NgWebSocketServer extends NgConnectionServer
     @Override
     protected void serve(final Socket socket) throws IOException
     {
+        socket.setSoTimeout(HANDSHAKE_TIMEOUT_MS); // a client that never completes its handshake does not hold a slot
         try (InputStream in = socket.getInputStream(); OutputStream out = socket.getOutputStream())
         {
             final byte[] head = new byte[WebSocket.MAX_HANDSHAKE];
@@ -69,6 +71,7 @@ public final class NgWebSocketServer extends NgConnectionServer
                 (offered.length > 0 ? "Sec-WebSocket-Protocol: " + SUBPROTOCOL + "\r\n" : "") + "\r\n")
                 .getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
+            socket.setSoTimeout(0); // an upgraded ng connection may idle between calls for as long as it likes
             frames(in, out, Arrays.copyOfRange(head, end, filled));
         }
     }
