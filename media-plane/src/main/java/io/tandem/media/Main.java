@@ -49,6 +49,8 @@ public final class Main
                                   on a dedicated core; blocking waits in the kernel (least CPU)
           --transport epoll|nio   datagram I/O of the forwarding agent [epoll on Linux]: epoll and
                                   recvmmsg called directly (FFM), or Java NIO's Selector
+          --freebind              media sockets may bind to an address not (yet) on this host, as a
+                                  hot standby's on the virtual IP; no ip_nonlocal_bind needed [off]
           --tos N                 TOS byte / IPv6 traffic class of relayed media; 184 is DSCP EF,
                                   0 leaves it unmarked [184]
           --forwarder-cpu N       pin the forwarding agent's thread to CPU N [not pinned]
@@ -77,7 +79,7 @@ public final class Main
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
         TANDEM_JAVA_OPTS=-Dtandem.media.port-min=20000: tandem.media.bind, .advertised, .port-min,
-        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .transport, .tos, .forwarder-cpu,
+        .port-max, .interfaces (;-separated), .sessions, .counters, .max-calls, .idle, .transport, .tos, .freebind, .forwarder-cpu,
         .endpoint-learning, .timeout-s, .silent-timeout-s, .final-timeout-s, .delete-delay-s.
         """;
 
@@ -107,6 +109,11 @@ public final class Main
             if (option.equals("--help") || option.equals("-h"))
             {
                 help = true;
+                continue;
+            }
+            if (option.equals("--freebind"))
+            {
+                ctx.freebind(true);
                 continue;
             }
             if (i + 1 >= args.length)

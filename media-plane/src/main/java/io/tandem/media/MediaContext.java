@@ -41,6 +41,7 @@ public final class MediaContext
     private int forwarderCpu = Integer.getInteger("tandem.media.forwarder-cpu", -1);
     /** DSCP EF (46) shifted into the TOS byte: the marking carrier networks give voice. */
     private int tos = Integer.getInteger("tandem.media.tos", 184);
+    private boolean freebind = Boolean.getBoolean("tandem.media.freebind");
     private final List<String> interfaces = new ArrayList<>(
         List.of(System.getProperty("tandem.media.interfaces", "").split(";")).stream().filter((s) -> !s.isBlank()).toList());
     private List<InterfaceSpec> interfaceSpecs;
@@ -60,6 +61,11 @@ public final class MediaContext
         {
             throw new IllegalArgumentException("forwarder-cpu must be -1 (none) or a CPU below " +
                 Runtime.getRuntime().availableProcessors() + ": " + forwarderCpu);
+        }
+        if (freebind && !epollAvailable())
+        {
+            throw new IllegalArgumentException(
+                "freebind needs Linux and the JVM flag --add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
         }
         if (tos < 0 || tos > 255)
         {
@@ -333,6 +339,21 @@ public final class MediaContext
     public MediaContext tos(final int value)
     {
         tos = value;
+        return this;
+    }
+
+    /**
+     * Media sockets may bind to an address this host does not have yet (IP_FREEBIND): a hot standby opens its
+     * sockets on the virtual IP before keepalived moves it, without the host-wide ip_nonlocal_bind sysctl.
+     */
+    public boolean freebind()
+    {
+        return freebind;
+    }
+
+    public MediaContext freebind(final boolean value)
+    {
+        freebind = value;
         return this;
     }
 

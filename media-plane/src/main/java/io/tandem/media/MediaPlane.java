@@ -26,6 +26,7 @@ import io.tandem.media.codec.PayloadTransformerProvider;
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.relay.LinuxNet;
 import io.tandem.media.relay.Transport;
 import io.tandem.media.stats.MediaCounters;
 
@@ -790,15 +791,18 @@ public final class MediaPlane implements AutoCloseable
         DatagramChannel rtcp = null;
         try
         {
-            rtp = open(iface.bindAddress(), port, ctx.tos());
-            rtcp = open(iface.bindAddress(), port + 1, ctx.tos());
+            rtp = open(iface.bindAddress(), port, ctx.tos(), ctx.freebind());
+            rtcp = open(iface.bindAddress(), port + 1, ctx.tos(), ctx.freebind());
         }
         catch (final IOException ex)
         {
             CloseHelper.quietCloseAll(rtp, rtcp);
             iface.ports.release(port);
+            final boolean notLocal = ex instanceof java.net.BindException && !ctx.freebind() &&
+                String.valueOf(ex.getMessage()).contains("Cannot assign requested address");
             throw new MediaException("Could not bind media ports " + port + "/" + (port + 1) + " on interface " +
-                iface.name() + ": " + ex.getMessage());
+                iface.name() + ": " + ex.getMessage() + (notLocal ? " (the address is not on this host; a standby " +
+                "binding a virtual IP needs --freebind or the ip_nonlocal_bind sysctl)" : ""));
         }
         final MediaStream stream =
             new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
@@ -817,7 +821,8 @@ public final class MediaPlane implements AutoCloseable
         }
     }
 
-    private static DatagramChannel open(final InetAddress address, final int port, final int tos) throws IOException
+    private static DatagramChannel open(final InetAddress address, final int port, final int tos, final boolean freebind)
+        throws IOException
     {
         final DatagramChannel channel = DatagramChannel.open(
             address instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
@@ -825,6 +830,10 @@ public final class MediaPlane implements AutoCloseable
         {
             channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.setOption(StandardSocketOptions.SO_RCVBUF, 256 * 1024);
+            if (freebind)
+            {
+                LinuxNet.freebind(channel, address instanceof java.net.Inet6Address);
+            }
             if (tos != 0)
             {
                 channel.setOption(StandardSocketOptions.IP_TOS, tos); // also the traffic class of an IPv6 socket

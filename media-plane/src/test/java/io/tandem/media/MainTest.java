@@ -16,13 +16,14 @@ class MainTest
     {
         final Main.Options options = Main.parse(new String[] {
             "--bind", "127.0.0.1", "--ports", "20000-20999", "--idle", "busy-spin", "--timeout", "30",
-            "--transport", "nio", "--listen-http", "127.0.0.1:8080", "--listen-ws-ng", "127.0.0.1:8081", "--call", "c1,127.0.0.1:5000,127.0.0.1:5002"});
+            "--transport", "nio", "--freebind", "--listen-http", "127.0.0.1:8080", "--listen-ws-ng", "127.0.0.1:8081", "--call", "c1,127.0.0.1:5000,127.0.0.1:5002"});
         final MediaContext ctx = options.context();
         assertEquals(20000, ctx.portMin());
         assertEquals(20999, ctx.portMax());
         assertEquals("busy-spin", ctx.idleName());
         assertEquals(TimeUnit.SECONDS.toNanos(30), ctx.timeoutNs());
         assertEquals("nio", ctx.transportName());
+        assertTrue(ctx.freebind());
         assertEquals(new InetSocketAddress("127.0.0.1", 8080), options.ng().listenHttpAddress());
         assertEquals(new InetSocketAddress("127.0.0.1", 8081), options.ng().listenWsAddress());
         assertEquals(new Main.StaticCall("c1", new InetSocketAddress("127.0.0.1", 5000),

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.DatagramPacket;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -121,6 +122,26 @@ class RelayTest
         setUpCall("call-unmarked");
         final MediaStream unmarked = plane.call("call-unmarked").monologues().values().iterator().next().streams().get(0);
         assertEquals(0, unmarked.rtp.channel().getOption(java.net.StandardSocketOptions.IP_TOS));
+    }
+
+    @Test
+    void withFreebindMediaSocketsOpenOnAnAddressThisHostDoesNotHave() throws Exception
+    {
+        // 192.0.2.0/24 is documentation space: on no interface here, as a virtual IP before keepalived moves it in.
+        final MediaContext vip = context(PORT_MIN, PORT_MAX).addInterface("vip/192.0.2.77");
+        plane = new MediaPlane(vip);
+        final StreamSpec alice = StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000));
+        final MediaException refused = assertThrows(MediaException.class, () -> plane.offer("no-freebind", "a", List.of(alice)));
+        assertTrue(refused.getMessage().contains("Cannot assign requested address") &&
+            refused.getMessage().contains("--freebind"), refused.getMessage());
+        assertEquals(0, plane.callCount());
+        plane.close();
+
+        plane = new MediaPlane(vip.freebind(true).sessionsFile(dir.resolve("freebind.cm3").toFile()));
+        final MediaStream stream = plane.offer("freebind", "a", List.of(alice)).get(0);
+        final InetSocketAddress bound = (InetSocketAddress)stream.rtp.channel().getLocalAddress();
+        assertEquals("192.0.2.77", bound.getAddress().getHostAddress());
+        assertEquals(stream.localRtpPort(), bound.getPort());
     }
 
     @Test

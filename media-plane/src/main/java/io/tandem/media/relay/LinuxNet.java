@@ -36,6 +36,10 @@ public final class LinuxNet
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int EAGAIN = 11;
+    private static final int SOL_IP = 0;
+    private static final int IP_FREEBIND = 15;
+    private static final int SOL_IPV6 = 41;
+    private static final int IPV6_FREEBIND = 78;
     private static final int CLOEXEC = 0x80000;
     private static final int EFD_NONBLOCK = 0x800;
 
@@ -69,6 +73,7 @@ public final class LinuxNet
     private static final MethodHandle SENDMMSG;
     private static final MethodHandle SENDTO;
     private static final MethodHandle EVENTFD;
+    private static final MethodHandle SETSOCKOPT;
     private static final MethodHandle READ;
     private static final MethodHandle WRITE;
     private static final MethodHandle CLOSE;
@@ -94,6 +99,7 @@ public final class LinuxNet
         SENDMMSG = downcall("sendmmsg", FunctionDescriptor.of(i, i, p, i, i), critical);
         SENDTO = downcall("sendto", FunctionDescriptor.of(l, i, l, l, i, p, i), critical);
         EVENTFD = downcall("eventfd", FunctionDescriptor.of(i, i, i), errno);
+        SETSOCKOPT = downcall("setsockopt", FunctionDescriptor.of(i, i, i, i, p, i), errno);
         READ = downcall("read", FunctionDescriptor.of(l, i, p, l));
         WRITE = downcall("write", FunctionDescriptor.of(l, i, p, l));
         CLOSE = downcall("close", FunctionDescriptor.of(i, i));
@@ -236,6 +242,31 @@ public final class LinuxNet
         try
         {
             return (long)SENDTO.invokeExact(fd, address, length, MSG_DONTWAIT, sockaddr, sockaddrLength);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * Let a socket bind to an address this host does not have (yet): the per-socket form of
+     * {@code net.ipv4.ip_nonlocal_bind}, so a hot standby can open its sockets on a virtual IP before keepalived
+     * moves it here. Call before {@code bind}.
+     */
+    public static void freebind(final DatagramChannel channel, final boolean ipv6) throws IOException
+    {
+        try (var arena = java.lang.foreign.Arena.ofConfined())
+        {
+            final MemorySegment one = arena.allocate(ValueLayout.JAVA_INT);
+            one.set(ValueLayout.JAVA_INT, 0, 1);
+            final MemorySegment state = arena.allocate(CAPTURE);
+            check((int)SETSOCKOPT.invokeExact(state, fd(channel), ipv6 ? SOL_IPV6 : SOL_IP,
+                ipv6 ? IPV6_FREEBIND : IP_FREEBIND, one, 4), state, "setsockopt(FREEBIND)");
+        }
+        catch (final IOException ex)
+        {
+            throw ex;
         }
         catch (final Throwable ex)
         {
