@@ -73,11 +73,11 @@ public final class LoadHarness
     {
     }
 
-    /** What one run measured. */
-    /** @param relayCpuSeconds CPU time the relay process used while measured, or -1 if not known */
     /**
-     * @param lagMs how far behind its schedule the paced generator ended (0 for the closed loop): above a few
-     *              milliseconds the generator, not the relay, set the rate actually offered.
+     * What one run measured.
+     * @param relayCpuSeconds CPU time the relay process used while measured, or -1 if not known
+     * @param lagMs           how far behind its schedule the paced generator ended (0 for the closed loop): above
+     *                        a few milliseconds the generator, not the relay, set the rate actually offered
      */
     record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds, double lagMs)
     {
