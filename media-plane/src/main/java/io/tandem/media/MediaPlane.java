@@ -31,6 +31,7 @@ import io.tandem.media.relay.Transport;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.status.AtomicCounter;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
@@ -60,6 +61,7 @@ public final class MediaPlane implements AutoCloseable
     private final Map<Long, Call> byHandle = new HashMap<>();
     private final Map<String, PayloadTransformerProvider> transformers = new HashMap<>();
     private final Map<String, MediaInterface> interfaces = new LinkedHashMap<>();
+    private final Map<String, AtomicCounter[]> interfacePorts = new HashMap<>();
     private final MediaInterface defaultInterface;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private static final int BIND_ATTEMPTS = 16;
@@ -75,6 +77,12 @@ public final class MediaPlane implements AutoCloseable
         }
         defaultInterface = interfaces.values().iterator().next();
         counters = new MediaCounters(ctx.countersFile());
+        for (final MediaInterface iface : interfaces.values())
+        {
+            final AtomicCounter[] gauges = counters.interfacePorts(iface.name());
+            gauges[1].setRelease(2L * iface.ports.capacity());
+            interfacePorts.put(iface.name(), gauges);
+        }
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), ctx.silentTimeoutNs(), timedOut,
@@ -159,7 +167,9 @@ public final class MediaPlane implements AutoCloseable
         long inUse = 0;
         for (final MediaInterface iface : interfaces.values())
         {
-            inUse += 2L * (iface.ports.capacity() - iface.ports.available());
+            final long used = 2L * (iface.ports.capacity() - iface.ports.available());
+            interfacePorts.get(iface.name())[0].setRelease(used);
+            inUse += used;
         }
         counters.portsInUse.setRelease(inUse);
     }

@@ -19,7 +19,7 @@ import org.agrona.concurrent.status.CountersReader;
  */
 public final class MediaCounters implements AutoCloseable
 {
-    public static final int MAX_COUNTERS = 64;
+    public static final int MAX_COUNTERS = 256;
     private static final int HEADER = 64;
     private static final int META_LENGTH = MAX_COUNTERS * CountersReader.METADATA_LENGTH;
     private static final int VALUES_LENGTH = MAX_COUNTERS * CountersReader.COUNTER_LENGTH;
@@ -127,20 +127,38 @@ public final class MediaCounters implements AutoCloseable
         return List.copyOf(metrics);
     }
 
-    /** The counters in Prometheus' text exposition format (version 0.0.4). */
+    /**
+     * Gauges of one media interface's ports, registered once per interface at start:
+     * {@code [0]} ports allocated now, {@code [1]} ports it has (RTP and RTCP both count).
+     */
+    public AtomicCounter[] interfacePorts(final String name)
+    {
+        final String label = "{interface=\"" + name.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
+        return new AtomicCounter[] {
+            counter("ports in use: " + name, "tandem_interface_ports_in_use" + label, true,
+                "Media ports allocated now, by interface"),
+            counter("ports: " + name, "tandem_interface_ports" + label, true, "Media ports an interface has"),
+        };
+    }
+
+    /** The counters in Prometheus' text exposition format (version 0.0.4), each family's samples together. */
     public String prometheusText()
     {
-        final StringBuilder out = new StringBuilder(4096);
-        String family = null;
+        final java.util.Map<String, List<Metric>> families = new java.util.LinkedHashMap<>();
         for (final Metric metric : metrics)
         {
-            if (!metric.family().equals(family))
+            families.computeIfAbsent(metric.family(), (family) -> new ArrayList<>()).add(metric);
+        }
+        final StringBuilder out = new StringBuilder(4096);
+        for (final java.util.Map.Entry<String, List<Metric>> family : families.entrySet())
+        {
+            final Metric first = family.getValue().get(0);
+            out.append("# HELP ").append(family.getKey()).append(' ').append(first.help()).append('\n');
+            out.append("# TYPE ").append(family.getKey()).append(first.gauge() ? " gauge" : " counter").append('\n');
+            for (final Metric metric : family.getValue())
             {
-                family = metric.family();
-                out.append("# HELP ").append(family).append(' ').append(metric.help()).append('\n');
-                out.append("# TYPE ").append(family).append(metric.gauge() ? " gauge" : " counter").append('\n');
+                out.append(metric.name()).append(' ').append(metric.counter().get()).append('\n');
             }
-            out.append(metric.name()).append(' ').append(metric.counter().get()).append('\n');
         }
         return out.toString();
     }

@@ -145,6 +145,10 @@ class NgHttpServerTest
         assertTrue(lines.contains("# TYPE tandem_calls gauge"), metrics.body());
         assertTrue(lines.contains("tandem_calls 1"), metrics.body());
         assertTrue(lines.contains("tandem_dropped_packets_total{reason=\"wrong_source\"} 0"), metrics.body());
+        // One offered call: an RTP and an RTCP port for each of its two parties, on the one interface.
+        assertTrue(lines.contains("tandem_interface_ports_in_use{interface=\"default\"} 4"), metrics.body());
+        assertTrue(lines.contains("tandem_ports_in_use 4"), metrics.body());
+        assertTrue(lines.contains("tandem_interface_ports{interface=\"default\"} 100"), metrics.body());
         assertEquals(1, lines.stream().filter((l) -> l.equals("# TYPE tandem_dropped_packets_total counter")).count(),
             "one TYPE line per family");
     }
