@@ -75,6 +75,9 @@ public final class Main
           --call ID,A_HOST:A_PORT,B_HOST:B_PORT
                                   relay a call between A and B without signalling (repeatable);
                                   prints the port each party must send to
+          --config FILE           read options from FILE first: "name = value" lines, names being these
+                                  long options without their dashes (interface once per line); the
+                                  command line comes after it and wins
           --help                  this text
 
         The defaults can also be changed with system properties in TANDEM_JAVA_OPTS, e.g.
@@ -96,8 +99,76 @@ public final class Main
     {
     }
 
-    static Options parse(final String[] args)
+    /**
+     * The options of a configuration file, as command-line words: one {@code name = value} per line, names being
+     * the long options without their dashes ({@code ports = 30000-39999}, {@code interface = ...} once per
+     * interface, {@code freebind = yes}), {@code #} or {@code ;} comments, and an optional {@code [tandem]}
+     * section header as in an rtpengine.conf. The command line comes after the file, so its options win.
+     */
+    static List<String> configFile(final java.nio.file.Path file)
     {
+        final List<String> lines;
+        try
+        {
+            lines = java.nio.file.Files.readAllLines(file);
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new IllegalArgumentException("cannot read the configuration file " + file + ": " + ex.getMessage());
+        }
+        final List<String> words = new ArrayList<>();
+        for (int n = 0; n < lines.size(); n++)
+        {
+            final String line = lines.get(n).strip();
+            if (line.isEmpty() || line.startsWith("#") || line.startsWith(";") || line.equals("[tandem]"))
+            {
+                continue;
+            }
+            final int equals = line.indexOf('=');
+            final String name = equals < 0 ? "" : line.substring(0, equals).strip();
+            final String value = equals < 0 ? "" : line.substring(equals + 1).strip();
+            if (name.isEmpty() || value.isEmpty() || name.startsWith("-") || name.equals("config") || name.equals("help"))
+            {
+                throw new IllegalArgumentException(file + " line " + (n + 1) + ": expected NAME = VALUE with NAME a long " +
+                    "option without its dashes: " + line);
+            }
+            if (name.equals("freebind"))
+            {
+                if (value.matches("(?i)yes|true|1"))
+                {
+                    words.add("--freebind");
+                }
+                else if (!value.matches("(?i)no|false|0"))
+                {
+                    throw new IllegalArgumentException(file + " line " + (n + 1) + ": freebind is yes or no: " + value);
+                }
+                continue;
+            }
+            words.add("--" + name);
+            words.add(value);
+        }
+        return words;
+    }
+
+    static Options parse(final String[] commandLine)
+    {
+        final List<String> all = new ArrayList<>();
+        for (int i = 0; i < commandLine.length; i++)
+        {
+            if (commandLine[i].equals("--config"))
+            {
+                if (i + 1 >= commandLine.length)
+                {
+                    throw new IllegalArgumentException("--config needs a value");
+                }
+                all.addAll(0, configFile(java.nio.file.Path.of(commandLine[++i])));
+            }
+            else
+            {
+                all.add(commandLine[i]);
+            }
+        }
+        final String[] args = all.toArray(new String[0]);
         final MediaContext ctx = new MediaContext();
         final NgContext ng = new NgContext();
         final List<StaticCall> calls = new ArrayList<>();

@@ -31,6 +31,44 @@ class MainTest
     }
 
     @Test
+    void aConfigurationFileGivesDefaultsTheCommandLineOverrides(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir)
+        throws Exception
+    {
+        final java.nio.file.Path file = dir.resolve("tandem.conf");
+        java.nio.file.Files.writeString(file, String.join("\n",
+            "# Tandem on an SBC, rtpengine.conf style",
+            "[tandem]",
+            "interface = external/127.0.0.1!203.0.113.5/30000-30999",
+            "interface = internal/127.0.0.2/30000-30999",
+            "; comments either way",
+            "ports = 20000-20999",
+            "idle = blocking",
+            "freebind = yes",
+            "listen-ng = 127.0.0.1:2299",
+            ""));
+        final Main.Options options = Main.parse(new String[] {"--config", file.toString(), "--idle", "busy-spin"});
+        final MediaContext ctx = options.context();
+        assertEquals(2, ctx.interfaceSpecs().size());
+        assertEquals("203.0.113.5", ctx.interfaceSpecs().get(0).advertisedAddress());
+        assertEquals("busy-spin", ctx.idleName(), "the command line wins");
+        assertTrue(ctx.freebind());
+        assertEquals(new InetSocketAddress("127.0.0.1", 2299), options.ng().listenAddress());
+
+        java.nio.file.Files.writeString(file, "ports 20000-20999\n");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--config", file.toString()}))
+            .getMessage().contains("line 1: expected NAME = VALUE"));
+        java.nio.file.Files.writeString(file, "freebind = maybe\n");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--config", file.toString()}))
+            .getMessage().contains("freebind is yes or no"));
+        java.nio.file.Files.writeString(file, "bogus = 1\n");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--config", file.toString()}))
+            .getMessage().contains("unknown option --bogus"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+            () -> Main.parse(new String[] {"--config", dir.resolve("missing.conf").toString()}))
+            .getMessage().contains("cannot read the configuration file"));
+    }
+
+    @Test
     void badOptionsSayWhatIsWrong()
     {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--ports", "30000"}))

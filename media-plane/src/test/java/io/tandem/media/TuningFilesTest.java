@@ -53,6 +53,15 @@ class TuningFilesTest
     }
 
     @Test
+    void theExampleConfigurationFileIsOneTandemAccepts()
+    {
+        final Main.Options options = Main.parse(new String[] {"--config", "../tuning/tandem.conf"});
+        assertEquals(2, options.context().interfaceSpecs().size());
+        assertEquals(1, options.context().forwarderCpu());
+        assertTrue(options.ng().listenHttpAddress() != null);
+    }
+
+    @Test
     void theLaunchersJvmFlagsAreThePomsJvmFlags() throws Exception
     {
         final String pom = Files.readString(REPO.resolve("pom.xml"));
