@@ -58,46 +58,47 @@ final class NgMessage
         return withCookie(cookie, Bencode.encode(decodeAndExecute(commands, counters, bytes, bodyOffset)));
     }
 
-    @SuppressWarnings("unchecked")
+    /** A decoding of the message's dictionary that may fail with the reason. */
+    @FunctionalInterface
+    private interface Decoding
+    {
+        Object decode() throws BencodeException;
+    }
+
     private static Map<String, Object> decodeAndExecute(
         final NgCommands commands, final MediaCounters counters, final byte[] bytes, final int offset)
     {
-        final Object decoded;
-        try
-        {
-            decoded = Bencode.decode(bytes, offset, bytes.length - offset);
-        }
-        catch (final BencodeException ex)
-        {
-            counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage());
-        }
-        if (!(decoded instanceof Map<?, ?>))
-        {
-            counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Message is not a bencode dictionary");
-        }
-        return commands.execute((Map<String, Object>)decoded);
+        return execute(commands, counters, () -> Bencode.decode(bytes, offset, bytes.length - offset),
+            "bencode dictionary", "a bencode dictionary");
+    }
+
+    private static Map<String, Object> decodeJsonAndExecute(
+        final NgCommands commands, final MediaCounters counters, final byte[] bytes, final int offset)
+    {
+        return execute(commands, counters,
+            () -> Json.decode(new String(bytes, offset, bytes.length - offset, StandardCharsets.UTF_8)),
+            "JSON dictionary", "a JSON object");
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> decodeJsonAndExecute(
-        final NgCommands commands, final MediaCounters counters, final byte[] bytes, final int offset)
+    private static Map<String, Object> execute(
+        final NgCommands commands, final MediaCounters counters, final Decoding decoding, final String what,
+        final String mustBe)
     {
         final Object decoded;
         try
         {
-            decoded = Json.decode(new String(bytes, offset, bytes.length - offset, StandardCharsets.UTF_8));
+            decoded = decoding.decode();
         }
         catch (final BencodeException ex)
         {
             counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage());
+            return NgCommands.error("Could not decode " + what + ": " + ex.getMessage());
         }
         if (!(decoded instanceof Map<?, ?>))
         {
             counters.ngMalformed.incrementRelease();
-            return NgCommands.error("Message is not a JSON object");
+            return NgCommands.error("Message is not " + mustBe);
         }
         return commands.execute((Map<String, Object>)decoded);
     }
