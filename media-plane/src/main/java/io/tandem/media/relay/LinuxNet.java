@@ -51,6 +51,8 @@ public final class LinuxNet
     public static final long MSG_NAMELEN = 8;
     public static final long MSG_IOV = 16;
     public static final long MSG_IOVLEN = 24;
+    public static final long MSG_CONTROL = 32;
+    public static final long MSG_CONTROLLEN = 40;
     public static final long MSG_FLAGS = 48;
     public static final long MSG_LEN = 56;
     /** Room for a struct sockaddr_in6 (28 bytes), the larger of the two address families. */
@@ -256,13 +258,20 @@ public final class LinuxNet
      */
     public static void freebind(final DatagramChannel channel, final boolean ipv6) throws IOException
     {
+        setsockopt(channel, ipv6 ? SOL_IPV6 : SOL_IP, ipv6 ? IPV6_FREEBIND : IP_FREEBIND, 1);
+    }
+
+    /** {@code setsockopt(2)} of an int option, for the options Java's socket API does not have. */
+    public static void setsockopt(final DatagramChannel channel, final int level, final int name, final int value)
+        throws IOException
+    {
         try (var arena = java.lang.foreign.Arena.ofConfined())
         {
-            final MemorySegment one = arena.allocate(ValueLayout.JAVA_INT);
-            one.set(ValueLayout.JAVA_INT, 0, 1);
+            final MemorySegment option = arena.allocate(ValueLayout.JAVA_INT);
+            option.set(ValueLayout.JAVA_INT, 0, value);
             final MemorySegment state = arena.allocate(CAPTURE);
-            check((int)SETSOCKOPT.invokeExact(state, fd(channel), ipv6 ? SOL_IPV6 : SOL_IP,
-                ipv6 ? IPV6_FREEBIND : IP_FREEBIND, one, 4), state, "setsockopt(FREEBIND)");
+            check((int)SETSOCKOPT.invokeExact(state, fd(channel), level, name, option, 4), state,
+                "setsockopt(" + level + ", " + name + ")");
         }
         catch (final IOException ex)
         {
