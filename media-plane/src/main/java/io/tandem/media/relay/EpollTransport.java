@@ -97,8 +97,8 @@ public final class EpollTransport implements Transport
         endpoint.txAddress = Arena.ofAuto().allocate(LinuxNet.SOCKADDR_SIZE, 8);
         endpoint.txTo = null;
         endpoint.readAgain = false;
-        byFd.put(fd, endpoint);
         LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
+        byFd.put(fd, endpoint); // only once epoll took it: a failed registration leaves nothing behind
     }
 
     @Override
