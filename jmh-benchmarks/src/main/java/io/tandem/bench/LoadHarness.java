@@ -50,6 +50,8 @@ public final class LoadHarness
           --duration SECONDS    measured time [10]
           --warmup SECONDS      unmeasured time first [2]
           --closed-loop         one packet in flight per stream instead of a paced rate
+          --in-flight N         with --closed-loop: N packets in flight per stream, a deeper flood than
+                                real RTP makes (batched I/O shows there) [1]
           --flood               search the highest rate with loss under 0.1% (short runs)
           --cpu N               pin the generator's threads to CPU N
           --histogram FILE      HdrHistogram log to write [tandem-load.hlog]
@@ -64,7 +66,7 @@ public final class LoadHarness
     private static final int HEADER = 12;
 
     record Options(InetSocketAddress ng, String bind, int calls, long rate, double duration, double warmup,
-        boolean closedLoop, boolean flood, int cpu, File histogram, File plot, String label, long relayPid)
+        boolean closedLoop, int inFlight, boolean flood, int cpu, File histogram, File plot, String label, long relayPid)
     {
     }
 
@@ -158,6 +160,7 @@ public final class LoadHarness
         double duration = 10;
         double warmup = 2;
         boolean closedLoop = false;
+        int inFlight = 1;
         boolean flood = false;
         int cpu = -1;
         File histogram = new File("tandem-load.hlog");
@@ -195,20 +198,21 @@ public final class LoadHarness
                         case "--plot" -> plot = new File(value);
                         case "--label" -> label = value;
                         case "--relay-pid" -> relayPid = Long.parseLong(value);
+                        case "--in-flight" -> inFlight = Integer.parseInt(value);
                         default -> throw new IllegalArgumentException("unknown option " + option);
                     }
                 }
             }
         }
         final int colon = ng.lastIndexOf(':');
-        if (colon <= 0 || calls < 1 || duration <= 0)
+        if (colon <= 0 || calls < 1 || duration <= 0 || inFlight < 1 || inFlight > 64)
         {
-            throw new IllegalArgumentException("need --ng HOST:PORT, --calls >= 1 and --duration > 0");
+            throw new IllegalArgumentException("need --ng HOST:PORT, --calls >= 1, --duration > 0 and --in-flight 1..64");
         }
         final InetSocketAddress ngAddress =
             new InetSocketAddress(InetAddress.ofLiteral(ng.substring(0, colon)), Integer.parseInt(ng.substring(colon + 1)));
         return new Options(ngAddress, bind, calls, rate > 0 ? rate : calls * 2L * 50, duration, warmup, closedLoop,
-            flood, cpu, histogram, plot, label == null ? ng : label, relayPid);
+            inFlight, flood, cpu, histogram, plot, label == null ? ng : label, relayPid);
     }
 
     private static String sdp(final String address, final int port)
@@ -520,9 +524,12 @@ public final class LoadHarness
             loop.untilNs = end;
             receiving.fromNs = measureFrom;
             receiving.untilNs = end;
-            for (int s = 0; s < streams.size(); s++)
+            for (int k = 0; k < options.inFlight(); k++)
             {
-                loop.next(s, System.nanoTime());
+                for (int s = 0; s < streams.size(); s++)
+                {
+                    loop.next(s, System.nanoTime());
+                }
             }
             long cpuAtStart = -1;
             long nextWatchdog = start;
@@ -622,7 +629,8 @@ public final class LoadHarness
     {
         final Histogram h = result.latency();
         out.printf(Locale.ROOT, "%s: %d calls, %s, %.0f s measured%n", options.label(), options.calls(),
-            options.closedLoop() ? "closed loop" : String.format(Locale.ROOT, "%,d pps offered", options.rate()),
+            options.closedLoop() ? (options.inFlight() == 1 ? "closed loop" : "closed loop, " + options.inFlight() +
+                " in flight per stream") : String.format(Locale.ROOT, "%,d pps offered", options.rate()),
             result.seconds());
         out.printf(Locale.ROOT, "  sent %,d  received %,d  loss %.3f%%  achieved %,.0f packets/s%n",
             result.sent(), result.received(), result.lossPercent(), result.packetsPerSecond());

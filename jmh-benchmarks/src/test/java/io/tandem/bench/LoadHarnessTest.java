@@ -48,7 +48,7 @@ class LoadHarnessTest
 
     private LoadHarness.Options options(final boolean closedLoop)
     {
-        return new LoadHarness.Options(ng.localAddress(), "127.0.0.1", 5, 500, 1, 0.2, closedLoop, false, -1,
+        return new LoadHarness.Options(ng.localAddress(), "127.0.0.1", 5, 500, 1, 0.2, closedLoop, 1, false, -1,
             dir.resolve("load.hlog").toFile(), dir.resolve("load.html").toFile(), "tandem", ProcessHandle.current().pid());
     }
 
