@@ -33,8 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The forwarding agent's per-packet work without the system calls: RTP header check, latched-source check,
- * optional G.711 transcoding, counters, and the hand-off to the transport (which here only counts). Lives in
- * the media plane's package to reach the agent's package-private commands.
+ * optional G.711 transcoding, counters, and the hand-off to the transport (which here only counts). Drives the
+ * agent through the relay package's public commands, as the media plane does.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
