@@ -80,7 +80,6 @@ final class NgMessage
             "JSON dictionary", "a JSON object");
     }
 
-    @SuppressWarnings("unchecked")
     private static Map<String, Object> execute(
         final NgCommands commands, final MediaCounters counters, final Decoding decoding, final String what,
         final String mustBe)
@@ -95,6 +94,17 @@ final class NgMessage
             counters.ngMalformed.incrementRelease();
             return NgCommands.error("Could not decode " + what + ": " + ex.getMessage());
         }
+        return execute(commands, counters, decoded, mustBe);
+    }
+
+    /**
+     * Run a decoded message: a dictionary is a command; anything else gets an error reply saying the message is
+     * not {@code mustBe}, and is counted as malformed.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> execute(
+        final NgCommands commands, final MediaCounters counters, final Object decoded, final String mustBe)
+    {
         if (!(decoded instanceof Map<?, ?>))
         {
             counters.ngMalformed.incrementRelease();

@@ -67,7 +67,6 @@ public final class NgTcpServer extends NgConnectionServer
      * Handle the first complete message in the buffer. @return the bytes it took, 0 if it is not complete yet,
      * or -1 if the stream cannot be read any further.
      */
-    @SuppressWarnings("unchecked")
     private int handleOne(final byte[] buffer, final int filled, final OutputStream out) throws IOException
     {
         final int space = NgMessage.cookieEnd(buffer, filled);
@@ -105,22 +104,11 @@ public final class NgTcpServer extends NgConnectionServer
             write(out, cookie, NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage()));
             return -1;
         }
-        final Map<String, Object> reply;
-        if (message.value() instanceof Map<?, ?> request)
-        {
-            reply = commands.execute((Map<String, Object>)request);
-        }
-        else
-        {
-            counters.ngMalformed.incrementRelease();
-            reply = NgCommands.error("Message is not a bencode dictionary");
-        }
-        write(out, cookie, reply);
+        write(out, cookie, NgMessage.execute(commands, counters, message.value(), "a bencode dictionary"));
         return space + 1 + message.length();
     }
 
     /** A JSON message ends where its outermost object closes (braces inside strings do not count). */
-    @SuppressWarnings("unchecked")
     private int handleJson(final String cookie, final byte[] buffer, final int start, final int filled,
         final OutputStream out) throws IOException
     {
@@ -158,19 +146,10 @@ public final class NgTcpServer extends NgConnectionServer
         {
             return 0; // not complete yet
         }
-        Map<String, Object> reply;
+        final Object decoded;
         try
         {
-            final Object decoded = Json.decode(new String(buffer, start, end + 1 - start, StandardCharsets.UTF_8));
-            if (decoded instanceof Map<?, ?> request)
-            {
-                reply = commands.execute((Map<String, Object>)request);
-            }
-            else
-            {
-                counters.ngMalformed.incrementRelease();
-                reply = NgCommands.error("Message is not a JSON object");
-            }
+            decoded = Json.decode(new String(buffer, start, end + 1 - start, StandardCharsets.UTF_8));
         }
         catch (final BencodeException ex)
         {
@@ -178,23 +157,21 @@ public final class NgTcpServer extends NgConnectionServer
             writeJson(out, cookie, NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage()));
             return -1;
         }
-        writeJson(out, cookie, reply);
+        writeJson(out, cookie, NgMessage.execute(commands, counters, decoded, "a JSON object"));
         return end + 1;
     }
 
     private static void writeJson(final OutputStream out, final String cookie, final Map<String, Object> reply)
         throws IOException
     {
-        out.write((cookie + " ").getBytes(StandardCharsets.ISO_8859_1));
-        out.write(Json.encode(reply).getBytes(StandardCharsets.UTF_8));
+        out.write(NgMessage.withCookie(cookie, Json.encode(reply).getBytes(StandardCharsets.UTF_8)));
         out.flush();
     }
 
     private static void write(final OutputStream out, final String cookie, final Map<String, Object> reply)
         throws IOException
     {
-        out.write((cookie + " ").getBytes(StandardCharsets.ISO_8859_1));
-        out.write(Bencode.encode(reply));
+        out.write(NgMessage.withCookie(cookie, Bencode.encode(reply)));
         out.flush();
     }
 }
