@@ -154,41 +154,19 @@ public final class LinuxNet
 
     public static int epollCreate() throws IOException
     {
-        try (var arena = java.lang.foreign.Arena.ofConfined())
-        {
-            final MemorySegment state = arena.allocate(CAPTURE);
-            final int fd = (int)EPOLL_CREATE1.invokeExact(state, CLOEXEC);
-            return check(fd, state, "epoll_create1");
-        }
-        catch (final IOException ex)
-        {
-            throw ex;
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+        return checked("epoll_create1", (arena, state) -> (int)EPOLL_CREATE1.invokeExact(state, CLOEXEC));
     }
 
     /** Add ({@link #EPOLL_CTL_ADD}) or remove ({@link #EPOLL_CTL_DEL}) {@code fd} for {@code events}, tagged with {@code fd}. */
     public static void epollCtl(final int epfd, final int op, final int fd, final int events) throws IOException
     {
-        try (var arena = java.lang.foreign.Arena.ofConfined())
+        checked("epoll_ctl", (arena, state) ->
         {
             final MemorySegment event = arena.allocate(16);
             event.set(ValueLayout.JAVA_INT, 0, events);
             event.set(ValueLayout.JAVA_LONG_UNALIGNED, EPOLL_EVENT_DATA, fd);
-            final MemorySegment state = arena.allocate(CAPTURE);
-            check((int)EPOLL_CTL.invokeExact(state, epfd, op, fd, event), state, "epoll_ctl");
-        }
-        catch (final IOException ex)
-        {
-            throw ex;
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+            return (int)EPOLL_CTL.invokeExact(state, epfd, op, fd, event);
+        });
     }
 
     /** Ready events into {@code events}, waiting up to {@code timeoutMs} (0: not at all). @return how many, or -1. */
@@ -265,40 +243,19 @@ public final class LinuxNet
     public static void setsockopt(final DatagramChannel channel, final int level, final int name, final int value)
         throws IOException
     {
-        try (var arena = java.lang.foreign.Arena.ofConfined())
+        final int fd = fd(channel);
+        checked("setsockopt(" + level + ", " + name + ")", (arena, state) ->
         {
             final MemorySegment option = arena.allocate(ValueLayout.JAVA_INT);
             option.set(ValueLayout.JAVA_INT, 0, value);
-            final MemorySegment state = arena.allocate(CAPTURE);
-            check((int)SETSOCKOPT.invokeExact(state, fd(channel), level, name, option, 4), state,
-                "setsockopt(" + level + ", " + name + ")");
-        }
-        catch (final IOException ex)
-        {
-            throw ex;
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+            return (int)SETSOCKOPT.invokeExact(state, fd, level, name, option, 4);
+        });
     }
 
     /** A non-blocking eventfd, to wake an {@code epoll_wait} from another thread. */
     public static int eventfd() throws IOException
     {
-        try (var arena = java.lang.foreign.Arena.ofConfined())
-        {
-            final MemorySegment state = arena.allocate(CAPTURE);
-            return check((int)EVENTFD.invokeExact(state, 0, EFD_NONBLOCK | CLOEXEC), state, "eventfd");
-        }
-        catch (final IOException ex)
-        {
-            throw ex;
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
+        return checked("eventfd", (arena, state) -> (int)EVENTFD.invokeExact(state, 0, EFD_NONBLOCK | CLOEXEC));
     }
 
     /** {@code read(2)} into an 8-byte (or larger) segment, as an eventfd is drained. */
@@ -343,11 +300,31 @@ public final class LinuxNet
         }
     }
 
-    private static int check(final int result, final MemorySegment state, final String call) throws IOException
+    /** A control-path system call whose errno is captured into {@code state}; {@code arena} holds its arguments. */
+    @FunctionalInterface
+    private interface ErrnoCall
     {
+        int invoke(java.lang.foreign.Arena arena, MemorySegment state) throws Throwable;
+    }
+
+    /** Make {@code call}: its result, or an IOException naming it and its errno when it returns a negative value. */
+    private static int checked(final String name, final ErrnoCall call) throws IOException
+    {
+        final int result;
+        final int errno;
+        try (var arena = java.lang.foreign.Arena.ofConfined())
+        {
+            final MemorySegment state = arena.allocate(CAPTURE);
+            result = call.invoke(arena, state);
+            errno = (int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
         if (result < 0)
         {
-            throw new IOException(call + " failed: errno " + (int)ERRNO.get(state, 0L));
+            throw new IOException(name + " failed: errno " + errno);
         }
         return result;
     }
