@@ -116,6 +116,12 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
         return bytes.toByteArray();
     }
 
+    /** Whether {@code encoded} announces a format newer than this version of Tandem reads. */
+    static boolean newerFormat(final byte[] encoded)
+    {
+        return encoded.length > 0 && (encoded[0] & 0xff) > VERSION;
+    }
+
     /** @throws IllegalArgumentException if the bytes are not a record this version wrote. */
     static CallRecord decode(final byte[] encoded)
     {

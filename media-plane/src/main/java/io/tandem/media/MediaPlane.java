@@ -8,12 +8,16 @@ import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -64,6 +68,7 @@ public final class MediaPlane implements AutoCloseable
     private final Map<String, AtomicCounter[]> interfacePorts = new HashMap<>();
     private final MediaInterface defaultInterface;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
+    private final Map<RestoreFailure, AtomicCounter> restoreFailures = new EnumMap<>(RestoreFailure.class);
     private static final int BIND_ATTEMPTS = 16;
     private long nextHandle = 1;
     private boolean closed;
@@ -82,6 +87,10 @@ public final class MediaPlane implements AutoCloseable
             final AtomicCounter[] gauges = counters.interfacePorts(iface.name());
             gauges[1].setRelease(2L * iface.ports.capacity());
             interfacePorts.put(iface.name(), gauges);
+        }
+        for (final RestoreFailure failure : RestoreFailure.values())
+        {
+            restoreFailures.put(failure, counters.restoreFailures(failure.label()));
         }
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
@@ -638,32 +647,92 @@ public final class MediaPlane implements AutoCloseable
         store.put(call.callId, CallRecord.of(call).encode());
     }
 
-    /** Re-open every call the sessions file holds: same ports, same signalling, relaying again. */
+    /**
+     * Re-open every call the sessions file holds (same ports, same signalling, relaying again), then retry the calls
+     * earlier starts kept aside. A call that cannot be restored is counted by reason, logged once, and kept aside.
+     */
     private synchronized void restoreCalls()
     {
-        final List<byte[]> encoded = new ArrayList<>();
-        final List<String> keys = new ArrayList<>();
-        store.forEach((callId, bytes) ->
+        final Set<String> failedNow = new HashSet<>();
+        for (final SessionStore.StoredCall stored : store.calls())
         {
-            keys.add(callId);
-            encoded.add(bytes);
-        });
-        for (int i = 0; i < encoded.size(); i++)
+            final RestoreFailure failure = tryRestore(stored.callId(), stored.record());
+            if (failure != null)
+            {
+                store.setAside(stored.callId(), failure.label(), stored.record());
+                failedNow.add(stored.callId());
+            }
+        }
+        for (final AsideRecords.Aside aside : store.asideCalls())
         {
-            try
+            if (failedNow.contains(aside.callId()))
             {
-                restore(CallRecord.decode(encoded.get(i)));
+                continue;
             }
-            catch (final IllegalArgumentException | MediaException ex)
+            if (calls.containsKey(aside.callId()))
             {
-                counters.restoreFailures.incrementRelease();
-                System.err.println("tandem: cannot restore call " + keys.get(i) + ": " + ex.getMessage());
-                store.remove(keys.get(i));
+                if (Arrays.equals(store.get(aside.callId()), aside.record()))
+                {
+                    store.dropAside(aside.callId()); // left in both by a stop between writing aside and removing
+                }
+                else
+                {
+                    System.err.println("tandem: call " + aside.callId() + " stays aside: a newer call has its Call-ID");
+                }
+                continue;
             }
+            if (tryRestore(aside.callId(), aside.record()) == null)
+            {
+                store.takeBack(aside.callId(), aside.record());
+                System.err.println("tandem: call " + aside.callId() + ", kept aside by an earlier start, restored");
+            }
+        }
+        counters.callsAside.setRelease(store.asideCalls().size());
+    }
+
+    /** @return null once the call relays again, else why it could not be restored (counted and logged). */
+    private RestoreFailure tryRestore(final String callId, final byte[] encoded)
+    {
+        try
+        {
+            restore(decodeForRestore(encoded));
+            return null;
+        }
+        catch (final RestoreException ex)
+        {
+            restoreFailures.get(ex.reason).incrementRelease();
+            System.err.println("tandem: call " + callId + " not restored (" + ex.reason.label() + "): " + ex.getMessage() +
+                "; kept aside in " + ctx.sessionsFile() + ".aside and retried at the next start");
+            return ex.reason;
         }
     }
 
-    private void restore(final CallRecord record) throws MediaException
+    private static CallRecord decodeForRestore(final byte[] encoded) throws RestoreException
+    {
+        try
+        {
+            return CallRecord.decode(encoded);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new RestoreException(
+                CallRecord.newerFormat(encoded) ? RestoreFailure.NEWER_FORMAT : RestoreFailure.CORRUPT, ex.getMessage());
+        }
+    }
+
+    /** A persisted call that cannot be restored, and why. */
+    private static final class RestoreException extends Exception
+    {
+        final RestoreFailure reason;
+
+        RestoreException(final RestoreFailure reason, final String message)
+        {
+            super(message, null, false, false);
+            this.reason = reason;
+        }
+    }
+
+    private void restore(final CallRecord record) throws RestoreException
     {
         final List<StreamSpec> specs = new ArrayList<>();
         for (final CallRecord.MonologueRecord m : record.monologues())
@@ -676,49 +745,28 @@ public final class MediaPlane implements AutoCloseable
                 }
             }
         }
-        checkTranscoders(specs); // before any socket is bound
+        try
+        {
+            checkTranscoders(specs); // before any socket is bound
+        }
+        catch (final MediaException ex)
+        {
+            throw new RestoreException(RestoreFailure.UNKNOWN_TRANSCODER, ex.getMessage());
+        }
         final Call call = new Call(record.callId(), nextHandle++, System.nanoTime());
         final List<MediaStream> added = new ArrayList<>();
         try
         {
-            for (final CallRecord.MonologueRecord m : record.monologues())
-            {
-                final Monologue monologue = new Monologue(m.tag());
-                for (final CallRecord.StreamRecord s : m.streams())
-                {
-                    final MediaInterface iface = mediaInterface(s.interfaceName());
-                    if (!iface.ports.reserve(s.localRtpPort()))
-                    {
-                        throw new MediaException("port " + s.localRtpPort() + " is outside interface " + iface.name() +
-                            "'s range or taken");
-                    }
-                    final MediaStream stream = newStream(monologue.streams.size(), iface, s.localRtpPort(), added);
-                    stream.spec = s.spec();
-                    stream.rtpLearned = s.rtpLearned();
-                    stream.rtcpLearned = s.rtcpLearned();
-                    monologue.streams.add(stream);
-                }
-                call.monologues.put(m.tag(), monologue);
-            }
-            for (final CallRecord.MonologueRecord m : record.monologues())
-            {
-                final Monologue monologue = call.monologues.get(m.tag());
-                monologue.subscriber = m.subscriberTag() == null ? null : call.monologues.get(m.subscriberTag());
-                if (monologue.subscriber != null)
-                {
-                    final List<MediaStream> theirs = monologue.subscriber.streams;
-                    for (int i = 0; i < monologue.streams.size() && i < theirs.size(); i++)
-                    {
-                        ForwardingAgent.pair(monologue.streams.get(i).rtp, theirs.get(i).rtp);
-                        ForwardingAgent.pair(monologue.streams.get(i).rtcp, theirs.get(i).rtcp);
-                    }
-                }
-            }
+            rebuild(record, call, added);
         }
-        catch (final MediaException ex)
+        catch (final RestoreException | RuntimeException ex)
         {
             closeUnpublished(added);
-            throw ex;
+            if (ex instanceof RestoreException restoreException)
+            {
+                throw restoreException;
+            }
+            throw new RestoreException(RestoreFailure.CORRUPT, "inconsistent call record: " + ex);
         }
         final List<Resignal> changes = new ArrayList<>();
         for (final Monologue monologue : call.monologues.values())
@@ -736,6 +784,60 @@ public final class MediaPlane implements AutoCloseable
         counters.sessions.incrementRelease();
         publish(call.handle, added, changes);
         updatePortsInUse();
+    }
+
+    /** The monologues and streams of a persisted call, on their old ports; sockets bound but not yet published. */
+    private void rebuild(final CallRecord record, final Call call, final List<MediaStream> added) throws RestoreException
+    {
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            final Monologue monologue = new Monologue(m.tag());
+            for (final CallRecord.StreamRecord s : m.streams())
+            {
+                final MediaInterface iface;
+                try
+                {
+                    iface = mediaInterface(s.interfaceName());
+                }
+                catch (final MediaException ex)
+                {
+                    throw new RestoreException(RestoreFailure.UNKNOWN_INTERFACE, ex.getMessage());
+                }
+                if (!iface.ports.reserve(s.localRtpPort()))
+                {
+                    throw new RestoreException(RestoreFailure.PORT_UNAVAILABLE, "port " + s.localRtpPort() +
+                        " is outside interface " + iface.name() + "'s range or taken");
+                }
+                final MediaStream stream;
+                try
+                {
+                    stream = newStream(monologue.streams.size(), iface, s.localRtpPort(), added);
+                }
+                catch (final MediaException ex)
+                {
+                    throw new RestoreException(RestoreFailure.PORT_UNAVAILABLE, ex.getMessage());
+                }
+                stream.spec = s.spec();
+                stream.rtpLearned = s.rtpLearned();
+                stream.rtcpLearned = s.rtcpLearned();
+                monologue.streams.add(stream);
+            }
+            call.monologues.put(m.tag(), monologue);
+        }
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            final Monologue monologue = call.monologues.get(m.tag());
+            monologue.subscriber = m.subscriberTag() == null ? null : call.monologues.get(m.subscriberTag());
+            if (monologue.subscriber != null)
+            {
+                final List<MediaStream> theirs = monologue.subscriber.streams;
+                for (int i = 0; i < monologue.streams.size() && i < theirs.size(); i++)
+                {
+                    ForwardingAgent.pair(monologue.streams.get(i).rtp, theirs.get(i).rtp);
+                    ForwardingAgent.pair(monologue.streams.get(i).rtcp, theirs.get(i).rtcp);
+                }
+            }
+        }
     }
 
     private void checkTranscoders(final List<StreamSpec> specs) throws MediaException

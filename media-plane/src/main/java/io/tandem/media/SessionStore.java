@@ -4,7 +4,8 @@ import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.util.function.BiConsumer;
+import java.util.ArrayList;
+import java.util.List;
 
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;
@@ -13,11 +14,16 @@ import net.openhft.chronicle.map.ChronicleMapBuilder;
  * The persisted call table: call-id to an encoded {@link CallRecord}, in an off-heap Chronicle Map file, so a
  * media plane started again on the same file finds every live call. Written by the control plane only, never
  * on the packet path.
+ * <p>
+ * Chronicle Map hands its callbacks a value instance it reuses for the next entry of the same size, so nothing
+ * here lets a caller keep a value it did not copy. Records a start cannot restore are moved to {@link AsideRecords},
+ * never deleted.
  */
 public final class SessionStore implements AutoCloseable
 {
     private final ChronicleMap<CharSequence, byte[]> map;
     private final File openMarker;
+    private final AsideRecords aside;
 
     public SessionStore(final File file, final long maxCalls)
     {
@@ -33,6 +39,7 @@ public final class SessionStore implements AutoCloseable
                 .entries(maxCalls)
                 .averageKeySize(CallRecord.AVERAGE_CALL_ID_LENGTH)
                 .averageValueSize(CallRecord.AVERAGE_ENCODED_LENGTH);
+            aside = new AsideRecords(file);
             openMarker = new File(file.getPath() + ".open");
             if (openMarker.exists())
             {
@@ -78,9 +85,46 @@ public final class SessionStore implements AutoCloseable
         return map.size();
     }
 
-    public void forEach(final BiConsumer<String, byte[]> action)
+    /** One call as stored: its id and its own copy of the encoded record. */
+    public record StoredCall(String callId, byte[] record)
     {
-        map.forEach((key, value) -> action.accept(key.toString(), value));
+    }
+
+    /** Every call in the file, each record copied out of the map (never a value the map may reuse). */
+    public List<StoredCall> calls()
+    {
+        final List<StoredCall> calls = new ArrayList<>(map.size());
+        map.forEach((key, value) -> calls.add(new StoredCall(key.toString(), value.clone())));
+        return calls;
+    }
+
+    /**
+     * Move a call that cannot be restored out of the table, keeping its record aside with the reason: written
+     * aside (durably) before it leaves the table, so a crash between the two leaves it in both, never in neither.
+     */
+    void setAside(final String callId, final String reason, final byte[] record)
+    {
+        aside.put(callId, reason, record);
+        map.remove(callId);
+    }
+
+    /** The calls kept aside by this and earlier starts. */
+    List<AsideRecords.Aside> asideCalls()
+    {
+        return aside.all();
+    }
+
+    /** A call kept aside has been restored: back into the table first, then out of the aside directory. */
+    void takeBack(final String callId, final byte[] record)
+    {
+        map.put(callId, record);
+        aside.remove(callId);
+    }
+
+    /** Forget a call kept aside whose record the table holds again, identical. */
+    void dropAside(final String callId)
+    {
+        aside.remove(callId);
     }
 
     private static long readPid(final File marker)

@@ -46,7 +46,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter callsTimedOut;
     public final AtomicCounter callsFinalTimeout;
     public final AtomicCounter portsExhausted;
-    public final AtomicCounter restoreFailures;
+    public final AtomicCounter callsAside;
     public final AtomicCounter portsBusyElsewhere;
     public final AtomicCounter ngRequests;
     public final AtomicCounter ngErrors;
@@ -88,7 +88,7 @@ public final class MediaCounters implements AutoCloseable
         callsTimedOut = counter("calls ended by timeout", "tandem_calls_ended_total{reason=\"timeout\"}", false, "Calls ended by Tandem, by reason");
         callsFinalTimeout = counter("calls ended by final timeout", "tandem_calls_ended_total{reason=\"final_timeout\"}", false, "Calls ended by Tandem, by reason");
         portsExhausted = counter("port allocation failures", "tandem_port_allocation_failures_total", false, "Offers refused for want of ports");
-        restoreFailures = counter("calls not restored at start", "tandem_restore_failures_total", false, "Persisted calls that could not be restored at start");
+        callsAside = counter("calls kept aside (not restored)", "tandem_calls_aside", true, "Persisted calls kept aside because a start could not restore them; retried at every start");
         portsBusyElsewhere = counter("ports skipped: bound by another process", "tandem_ports_busy_elsewhere_total", false, "Ports skipped because another process had bound them");
         ngRequests = counter("ng requests", "tandem_ng_requests_total", false, "ng commands executed");
         ngErrors = counter("ng error replies", "tandem_ng_errors_total", false, "ng commands answered with an error");
@@ -139,6 +139,13 @@ public final class MediaCounters implements AutoCloseable
                 "Media ports allocated now, by interface"),
             counter("ports: " + name, "tandem_interface_ports" + label, true, "Media ports an interface has"),
         };
+    }
+
+    /** Persisted calls a start could not restore for {@code reason} (a label value), counted once per start. */
+    public AtomicCounter restoreFailures(final String reason)
+    {
+        return counter("calls not restored: " + reason, "tandem_restore_failures_total{reason=\"" + reason + "\"}", false,
+            "Persisted calls that a start could not restore, by reason");
     }
 
     /** The counters in Prometheus' text exposition format (version 0.0.4), each family's samples together. */

@@ -25,7 +25,7 @@ public final class TandemStat
     }
 
     /** Print every counter as {@code label: value}, one per line. */
-    static void print(final CountersReader reader, final PrintStream out)
+    public static void print(final CountersReader reader, final PrintStream out)
     {
         reader.forEach((counterId, typeId, keyBuffer, label) ->
             out.printf("%-34s %,d%n", label + ":", reader.getCounterValue(counterId)));

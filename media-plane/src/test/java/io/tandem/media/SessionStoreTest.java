@@ -1,0 +1,46 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sessions table hands out records a caller may keep: never a value Chronicle Map reuses for the next entry. */
+class SessionStoreTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void recordsOfEqualLengthStayDistinctAfterTheIterationThatReadThem()
+    {
+        final Map<String, byte[]> written = new HashMap<>();
+        try (SessionStore store = new SessionStore(new File(dir.toFile(), "sessions.cm3"), 2000))
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                final String id = RestoreTest.callId(i);
+                final byte[] record = ("record of " + id).getBytes(StandardCharsets.UTF_8); // all of one length
+                store.put(id, record);
+                written.put(id, record);
+            }
+            final Map<String, byte[]> read = new HashMap<>();
+            for (final SessionStore.StoredCall call : store.calls())
+            {
+                read.put(call.callId(), call.record());
+            }
+            assertEquals(written.keySet(), read.keySet());
+            for (final Map.Entry<String, byte[]> entry : written.entrySet())
+            {
+                assertArrayEquals(entry.getValue(), read.get(entry.getKey()), "record of " + entry.getKey());
+            }
+        }
+    }
+}
