@@ -67,6 +67,12 @@ public final class TestProcesses implements AutoCloseable
         return process;
     }
 
+    /** The processes started so far, in order (including those that have ended). */
+    public List<Process> started()
+    {
+        return List.copyOf(processes);
+    }
+
     /** SIGTERM to every process and its children, then SIGKILL to what is left after 10 s. */
     @Override
     public void close() throws InterruptedException
