@@ -385,8 +385,12 @@ public final class Main
             System.out.printf("tandem: http on %s:%d (POST /ng, GET /metrics, GET /ping)%n",
                 http.getAddress().getHostAddress(), http.getPort());
         }
+        final MediaPlane.StartReport start = plane.startReport();
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
-            ctx.sessionsFile(), plane.callCount(), ctx.countersFile());
+            ctx.sessionsFile(), start.restored(), ctx.countersFile());
+        System.out.printf("tandem: sessions file opened in %d ms, calls restored in %d ms%s%n", start.openMs(),
+            start.restoreMs(), start.aside() == 0 ? "" : "; " + start.aside() + " calls kept aside in " + ctx.sessionsFile() +
+            ".aside (see tandem_restore_failures_total)");
         try
         {
             startCalls(plane, options.calls(), System.out);
@@ -395,7 +399,10 @@ public final class Main
         {
             System.err.println("tandem: cannot set up a --call: " + ex.getMessage());
         }
-        System.out.println("tandem: running as " + options.role() + "; stop with Ctrl-C or SIGTERM");
+        final long sinceStartMs = ProcessHandle.current().info().startInstant()
+            .map((at) -> System.currentTimeMillis() - at.toEpochMilli()).orElse(-1L);
+        System.out.println("tandem: running as " + options.role() + " (" + sinceStartMs + " ms after the process started); " +
+            "stop with Ctrl-C or SIGTERM");
         stopped.await();
     }
 }

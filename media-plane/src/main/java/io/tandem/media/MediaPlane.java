@@ -70,6 +70,7 @@ public final class MediaPlane implements AutoCloseable
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private final Map<RestoreFailure, AtomicCounter> restoreFailures = new EnumMap<>(RestoreFailure.class);
     private static final int BIND_ATTEMPTS = 16;
+    private final StartReport startReport;
     private long nextHandle = 1;
     private boolean closed;
 
@@ -92,7 +93,9 @@ public final class MediaPlane implements AutoCloseable
         {
             restoreFailures.put(failure, counters.restoreFailures(failure.label()));
         }
+        final long openingNs = System.nanoTime();
         store = new SessionStore(ctx.sessionsFile(), ctx.maxCalls());
+        final long openedNs = System.nanoTime();
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), ctx.silentTimeoutNs(), timedOut,
             ctx.forwarderCpu(), ctx.blockingIdle()).latchReports(latched);
@@ -103,6 +106,8 @@ public final class MediaPlane implements AutoCloseable
         runner = new AgentRunner(ctx.idleStrategy(), MediaPlane::logError, null, agent);
         AgentRunner.startOnThread(runner);
         restoreCalls();
+        startReport = new StartReport(calls.size(), (int)counters.callsAside.get(), (openedNs - openingNs) / 1_000_000,
+            (System.nanoTime() - openedNs) / 1_000_000);
         housekeeper = new AgentRunner(new SleepingMillisIdleStrategy(100), MediaPlane::logError, null, new Agent()
         {
             public int doWork()
@@ -126,6 +131,22 @@ public final class MediaPlane implements AutoCloseable
     public MediaContext context()
     {
         return ctx;
+    }
+
+    /**
+     * What this media plane's start found in the sessions file.
+     * @param restored calls relaying again
+     * @param aside calls kept aside (this start's and earlier ones')
+     * @param openMs time to open (or recover) the sessions file
+     * @param restoreMs time from then until every restored call was handed to the relay
+     */
+    public record StartReport(int restored, int aside, long openMs, long restoreMs)
+    {
+    }
+
+    public StartReport startReport()
+    {
+        return startReport;
     }
 
     /** The kernel's id of the forwarding agent's thread. */

@@ -40,8 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RestartTest
 {
-    private static final int CALLS = 1000;
-    private static final int WITH_MEDIA = 200;
+    /** Calls set up, and how many of them carry media; more for a measurement (as docs/benchmarks.md says). */
+    private static final int CALLS = Integer.getInteger("tandem.restart.calls", 1000);
+    private static final int WITH_MEDIA = Integer.getInteger("tandem.restart.media", 200);
     private static final long SEND_EVERY_NS = TimeUnit.MILLISECONDS.toNanos(50);
 
     @TempDir
@@ -68,7 +69,7 @@ class RestartTest
 
     private String[] args()
     {
-        return new String[] {"--ports", "31000-35999", "--listen-ng", "127.0.0.1:0", "--timeout", "0",
+        return new String[] {"--ports", "31000-" + (31000 + 4 * CALLS + 999), "--max-calls", Integer.toString(Math.max(10000, CALLS)), "--listen-ng", "127.0.0.1:0", "--timeout", "0",
             "--sessions", dir.resolve("sessions.cm3").toString(), "--counters", dir.resolve("counters.dat").toString()};
     }
 
@@ -175,7 +176,7 @@ class RestartTest
             }
             else
             {
-                setUp(i, 2 * i + 2, 2 * i + 3); // parties that never send: only their signalling matters
+                setUp(i, 1024 + (2 * i) % 60000, 1025 + (2 * i) % 60000); // parties that never send: only their signalling matters
             }
         }
         final Map<String, String> before = queryAll();
@@ -197,6 +198,7 @@ class RestartTest
         start("third");
         assertTrue(await(dir.resolve("third.log"), "tandem: sessions ").contains("(" + CALLS + " calls restored)"));
         final long relayingAt = awaitAllHeardAfter(lastHeard, startedAt, "after kill -9 and a restart");
+        System.out.println(await(dir.resolve("third.log"), "tandem: sessions file opened"));
         System.out.printf("RestartTest: %d calls; kill -9 to media on all %d: %d ms; process start to all relaying: %d ms%n",
             CALLS, WITH_MEDIA, TimeUnit.NANOSECONDS.toMillis(relayingAt - killedAt),
             TimeUnit.NANOSECONDS.toMillis(relayingAt - startedAt));
