@@ -630,37 +630,56 @@ public final class MediaPlane implements AutoCloseable
     /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
     private void publish(final long callHandle, final List<MediaStream> added, final List<Resignal> changes)
     {
+        publish(List.of(new Publication(callHandle, added, changes)));
+    }
+
+    /** One call's new endpoints and new signalling, for the agent. */
+    private record Publication(long callHandle, List<MediaStream> added, List<Resignal> changes)
+    {
+    }
+
+    /** Hand several calls to the agent in one command (a start restoring thousands waits once, not per call). */
+    private void publish(final List<Publication> publications)
+    {
         runOnAgent((a) ->
         {
-            for (final MediaStream stream : added)
+            for (final Publication p : publications)
             {
-                try
-                {
-                    a.add(stream.rtp, callHandle);
-                    a.add(stream.rtcp, callHandle);
-                }
-                catch (final IOException ex)
-                {
-                    throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort(), ex);
-                }
-            }
-            for (final Resignal r : changes)
-            {
-                a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer(),
-                    r.expectsMedia(), r.rtcpMux());
-                a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia(),
-                    r.rtcpMux());
-                if (r.rtpLearned() != null)
-                {
-                    a.relearn(r.rtp(), r.rtpLearned());
-                }
-                if (r.rtcpLearned() != null)
-                {
-                    a.relearn(r.rtcp(), r.rtcpLearned());
-                }
+                apply(a, p);
             }
             return null;
         });
+    }
+
+    private static void apply(final ForwardingAgent a, final Publication p)
+    {
+        for (final MediaStream stream : p.added())
+        {
+            try
+            {
+                a.add(stream.rtp, p.callHandle());
+                a.add(stream.rtcp, p.callHandle());
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort(), ex);
+            }
+        }
+        for (final Resignal r : p.changes())
+        {
+            a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer(),
+                r.expectsMedia(), r.rtcpMux());
+            a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia(),
+                r.rtcpMux());
+            if (r.rtpLearned() != null)
+            {
+                a.relearn(r.rtp(), r.rtpLearned());
+            }
+            if (r.rtcpLearned() != null)
+            {
+                a.relearn(r.rtcp(), r.rtcpLearned());
+            }
+        }
     }
 
     private void persist(final Call call)
@@ -675,9 +694,10 @@ public final class MediaPlane implements AutoCloseable
     private synchronized void restoreCalls()
     {
         final Set<String> failedNow = new HashSet<>();
+        final List<Publication> restored = new ArrayList<>();
         for (final SessionStore.StoredCall stored : store.calls())
         {
-            final RestoreFailure failure = tryRestore(stored.callId(), stored.record());
+            final RestoreFailure failure = tryRestore(stored.callId(), stored.record(), restored);
             if (failure != null)
             {
                 store.setAside(stored.callId(), failure.label(), stored.record());
@@ -702,21 +722,26 @@ public final class MediaPlane implements AutoCloseable
                 }
                 continue;
             }
-            if (tryRestore(aside.callId(), aside.record()) == null)
+            if (tryRestore(aside.callId(), aside.record(), restored) == null)
             {
                 store.takeBack(aside.callId(), aside.record());
                 System.err.println("tandem: call " + aside.callId() + ", kept aside by an earlier start, restored");
             }
         }
+        publish(restored);
+        updatePortsInUse();
         counters.callsAside.setRelease(store.asideCalls().size());
     }
 
-    /** @return null once the call relays again, else why it could not be restored (counted and logged). */
-    private RestoreFailure tryRestore(final String callId, final byte[] encoded)
+    /**
+     * @param restored where the restored call's endpoints go, for the agent
+     * @return null once the call is rebuilt, else why it could not be restored (counted and logged).
+     */
+    private RestoreFailure tryRestore(final String callId, final byte[] encoded, final List<Publication> restored)
     {
         try
         {
-            restore(decodeForRestore(encoded));
+            restored.add(restore(decodeForRestore(encoded)));
             return null;
         }
         catch (final RestoreException ex)
@@ -753,7 +778,8 @@ public final class MediaPlane implements AutoCloseable
         }
     }
 
-    private void restore(final CallRecord record) throws RestoreException
+    /** Rebuild one persisted call on its old ports. @return what the agent must be given to relay it. */
+    private Publication restore(final CallRecord record) throws RestoreException
     {
         final List<StreamSpec> specs = new ArrayList<>();
         for (final CallRecord.MonologueRecord m : record.monologues())
@@ -803,8 +829,7 @@ public final class MediaPlane implements AutoCloseable
         calls.put(call.callId, call);
         byHandle.put(call.handle, call);
         counters.sessions.incrementRelease();
-        publish(call.handle, added, changes);
-        updatePortsInUse();
+        return new Publication(call.handle, added, changes);
     }
 
     /** The monologues and streams of a persisted call, on their old ports; sockets bound but not yet published. */

@@ -2,6 +2,7 @@ package io.tandem.media;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +42,18 @@ class SessionStoreTest
             {
                 assertArrayEquals(entry.getValue(), read.get(entry.getKey()), "record of " + entry.getKey());
             }
+        }
+    }
+
+    /** The build ships Chronicle's off-heap class, so opening the file at start does not run the compiler. */
+    @Test
+    void chroniclesGeneratedClassComesFromTheBuildNotFromTheCompilerAtStart() throws Exception
+    {
+        for (final String type : ChronicleClassesAtBuild.VALUE_TYPES)
+        {
+            final Class<?> shipped = Class.forName(type + "$$Native");
+            assertNotNull(shipped.getProtectionDomain().getCodeSource(), "a class compiled at run time has no code source");
+            assertEquals(Class.forName(type).getClassLoader(), shipped.getClassLoader());
         }
     }
 }
