@@ -67,9 +67,10 @@ class RestartTest
         processes.close();
     }
 
+    /** Media ports below the kernel's ephemeral range, so the parties' own sockets never take one. */
     private String[] args()
     {
-        return new String[] {"--ports", "31000-" + (31000 + 4 * CALLS + 999), "--max-calls", Integer.toString(Math.max(10000, CALLS)), "--listen-ng", "127.0.0.1:0", "--timeout", "0",
+        return new String[] {"--ports", "12000-" + (12000 + 4 * CALLS + 999), "--max-calls", Integer.toString(Math.max(10000, CALLS)), "--listen-ng", "127.0.0.1:0", "--timeout", "0",
             "--sessions", dir.resolve("sessions.cm3").toString(), "--counters", dir.resolve("counters.dat").toString()};
     }
 
