@@ -10,11 +10,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.tandem.media.codec.G711Transcoder;
-import io.tandem.media.control.Bencode;
-import io.tandem.media.control.BencodeException;
 import io.tandem.media.control.Sdp;
 import io.tandem.media.control.SdpException;
 import io.tandem.media.relay.RtpValidator;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.BencodeException;
 
 import net.openhft.chronicle.map.ChronicleMap;
 import net.openhft.chronicle.map.ChronicleMapBuilder;

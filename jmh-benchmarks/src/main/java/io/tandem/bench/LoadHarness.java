@@ -13,6 +13,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import io.tandem.media.control.Sdp;
 import io.tandem.media.control.SdpException;
 import io.tandem.media.relay.CpuAffinity;
+import io.tandem.ng.NgClient;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogWriter;
 
@@ -235,7 +237,7 @@ public final class LoadHarness
     void setUpCalls() throws IOException, SdpException
     {
         final String run = Long.toString(System.currentTimeMillis(), 36);
-        try (NgUdpClient ng = new NgUdpClient(options.ng()))
+        try (NgClient ng = new NgClient(options.ng(), Duration.ofSeconds(2), 5))
         {
             for (int i = 0; i < options.calls(); i++)
             {
@@ -244,11 +246,11 @@ public final class LoadHarness
                 final String callId = "tandem-load-" + run + "-" + i;
                 final Map<String, Object> offer = request("offer", callId);
                 offer.put("sdp", sdp(options.bind(), ((InetSocketAddress)a.getLocalAddress()).getPort()));
-                final int bSendsTo = port(ng.send(offer));
+                final int bSendsTo = port(ng.request(offer));
                 final Map<String, Object> answer = request("answer", callId);
                 answer.put("to-tag", "b");
                 answer.put("sdp", sdp(options.bind(), ((InetSocketAddress)b.getLocalAddress()).getPort()));
-                final int aSendsTo = port(ng.send(answer));
+                final int aSendsTo = port(ng.request(answer));
                 callIds.add(callId);
                 final InetAddress relay = options.ng().getAddress();
                 streams.add(new Stream(streams.size(), a, new InetSocketAddress(relay, aSendsTo), b));
@@ -279,11 +281,11 @@ public final class LoadHarness
 
     void tearDown() throws IOException
     {
-        try (NgUdpClient ng = new NgUdpClient(options.ng()))
+        try (NgClient ng = new NgClient(options.ng(), Duration.ofSeconds(2), 5))
         {
             for (final String callId : callIds)
             {
-                ng.send(request("delete", callId));
+                ng.request(request("delete", callId));
             }
         }
         catch (final IOException ex)

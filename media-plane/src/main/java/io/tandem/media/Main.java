@@ -399,9 +399,8 @@ public final class Main
         {
             System.err.println("tandem: cannot set up a --call: " + ex.getMessage());
         }
-        final long sinceStartMs = ProcessHandle.current().info().startInstant()
-            .map((at) -> System.currentTimeMillis() - at.toEpochMilli()).orElse(-1L);
-        System.out.println("tandem: running as " + options.role() + " (" + sinceStartMs + " ms after the process started); " +
+        final long sinceStartMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+        System.out.println("tandem: running as " + options.role() + " (" + sinceStartMs + " ms after the JVM started); " +
             "stop with Ctrl-C or SIGTERM");
         stopped.await();
     }

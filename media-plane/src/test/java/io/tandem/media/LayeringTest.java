@@ -60,4 +60,29 @@ class LayeringTest
         assertEquals(List.of(), referencesFrom("codec"));
         assertEquals(List.of(), referencesFrom("stats"));
     }
+
+    /** The ng wire is its own module: the media plane, the benchmarks and the SIP shim use it; it uses no other. */
+    @Test
+    void theNgModuleUsesNoOtherTandemModule() throws IOException
+    {
+        final Path ng = Path.of("../ng-protocol");
+        final List<String> references = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(ng.resolve("src/main/java")))
+        {
+            for (final Path file : files.filter((f) -> f.toString().endsWith(".java")).toList())
+            {
+                final Matcher m = Pattern.compile("\\bio\\.tandem\\.(\\w+)").matcher(Files.readString(file));
+                while (m.find())
+                {
+                    if (!m.group(1).equals("ng"))
+                    {
+                        references.add(file.getFileName() + " -> io.tandem." + m.group(1));
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), references);
+        final String pom = Files.readString(ng.resolve("pom.xml"));
+        assertEquals(1, pom.split("<groupId>io.tandem</groupId>", -1).length - 1, "only its parent is a Tandem artifact");
+    }
 }

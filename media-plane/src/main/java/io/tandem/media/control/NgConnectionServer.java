@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.ng.WebSocket;
 
 /**
  * What the connection-oriented ng transports (TCP, WebSocket) share: a listening socket, an acceptor that drops

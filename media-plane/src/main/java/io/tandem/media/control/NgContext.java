@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import io.tandem.ng.WebSocket;
 
 /**
  * Configuration of the ng control socket: where it listens, who may use it, how long replies are kept for

@@ -12,6 +12,7 @@ import io.tandem.media.stats.MediaCounters;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.tandem.ng.NgDatagram;
 
 /**
  * Tandem's HTTP interface, at the URIs rtpengine uses: {@code POST /ng} takes an ng message in the datagram
@@ -77,7 +78,7 @@ public final class NgHttpServer implements AutoCloseable
             {
                 body = in.readNBytes(NgServer.MAX_MESSAGE + 1);
             }
-            final int space = NgMessage.cookieEnd(body, body.length);
+            final int space = NgDatagram.cookieEnd(body, body.length);
             if (space <= 0)
             {
                 counters.ngMalformed.incrementRelease();

@@ -4,6 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.Json;
+import io.tandem.ng.NgDatagram;
+import io.tandem.ng.NgWireException;
 
 /**
  * One ng message in the datagram format ({@code <cookie> <bencode or JSON dictionary>}) turned into its reply in
@@ -12,24 +16,8 @@ import io.tandem.media.stats.MediaCounters;
  */
 final class NgMessage
 {
-    /** A cookie longer than this is not one. */
-    static final int MAX_COOKIE = 256;
-
     private NgMessage()
     {
-    }
-
-    /** Where the space after the cookie is, among the first {@code length} bytes; -1 if not within a cookie's length. */
-    static int cookieEnd(final byte[] bytes, final int length)
-    {
-        for (int i = 0; i < Math.min(length, MAX_COOKIE + 1); i++)
-        {
-            if (bytes[i] == ' ')
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     /**
@@ -48,21 +36,21 @@ final class NgMessage
         if (tooLong)
         {
             counters.ngMalformed.incrementRelease();
-            return withCookie(cookie, Bencode.encode(NgCommands.error("Message too long")));
+            return NgDatagram.withCookie(cookie, Bencode.encode(NgCommands.error("Message too long")));
         }
         if (bodyOffset < bytes.length && bytes[bodyOffset] == '{')
         {
-            return withCookie(cookie, Json.encode(decodeJsonAndExecute(commands, counters, bytes, bodyOffset))
+            return NgDatagram.withCookie(cookie, Json.encode(decodeJsonAndExecute(commands, counters, bytes, bodyOffset))
                 .getBytes(StandardCharsets.UTF_8));
         }
-        return withCookie(cookie, Bencode.encode(decodeAndExecute(commands, counters, bytes, bodyOffset)));
+        return NgDatagram.withCookie(cookie, Bencode.encode(decodeAndExecute(commands, counters, bytes, bodyOffset)));
     }
 
     /** A decoding of the message's dictionary that may fail with the reason. */
     @FunctionalInterface
     private interface Decoding
     {
-        Object decode() throws BencodeException;
+        Object decode() throws NgWireException;
     }
 
     private static Map<String, Object> decodeAndExecute(
@@ -89,7 +77,7 @@ final class NgMessage
         {
             decoded = decoding.decode();
         }
-        catch (final BencodeException ex)
+        catch (final NgWireException ex)
         {
             counters.ngMalformed.incrementRelease();
             return NgCommands.error("Could not decode " + what + ": " + ex.getMessage());
@@ -111,14 +99,5 @@ final class NgMessage
             return NgCommands.error("Message is not " + mustBe);
         }
         return commands.execute((Map<String, Object>)decoded);
-    }
-
-    static byte[] withCookie(final String cookie, final byte[] body)
-    {
-        final byte[] prefix = (cookie + " ").getBytes(StandardCharsets.ISO_8859_1);
-        final byte[] out = new byte[prefix.length + body.length];
-        System.arraycopy(prefix, 0, out, 0, prefix.length);
-        System.arraycopy(body, 0, out, prefix.length, body.length);
-        return out;
     }
 }

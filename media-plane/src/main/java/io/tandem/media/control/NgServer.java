@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.ng.NgDatagram;
 
 /**
  * The ng control socket over UDP: {@code <cookie> <bencode dictionary>} in, the same cookie and a bencoded reply
@@ -123,7 +124,7 @@ public final class NgServer implements AutoCloseable
         final int length = message.remaining();
         final byte[] bytes = new byte[length];
         message.get(bytes);
-        final int space = NgMessage.cookieEnd(bytes, length);
+        final int space = NgDatagram.cookieEnd(bytes, length);
         if (space <= 0)
         {
             counters.ngMalformed.incrementRelease(); // no cookie: no way to address a reply

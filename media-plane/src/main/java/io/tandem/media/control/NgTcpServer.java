@@ -9,6 +9,11 @@ import java.util.Arrays;
 import java.util.Map;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.BencodeException;
+import io.tandem.ng.Json;
+import io.tandem.ng.JsonException;
+import io.tandem.ng.NgDatagram;
 
 /**
  * The ng control protocol over TCP: on each connection, messages follow one another as {@code <cookie> <bencode>}
@@ -69,10 +74,10 @@ public final class NgTcpServer extends NgConnectionServer
      */
     private int handleOne(final byte[] buffer, final int filled, final OutputStream out) throws IOException
     {
-        final int space = NgMessage.cookieEnd(buffer, filled);
+        final int space = NgDatagram.cookieEnd(buffer, filled);
         if (space < 0)
         {
-            if (filled > NgMessage.MAX_COOKIE)
+            if (filled > NgDatagram.MAX_COOKIE)
             {
                 counters.ngMalformed.incrementRelease();
                 return -1;
@@ -151,7 +156,7 @@ public final class NgTcpServer extends NgConnectionServer
         {
             decoded = Json.decode(new String(buffer, start, end + 1 - start, StandardCharsets.UTF_8));
         }
-        catch (final BencodeException ex)
+        catch (final JsonException ex)
         {
             counters.ngMalformed.incrementRelease();
             writeJson(out, cookie, NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage()));
@@ -164,14 +169,14 @@ public final class NgTcpServer extends NgConnectionServer
     private static void writeJson(final OutputStream out, final String cookie, final Map<String, Object> reply)
         throws IOException
     {
-        out.write(NgMessage.withCookie(cookie, Json.encode(reply).getBytes(StandardCharsets.UTF_8)));
+        out.write(NgDatagram.withCookie(cookie, Json.encode(reply).getBytes(StandardCharsets.UTF_8)));
         out.flush();
     }
 
     private static void write(final OutputStream out, final String cookie, final Map<String, Object> reply)
         throws IOException
     {
-        out.write(NgMessage.withCookie(cookie, Bencode.encode(reply)));
+        out.write(NgDatagram.withCookie(cookie, Bencode.encode(reply)));
         out.flush();
     }
 }

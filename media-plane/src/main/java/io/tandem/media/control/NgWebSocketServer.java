@@ -8,6 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.WebSocket;
+import io.tandem.ng.WebSocketException;
+import io.tandem.ng.NgDatagram;
 
 /**
  * The ng control protocol over WebSocket, as rtpengine offers it to Kamailio's {@code ws://} media nodes: the
@@ -160,11 +164,11 @@ public final class NgWebSocketServer extends NgConnectionServer
     /** The reply to one ng message; one without a cookie gets an error reply under the cookie "-". */
     private byte[] reply(final byte[] message)
     {
-        final int space = NgMessage.cookieEnd(message, message.length);
+        final int space = NgDatagram.cookieEnd(message, message.length);
         if (space <= 0)
         {
             counters.ngMalformed.incrementRelease();
-            return NgMessage.withCookie("-", Bencode.encode(NgCommands.error("An ng message is a cookie, a space and a dictionary")));
+            return NgDatagram.withCookie("-", Bencode.encode(NgCommands.error("An ng message is a cookie, a space and a dictionary")));
         }
         return NgMessage.reply(commands, counters, new String(message, 0, space, StandardCharsets.ISO_8859_1),
             message, space + 1, false);

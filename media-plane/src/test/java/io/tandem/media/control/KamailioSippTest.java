@@ -28,6 +28,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.WebSocket;
 
 /**
  * Real peers: Kamailio 5.6 with its unchanged rtpengine module pointed at Tandem's ng socket, SIPp as caller

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.NgClient;
 
 /** Call flows beyond the basic one, driven over ng: re-INVITEs from either side, hold, early media and forking. */
 class NgCallFlowTest

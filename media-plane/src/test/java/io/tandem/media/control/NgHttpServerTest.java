@@ -22,6 +22,7 @@ import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.Bencode;
 
 /** The HTTP interface: ng over POST /ng in both encodings, Prometheus metrics, ping, and what it refuses. */
 class NgHttpServerTest

@@ -18,6 +18,8 @@ import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.NgClient;
 
 /** The ng protocol over real UDP, with requests shaped as Kamailio's rtpengine module sends them. */
 class NgServerTest

@@ -19,6 +19,8 @@ import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.BencodeException;
 
 /** ng over TCP: messages back to back on one connection, split across reads, and malformed ones. */
 class NgTcpServerTest

@@ -28,6 +28,8 @@ import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.Bencode;
+import io.tandem.ng.WebSocket;
 
 /** ng over WebSocket, driven by the JDK's WebSocket client, and by a raw socket for what a client must not do. */
 class NgWebSocketServerTest

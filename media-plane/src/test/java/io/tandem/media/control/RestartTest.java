@@ -31,6 +31,7 @@ import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.tandem.ng.NgClient;
 
 /**
  * The main job restarted under an operator's feet, at the scale of a real node: 1,000 calls set up through ng with

@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -41,7 +41,7 @@ class JsonTest
 
     private static String error(final String text)
     {
-        return assertThrows(BencodeException.class, () -> Json.decode(text), text).getMessage();
+        return assertThrows(JsonException.class, () -> Json.decode(text), text).getMessage();
     }
 
     @Test
@@ -72,7 +72,7 @@ class JsonTest
         {
             value = Json.decode(text);
         }
-        catch (final BencodeException expected)
+        catch (final JsonException expected)
         {
             return;
         }
@@ -80,7 +80,7 @@ class JsonTest
         {
             assertEquals(value, Json.decode(Json.encode(value)), "what decodes must round-trip");
         }
-        catch (final BencodeException ex)
+        catch (final JsonException ex)
         {
             throw new AssertionError("re-encoded JSON does not decode: " + Json.encode(value), ex);
         }

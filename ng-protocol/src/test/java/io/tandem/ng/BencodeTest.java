@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

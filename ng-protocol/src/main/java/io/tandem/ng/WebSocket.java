@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -13,19 +13,19 @@ import java.util.Map;
  * produce values or throw {@link WebSocketException} with the reason; they never touch a socket, so they can be
  * fed anything.
  */
-final class WebSocket
+public final class WebSocket
 {
-    static final int TEXT = 0x1;
-    static final int BINARY = 0x2;
-    static final int CONTINUATION = 0x0;
-    static final int CLOSE = 0x8;
-    static final int PING = 0x9;
-    static final int PONG = 0xA;
+    public static final int TEXT = 0x1;
+    public static final int BINARY = 0x2;
+    public static final int CONTINUATION = 0x0;
+    public static final int CLOSE = 0x8;
+    public static final int PING = 0x9;
+    public static final int PONG = 0xA;
     /** Close codes sent back. */
-    static final int CLOSE_NORMAL = 1000;
-    static final int CLOSE_PROTOCOL_ERROR = 1002;
-    static final int CLOSE_TOO_BIG = 1009;
-    static final int MAX_HANDSHAKE = 8192;
+    public static final int CLOSE_NORMAL = 1000;
+    public static final int CLOSE_PROTOCOL_ERROR = 1002;
+    public static final int CLOSE_TOO_BIG = 1009;
+    public static final int MAX_HANDSHAKE = 8192;
     private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
     private WebSocket()
@@ -33,15 +33,15 @@ final class WebSocket
     }
 
     /** A client's opening handshake: the request path, its headers (names lower case), and what it offered. */
-    record Handshake(String path, Map<String, String> headers)
+    public record Handshake(String path, Map<String, String> headers)
     {
-        String key()
+        public String key()
         {
             return headers.get("sec-websocket-key");
         }
 
         /** The subprotocols the client offered, or an empty array. */
-        String[] protocols()
+        public String[] protocols()
         {
             final String offered = headers.get("sec-websocket-protocol");
             return offered == null ? new String[0] : offered.trim().split("\\s*,\\s*");
@@ -49,12 +49,12 @@ final class WebSocket
     }
 
     /** One frame: FIN bit, opcode, unmasked payload, and how many bytes of the buffer it took. */
-    record Frame(boolean fin, int opcode, byte[] payload, int length)
+    public record Frame(boolean fin, int opcode, byte[] payload, int length)
     {
     }
 
     /** Where the head of an HTTP request ends (after the blank line), or -1 if it has not all arrived. */
-    static int headEnd(final byte[] buffer, final int filled)
+    public static int headEnd(final byte[] buffer, final int filled)
     {
         for (int i = 3; i < filled; i++)
         {
@@ -67,7 +67,7 @@ final class WebSocket
     }
 
     /** Parse an opening handshake ({@code GET ... HTTP/1.1} with the upgrade headers). */
-    static Handshake parseHandshake(final byte[] head, final int length) throws WebSocketException
+    public static Handshake parseHandshake(final byte[] head, final int length) throws WebSocketException
     {
         final String text = new String(head, 0, length, StandardCharsets.ISO_8859_1);
         final String[] lines = text.split("\r\n");
@@ -121,7 +121,7 @@ final class WebSocket
     }
 
     /** The {@code Sec-WebSocket-Accept} value for a client's key. */
-    static String accept(final String key)
+    public static String accept(final String key)
     {
         try
         {
@@ -140,7 +140,7 @@ final class WebSocket
      * @throws WebSocketException if it breaks the protocol (unmasked, reserved bits, bad control frame) or is
      *                            larger than {@code maxPayload}.
      */
-    static Frame parseFrame(final byte[] buffer, final int filled, final int maxPayload) throws WebSocketException
+    public static Frame parseFrame(final byte[] buffer, final int filled, final int maxPayload) throws WebSocketException
     {
         if (filled < 2)
         {
@@ -213,7 +213,7 @@ final class WebSocket
     }
 
     /** A whole, unmasked server frame. */
-    static byte[] frame(final int opcode, final byte[] payload)
+    public static byte[] frame(final int opcode, final byte[] payload)
     {
         final int header = payload.length < 126 ? 2 : payload.length < 65536 ? 4 : 10;
         final byte[] out = new byte[header + payload.length];
@@ -241,7 +241,7 @@ final class WebSocket
     }
 
     /** A close frame with a status code. */
-    static byte[] close(final int code)
+    public static byte[] close(final int code)
     {
         return frame(CLOSE, new byte[] {(byte)(code >>> 8), (byte)code});
     }

@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 /** A WebSocket handshake or frame that breaks the protocol; the message says how. */
 public final class WebSocketException extends Exception

@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,8 +20,8 @@ public final class Json
         this.text = text;
     }
 
-    /** @throws BencodeException (the ng layer's decode error) naming what is wrong and where */
-    public static Object decode(final String text) throws BencodeException
+    /** @throws JsonException naming what is wrong and where */
+    public static Object decode(final String text) throws JsonException
     {
         final Json parser = new Json(text);
         parser.skipSpace();
@@ -29,11 +29,11 @@ public final class Json
         parser.skipSpace();
         if (parser.position != text.length())
         {
-            throw new BencodeException("JSON: trailing data at offset " + parser.position);
+            throw new JsonException("JSON: trailing data at offset " + parser.position);
         }
         if (value == NULL)
         {
-            throw new BencodeException("JSON: null is not a message");
+            throw new JsonException("JSON: null is not a message");
         }
         return value;
     }
@@ -46,12 +46,12 @@ public final class Json
         }
     }
 
-    private BencodeException error(final String what)
+    private JsonException error(final String what)
     {
-        return new BencodeException("JSON: " + what + " at offset " + position);
+        return new JsonException("JSON: " + what + " at offset " + position);
     }
 
-    private char peek() throws BencodeException
+    private char peek() throws JsonException
     {
         if (position >= text.length())
         {
@@ -60,7 +60,7 @@ public final class Json
         return text.charAt(position);
     }
 
-    private Object value(final int depth) throws BencodeException
+    private Object value(final int depth) throws JsonException
     {
         final char c = peek();
         if ((c == '{' || c == '[') && depth >= Bencode.MAX_DEPTH)
@@ -86,7 +86,7 @@ public final class Json
         };
     }
 
-    private Object literal(final String word, final Object value) throws BencodeException
+    private Object literal(final String word, final Object value) throws JsonException
     {
         if (!text.startsWith(word, position))
         {
@@ -98,7 +98,7 @@ public final class Json
 
     private static final Object NULL = new Object();
 
-    private Map<String, Object> object(final int depth) throws BencodeException
+    private Map<String, Object> object(final int depth) throws JsonException
     {
         position++; // {
         final Map<String, Object> object = new LinkedHashMap<>();
@@ -142,7 +142,7 @@ public final class Json
         }
     }
 
-    private List<Object> array(final int depth) throws BencodeException
+    private List<Object> array(final int depth) throws JsonException
     {
         position++; // [
         final List<Object> array = new ArrayList<>();
@@ -174,7 +174,7 @@ public final class Json
         }
     }
 
-    private String string() throws BencodeException
+    private String string() throws JsonException
     {
         position++; // "
         final StringBuilder out = new StringBuilder();
@@ -226,7 +226,7 @@ public final class Json
         }
     }
 
-    private Object number() throws BencodeException
+    private Object number() throws JsonException
     {
         final int start = position;
         if (peek() == '-')

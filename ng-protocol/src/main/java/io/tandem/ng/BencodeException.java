@@ -1,7 +1,7 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 /** Input that is not the bencode Tandem accepts; the message says what and where. */
-public final class BencodeException extends Exception
+public final class BencodeException extends NgWireException
 {
     private final boolean truncated;
 
@@ -12,7 +12,7 @@ public final class BencodeException extends Exception
 
     private BencodeException(final String message, final boolean truncated)
     {
-        super(message, null, false, false);
+        super(message);
         this.truncated = truncated;
     }
 

@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
