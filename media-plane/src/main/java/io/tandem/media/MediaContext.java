@@ -179,6 +179,16 @@ public final class MediaContext
         return this;
     }
 
+    /**
+     * How long the forwarding agent goes without packets or commands before it waits in the kernel rather than
+     * polling: 50 ms in the default back-off mode (an idle relay then uses next to no CPU; media at any real rate
+     * keeps it polling), never when busy-spinning. Irrelevant in blocking mode, which always waits there.
+     */
+    public long sleepWhenQuietNs()
+    {
+        return idle.equals("backoff") ? TimeUnit.MILLISECONDS.toNanos(50) : 0;
+    }
+
     /** The forwarding agent waits for packets in the kernel instead of polling (idle "blocking"). */
     public boolean blockingIdle()
     {

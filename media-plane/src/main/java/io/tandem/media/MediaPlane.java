@@ -98,7 +98,7 @@ public final class MediaPlane implements AutoCloseable
         final long openedNs = System.nanoTime();
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, ctx.learningWindowNs(), ctx.timeoutNs(), ctx.silentTimeoutNs(), timedOut,
-            ctx.forwarderCpu(), ctx.blockingIdle()).latchReports(latched);
+            ctx.forwarderCpu(), ctx.blockingIdle()).latchReports(latched).sleepWhenQuietFor(this.ctx.sleepWhenQuietNs());
         for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
         {
             transformers.put(provider.name(), provider);
@@ -153,6 +153,12 @@ public final class MediaPlane implements AutoCloseable
     int forwarderNativeThreadId()
     {
         return agent.nativeThreadId();
+    }
+
+    /** Whether the forwarding agent waits in the kernel after a quiet spell. */
+    boolean forwarderSleeping()
+    {
+        return agent.isSleeping();
     }
 
     /** The forwarding agent's thread, for tests and tools that measure it. */

@@ -210,6 +210,36 @@ class RelayTest
         assertCounter(400, plane.counters().txPackets, "packets relayed");
     }
 
+    /**
+     * In the default mode the agent stops polling after a quiet spell and waits in the kernel, so an idle relay
+     * costs next to no CPU; a packet or a command must still wake it at once.
+     */
+    @Test
+    void aQuietAgentWaitsInTheKernelAndWakesForPacketsAndCommands() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int[] ports = setUpCall("call-quiet");
+        exchange(0, ports[0], ports[1]);
+        awaitSleeping();
+        exchange(1, ports[0], ports[1]); // a packet wakes it
+        awaitSleeping();
+        assertTrue(plane.delete("call-quiet")); // so does a command: delete waits for the agent to apply it
+        assertEquals(0, plane.publishedEndpoints());
+        awaitSleeping();
+        final int[] again = setUpCall("call-quiet-2");
+        exchange(2, again[0], again[1]);
+    }
+
+    private void awaitSleeping() throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!plane.forwarderSleeping() && System.nanoTime() - deadline < 0)
+        {
+            Thread.sleep(5);
+        }
+        assertTrue(plane.forwarderSleeping(), "the agent never went to wait in the kernel");
+    }
+
     @Test
     void aRestartedMediaPlaneRelaysTheSameCallOnTheSamePorts() throws Exception
     {

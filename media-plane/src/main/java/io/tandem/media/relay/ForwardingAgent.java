@@ -47,6 +47,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final int cpu;
     private final boolean blocking;
     private volatile int nativeThreadId;
+    /** Set while the agent waits in the kernel after a quiet spell: a command must wake it. */
+    private volatile boolean sleeping;
+    private long sleepAfterNs;
+    private long lastWorkNs;
     private Endpoint[] endpoints = new Endpoint[64];
     private int endpointCount;
     private long nowNs;
@@ -90,6 +94,23 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         return this;
     }
 
+    /**
+     * After {@code quietNs} without a packet or a command, wait in the kernel (epoll) instead of polling, until a
+     * packet or a command arrives or the timeout scan is due: an idle relay then costs next to no CPU, while one
+     * with media flowing never waits there. 0 (the default) never waits: busy-spin. Set before the agent starts.
+     */
+    public ForwardingAgent sleepWhenQuietFor(final long quietNs)
+    {
+        sleepAfterNs = quietNs;
+        return this;
+    }
+
+    /** Whether the agent is waiting in the kernel after a quiet spell (for tests and tools). */
+    public boolean isSleeping()
+    {
+        return sleeping;
+    }
+
     /** The kernel's id of the agent thread (for /proc/self/task), or 0 before it started. */
     public int nativeThreadId()
     {
@@ -103,7 +124,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         {
             return false;
         }
-        if (blocking)
+        if (blocking || sleeping)
         {
             transport.wakeup();
         }
@@ -131,9 +152,20 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             work += transport.pollBlocking(this, BLOCKING_WAIT_MS);
             nowNs = clock.nanoTime();
         }
+        else if (work == 0 && sleepAfterNs > 0 && nowNs - lastWorkNs > sleepAfterNs)
+        {
+            sleeping = true; // then look at the queue again: a command queued before this was seen is not missed
+            work += commands.isEmpty() ? transport.pollBlocking(this, BLOCKING_WAIT_MS) : transport.poll(this);
+            sleeping = false;
+            nowNs = clock.nanoTime();
+        }
         else
         {
             work += transport.poll(this);
+        }
+        if (work > 0)
+        {
+            lastWorkNs = nowNs;
         }
         if (nowNs - nextTimeoutScanNs >= 0)
         {
