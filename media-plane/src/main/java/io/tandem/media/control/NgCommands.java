@@ -61,7 +61,7 @@ public final class NgCommands
     public Map<String, Object> execute(final Map<String, Object> request)
     {
         final MediaCounters counters = plane.counters();
-        counters.ngRequests.incrementRelease();
+        counters.ngRequests.increment();
         try
         {
             final String command = string(request, "command");
@@ -87,12 +87,12 @@ public final class NgCommands
         }
         catch (final NgException ex)
         {
-            counters.ngErrors.incrementRelease();
+            counters.ngErrors.increment();
             return error(ex.getMessage());
         }
         catch (final RuntimeException ex)
         {
-            counters.ngErrors.incrementRelease();
+            counters.ngErrors.increment();
             return error("Internal error: " + ex);
         }
     }
@@ -137,7 +137,7 @@ public final class NgCommands
         final boolean newCall = plane.call(callId) == null;
         if (!answer && newCall && plane.callCount() >= maxSessions)
         {
-            plane.counters().ngLoadLimit.incrementRelease();
+            plane.counters().ngLoadLimit.increment();
             if (list(request, "supports").contains("load limit"))
             {
                 final Map<String, Object> reply = result("load limit");
@@ -855,7 +855,7 @@ public final class NgCommands
             }
             role = (String)wanted;
             plane.counters().roleActive.setRelease("active".equals(role) ? 1 : 0);
-            plane.counters().roleChanges.incrementRelease();
+            plane.counters().roleChanges.increment();
         }
         final Map<String, Object> reply = result("ok");
         reply.put("role", role);

@@ -79,7 +79,7 @@ abstract class NgConnectionServer implements AutoCloseable
             final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
             if (!ctx.allows(source.getAddress()))
             {
-                counters.ngSourceRefused.incrementRelease();
+                counters.ngSourceRefused.increment();
                 closeQuietly(socket);
                 continue;
             }

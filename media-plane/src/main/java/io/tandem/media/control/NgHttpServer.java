@@ -63,7 +63,7 @@ public final class NgHttpServer implements AutoCloseable
         {
             if (!ctx.allows(exchange.getRemoteAddress().getAddress()))
             {
-                counters.ngSourceRefused.incrementRelease();
+                counters.ngSourceRefused.increment();
                 respond(exchange, 403, "text/plain", "source not allowed\n".getBytes(StandardCharsets.UTF_8));
                 return;
             }
@@ -81,7 +81,7 @@ public final class NgHttpServer implements AutoCloseable
             final int space = NgDatagram.cookieEnd(body, body.length);
             if (space <= 0)
             {
-                counters.ngMalformed.incrementRelease();
+                counters.ngMalformed.increment();
                 respond(exchange, 400, "text/plain", "an ng message is a cookie, a space and a dictionary\n"
                     .getBytes(StandardCharsets.UTF_8));
                 return;

@@ -35,7 +35,7 @@ final class NgMessage
     {
         if (tooLong)
         {
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             return NgDatagram.withCookie(cookie, Bencode.encode(NgCommands.error("Message too long")));
         }
         if (bodyOffset < bytes.length && bytes[bodyOffset] == '{')
@@ -79,7 +79,7 @@ final class NgMessage
         }
         catch (final NgWireException ex)
         {
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             return NgCommands.error("Could not decode " + what + ": " + ex.getMessage());
         }
         return execute(commands, counters, decoded, mustBe);
@@ -95,7 +95,7 @@ final class NgMessage
     {
         if (!(decoded instanceof Map<?, ?>))
         {
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             return NgCommands.error("Message is not " + mustBe);
         }
         return commands.execute((Map<String, Object>)decoded);

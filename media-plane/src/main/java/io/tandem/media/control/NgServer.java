@@ -107,7 +107,7 @@ public final class NgServer implements AutoCloseable
             }
             catch (final RuntimeException ex)
             {
-                counters.ngErrors.incrementRelease();
+                counters.ngErrors.increment();
                 System.err.println("tandem-ng: " + ex);
             }
         }
@@ -118,7 +118,7 @@ public final class NgServer implements AutoCloseable
     {
         if (!ctx.allows(source.getAddress()))
         {
-            counters.ngSourceRefused.incrementRelease();
+            counters.ngSourceRefused.increment();
             return null;
         }
         final int length = message.remaining();
@@ -127,7 +127,7 @@ public final class NgServer implements AutoCloseable
         final int space = NgDatagram.cookieEnd(bytes, length);
         if (space <= 0)
         {
-            counters.ngMalformed.incrementRelease(); // no cookie: no way to address a reply
+            counters.ngMalformed.increment(); // no cookie: no way to address a reply
             return null;
         }
         final String cookie = new String(bytes, 0, space, StandardCharsets.ISO_8859_1);
@@ -136,7 +136,7 @@ public final class NgServer implements AutoCloseable
         final CachedReply cached = replies.get(cookie);
         if (cached != null)
         {
-            counters.ngRetransmits.incrementRelease();
+            counters.ngRetransmits.increment();
             return cached.reply();
         }
         final byte[] encoded = NgMessage.reply(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);

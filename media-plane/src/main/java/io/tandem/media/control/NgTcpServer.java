@@ -59,7 +59,7 @@ public final class NgTcpServer extends NgConnectionServer
                 {
                     if (buffer.length >= MAX_BUFFERED)
                     {
-                        counters.ngMalformed.incrementRelease();
+                        counters.ngMalformed.increment();
                         return;
                     }
                     buffer = Arrays.copyOf(buffer, Math.min(buffer.length * 2, MAX_BUFFERED));
@@ -79,14 +79,14 @@ public final class NgTcpServer extends NgConnectionServer
         {
             if (filled > NgDatagram.MAX_COOKIE)
             {
-                counters.ngMalformed.incrementRelease();
+                counters.ngMalformed.increment();
                 return -1;
             }
             return 0;
         }
         if (space == 0)
         {
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             return -1;
         }
         final String cookie = new String(buffer, 0, space, StandardCharsets.ISO_8859_1);
@@ -105,7 +105,7 @@ public final class NgTcpServer extends NgConnectionServer
             {
                 return 0;
             }
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             write(out, cookie, NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage()));
             return -1;
         }
@@ -158,7 +158,7 @@ public final class NgTcpServer extends NgConnectionServer
         }
         catch (final JsonException ex)
         {
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             writeJson(out, cookie, NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage()));
             return -1;
         }

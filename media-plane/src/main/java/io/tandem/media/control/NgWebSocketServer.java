@@ -96,7 +96,7 @@ public final class NgWebSocketServer extends NgConnectionServer
             }
             catch (final WebSocketException ex)
             {
-                counters.ngMalformed.incrementRelease();
+                counters.ngMalformed.increment();
                 out.write(WebSocket.close(ex.getMessage().contains("larger") ? WebSocket.CLOSE_TOO_BIG :
                     WebSocket.CLOSE_PROTOCOL_ERROR));
                 out.flush();
@@ -132,7 +132,7 @@ public final class NgWebSocketServer extends NgConnectionServer
                 {
                     if ((frame.opcode() == WebSocket.CONTINUATION) == (messageOpcode < 0))
                     {
-                        counters.ngMalformed.incrementRelease(); // a continuation with nothing to continue, or a
+                        counters.ngMalformed.increment(); // a continuation with nothing to continue, or a
                         out.write(WebSocket.close(WebSocket.CLOSE_PROTOCOL_ERROR)); // new message inside one
                         out.flush();
                         return;
@@ -144,7 +144,7 @@ public final class NgWebSocketServer extends NgConnectionServer
                     message.writeBytes(frame.payload());
                     if (message.size() > NgServer.MAX_MESSAGE)
                     {
-                        counters.ngMalformed.incrementRelease();
+                        counters.ngMalformed.increment();
                         out.write(WebSocket.close(WebSocket.CLOSE_TOO_BIG));
                         out.flush();
                         return;
@@ -167,7 +167,7 @@ public final class NgWebSocketServer extends NgConnectionServer
         final int space = NgDatagram.cookieEnd(message, message.length);
         if (space <= 0)
         {
-            counters.ngMalformed.incrementRelease();
+            counters.ngMalformed.increment();
             return NgDatagram.withCookie("-", Bencode.encode(NgCommands.error("An ng message is a cookie, a space and a dictionary")));
         }
         return NgMessage.reply(commands, counters, new String(message, 0, space, StandardCharsets.ISO_8859_1),
@@ -176,7 +176,7 @@ public final class NgWebSocketServer extends NgConnectionServer
 
     private void refuse(final OutputStream out, final String reason) throws IOException
     {
-        counters.ngMalformed.incrementRelease();
+        counters.ngMalformed.increment();
         final byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
         out.write(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " + body.length +
             "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));

@@ -16,6 +16,10 @@ import org.agrona.concurrent.status.CountersReader;
  * The media plane's counters in a memory-mapped file, so {@code tandem-stat} can read them from another
  * process while Tandem runs. Layout: an 8-byte header (int metadata length, int values length), then
  * Agrona's metadata buffer, then its values buffer.
+ * <p>
+ * Who writes what: the relay's packet counters are written by the forwarding agent alone (single-writer
+ * {@code incrementRelease}); the ng counters by every ng listener thread (UDP, TCP, WebSocket, HTTP), so they are
+ * bumped with the atomic {@code increment}; the call and port gauges under the media plane's lock.
  */
 public final class MediaCounters implements AutoCloseable
 {
