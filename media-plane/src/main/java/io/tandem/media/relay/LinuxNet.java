@@ -20,7 +20,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.DatagramChannel;
 
 /**
- * The Linux system calls behind the batched transports (epoll, recvmmsg, sendmmsg, sendto, eventfd), called
+ * The Linux system calls behind the batched transports (epoll, recvmmsg, sendto, eventfd), called
  * through the Foreign Function and Memory API, and the layouts of the structures they take (x86-64 and
  * AArch64, LP64). The calls made per packet are "critical" downcalls: they never block (sockets are
  * non-blocking and every receive passes {@code MSG_DONTWAIT}), so they skip the JVM's thread-state switch.
@@ -33,9 +33,7 @@ public final class LinuxNet
     public static final int EPOLLET = 1 << 31;
     public static final int EPOLL_CTL_ADD = 1;
     public static final int EPOLL_CTL_DEL = 2;
-    public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;
-    public static final int EAGAIN = 11;
     private static final int SOL_IP = 0;
     private static final int IP_FREEBIND = 15;
     private static final int SOL_IPV6 = 41;
@@ -53,7 +51,6 @@ public final class LinuxNet
     public static final long MSG_IOVLEN = 24;
     public static final long MSG_CONTROL = 32;
     public static final long MSG_CONTROLLEN = 40;
-    public static final long MSG_FLAGS = 48;
     public static final long MSG_LEN = 56;
     /** Room for a struct sockaddr_in6 (28 bytes), the larger of the two address families. */
     public static final int SOCKADDR_SIZE = 32;
@@ -72,7 +69,6 @@ public final class LinuxNet
     private static final MethodHandle EPOLL_WAIT_NOW;
     private static final MethodHandle EPOLL_WAIT;
     private static final MethodHandle RECVMMSG;
-    private static final MethodHandle SENDMMSG;
     private static final MethodHandle SENDTO;
     private static final MethodHandle EVENTFD;
     private static final MethodHandle SETSOCKOPT;
@@ -98,7 +94,6 @@ public final class LinuxNet
         EPOLL_WAIT_NOW = downcall("epoll_wait", FunctionDescriptor.of(i, i, p, i, i), critical);
         EPOLL_WAIT = downcall("epoll_wait", FunctionDescriptor.of(i, i, p, i, i));
         RECVMMSG = downcall("recvmmsg", FunctionDescriptor.of(i, i, p, i, i, p), critical);
-        SENDMMSG = downcall("sendmmsg", FunctionDescriptor.of(i, i, p, i, i), critical);
         SENDTO = downcall("sendto", FunctionDescriptor.of(l, i, l, l, i, p, i), critical);
         EVENTFD = downcall("eventfd", FunctionDescriptor.of(i, i, i), errno);
         SETSOCKOPT = downcall("setsockopt", FunctionDescriptor.of(i, i, i, i, p, i), errno);
@@ -196,19 +191,6 @@ public final class LinuxNet
         try
         {
             return (int)RECVMMSG.invokeExact(fd, vector, count, MSG_DONTWAIT, MemorySegment.NULL);
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
-    }
-
-    /** Send up to {@code count} datagrams. @return how many were sent, or -1. */
-    public static int sendmmsg(final int fd, final MemorySegment vector, final int count)
-    {
-        try
-        {
-            return (int)SENDMMSG.invokeExact(fd, vector, count, MSG_DONTWAIT);
         }
         catch (final Throwable ex)
         {
