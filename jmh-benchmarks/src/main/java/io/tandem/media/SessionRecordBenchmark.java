@@ -8,6 +8,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.session.CallRecord;
+import io.tandem.media.session.SessionStore;
+import io.tandem.media.session.StreamSpec;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -37,7 +37,7 @@ class LoadHarnessTest
             .portRange(20400, 20499)
             .sessionsFile(new File(dir.toFile(), "sessions.cm3"))
             .countersFile(new File(dir.toFile(), "counters.dat")));
-        ng = new NgServer(new NgContext().listen("127.0.0.1:0").conclude(), new NgCommands(plane, 0), plane.counters());
+        ng = new NgServer(new NgContext().listen("127.0.0.1:0").conclude(), new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
     }
 
     @AfterEach
@@ -57,7 +57,7 @@ class LoadHarnessTest
     {
         final LoadHarness harness = new LoadHarness(options(false));
         harness.setUpCalls();
-        assertEquals(5, plane.callCount());
+        assertEquals(5, plane.registry().callCount());
         final LoadHarness.Result result = harness.runPaced(500);
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         harness.report(result, new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -72,7 +72,7 @@ class LoadHarnessTest
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("relay CPU:"), out.toString(StandardCharsets.UTF_8));
         assertTrue(Files.readString(dir.resolve("load.hlog")).contains("#[StartTime:"));
         assertTrue(Files.readString(dir.resolve("load.html")).contains("<svg"));
-        assertEquals(0, plane.callCount(), "the harness deletes its calls");
+        assertEquals(0, plane.registry().callCount(), "the harness deletes its calls");
     }
 
     @Test

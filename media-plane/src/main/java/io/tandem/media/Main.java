@@ -17,6 +17,9 @@ import io.tandem.media.control.NgHttpServer;
 import io.tandem.media.control.NgTcpServer;
 import io.tandem.media.control.NgWebSocketServer;
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.session.MediaException;
+import io.tandem.media.session.MediaInterface;
+import io.tandem.media.session.StreamSpec;
 import org.agrona.CloseHelper;
 
 /**
@@ -288,12 +291,12 @@ public final class Main
     static void startCalls(final MediaPlane plane, final List<StaticCall> calls, final PrintStream out)
         throws MediaException
     {
-        final String host = plane.interfaces().get(0).advertisedAddress();
+        final String host = plane.registry().interfaces().get(0).advertisedAddress();
         for (final StaticCall call : calls)
         {
-            final int towardsB = plane.offer(call.callId(), "a", List.of(StreamSpec.of(call.a()))).get(0).localRtpPort();
+            final int towardsB = plane.registry().offer(call.callId(), "a", List.of(StreamSpec.of(call.a()))).get(0).localRtpPort();
             final int towardsA =
-                plane.answer(call.callId(), "a", "b", List.of(StreamSpec.of(call.b()))).get(0).localRtpPort();
+                plane.registry().answer(call.callId(), "a", "b", List.of(StreamSpec.of(call.b()))).get(0).localRtpPort();
             out.printf("call %s: A (%s:%d) sends to %s:%d, B (%s:%d) sends to %s:%d%n",
                 call.callId(), call.a().getHostString(), call.a().getPort(), host, towardsA,
                 call.b().getHostString(), call.b().getPort(), host, towardsB);
@@ -328,7 +331,7 @@ public final class Main
         NgWebSocketServer wsServer = null;
         try
         {
-            final NgCommands commands = new NgCommands(plane, options.ng().maxSessions()).role(options.role());
+            final NgCommands commands = new NgCommands(plane.registry(), options.ng().maxSessions(), ctx.maxCalls(), ctx.deleteDelayNs()).role(options.role());
             ngServer = new NgServer(options.ng(), commands, plane.counters());
             if (options.ng().listenTcpAddress() != null)
             {
@@ -361,7 +364,7 @@ public final class Main
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
             stopped.countDown();
         }, "tandem-shutdown"));
-        for (final MediaInterface iface : plane.interfaces())
+        for (final MediaInterface iface : plane.registry().interfaces())
         {
             System.out.printf("tandem: media interface %s%n", iface);
         }

@@ -10,6 +10,7 @@ import io.tandem.media.relay.LatchMode;
 import io.tandem.media.relay.LinuxNet;
 import io.tandem.media.relay.NioTransport;
 import io.tandem.media.relay.Transport;
+import io.tandem.media.session.InterfaceSpec;
 
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.media.session.StreamSpec;
 
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
@@ -61,8 +62,8 @@ class AllocationTest
         alice = new DatagramSocket(new InetSocketAddress(RtpPeer.LOOPBACK, 0));
         bob = new DatagramSocket(new InetSocketAddress(RtpPeer.LOOPBACK, 0));
         bob.setSoTimeout(100);
-        plane.offer("alloc", "a", List.of(StreamSpec.of((InetSocketAddress)alice.getLocalSocketAddress())));
-        final int aliceSendsTo = plane.answer("alloc", "a", "b",
+        plane.registry().offer("alloc", "a", List.of(StreamSpec.of((InetSocketAddress)alice.getLocalSocketAddress())));
+        final int aliceSendsTo = plane.registry().answer("alloc", "a", "b",
             List.of(StreamSpec.of((InetSocketAddress)bob.getLocalSocketAddress()))).get(0).localRtpPort();
 
         drain = new Thread(() ->

@@ -36,7 +36,7 @@ class CpuAffinityTest
             .portRange(29000, 29099)
             .forwarderCpu(cpu)))
         {
-            assertEquals(0, plane.publishedEndpoints()); // a round trip through the agent: it has started
+            assertEquals(0, plane.registry().publishedEndpoints()); // a round trip through the agent: it has started
             final int tid = plane.forwarderNativeThreadId();
             assertTrue(tid > 0);
             assertEquals(Integer.toString(cpu), allowedCpus(tid));

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.session.MediaException;
+import io.tandem.media.session.StreamSpec;
 
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
@@ -58,8 +60,8 @@ class FloodTest
 
     private int[] call(final String callId, final RtpPeer a, final RtpPeer b) throws MediaException
     {
-        final int bSendsTo = plane.offer(callId, "a", List.of(StreamSpec.of(a.address()))).get(0).localRtpPort();
-        final int aSendsTo = plane.answer(callId, "a", "b", List.of(StreamSpec.of(b.address()))).get(0).localRtpPort();
+        final int bSendsTo = plane.registry().offer(callId, "a", List.of(StreamSpec.of(a.address()))).get(0).localRtpPort();
+        final int aSendsTo = plane.registry().answer(callId, "a", "b", List.of(StreamSpec.of(b.address()))).get(0).localRtpPort();
         return new int[] {aSendsTo, bSendsTo};
     }
 

@@ -1,5 +1,10 @@
 package io.tandem.media;
 
+import io.tandem.media.session.MediaException;
+import io.tandem.media.session.MediaStream;
+import io.tandem.media.session.StreamSpec;
+import io.tandem.media.session.EndpointView;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -61,10 +66,10 @@ class InterfaceBridgeTest
         plane = new MediaPlane(context());
         alice = new RtpPeer(1);
         bob = new RtpPeer(2);
-        final MediaStream towardsBob = plane.offer("bridged", "alice", List.of(StreamSpec.of(alice.address())),
+        final MediaStream towardsBob = plane.registry().offer("bridged", "alice", List.of(StreamSpec.of(alice.address())),
             "external", "internal").get(0);
         final MediaStream towardsAlice =
-            plane.answer("bridged", "alice", "bob", List.of(StreamSpec.of(bob.address()))).get(0);
+            plane.registry().answer("bridged", "alice", "bob", List.of(StreamSpec.of(bob.address()))).get(0);
 
         assertEquals("internal", towardsBob.mediaInterface().name());
         assertEquals("127.0.0.2", towardsBob.advertisedAddress());
@@ -82,7 +87,7 @@ class InterfaceBridgeTest
         plane = new MediaPlane(context());
         relay(alice, external, bob, internal, 3);
         relay(bob, internal, alice, external, 4);
-        assertEquals(1, plane.ports().capacity() - plane.ports().available(), "external ports in use");
+        assertEquals(1, plane.registry().ports().capacity() - plane.registry().ports().available(), "external ports in use");
     }
 
     @Test
@@ -95,10 +100,10 @@ class InterfaceBridgeTest
         plane = new MediaPlane(shared);
         alice = new RtpPeer(1);
         bob = new RtpPeer(2);
-        final MediaStream towardsBob = plane.offer("same-ports", "alice", List.of(StreamSpec.of(alice.address())),
+        final MediaStream towardsBob = plane.registry().offer("same-ports", "alice", List.of(StreamSpec.of(alice.address())),
             "external", "internal").get(0);
         final MediaStream towardsAlice =
-            plane.answer("same-ports", "alice", "bob", List.of(StreamSpec.of(bob.address()))).get(0);
+            plane.registry().answer("same-ports", "alice", "bob", List.of(StreamSpec.of(bob.address()))).get(0);
         assertEquals(28200, towardsBob.localRtpPort());
         assertEquals(28200, towardsAlice.localRtpPort());
 
@@ -107,7 +112,7 @@ class InterfaceBridgeTest
         relay(alice, external, bob, internal, 1);
         relay(bob, internal, alice, external, 2);
 
-        final Map<MediaStream, MediaPlane.StreamViews> views = plane.endpointViews(plane.call("same-ports"));
+        final Map<MediaStream, EndpointView.Stream> views = plane.registry().endpointViews(plane.registry().call("same-ports"));
         assertEquals(1, views.get(towardsAlice).rtp().packets(), "Alice's packet, counted on the external socket");
         assertEquals(1, views.get(towardsBob).rtp().packets(), "Bob's packet, counted on the internal socket");
 
@@ -122,9 +127,9 @@ class InterfaceBridgeTest
     {
         plane = new MediaPlane(context());
         alice = new RtpPeer(1);
-        final MediaException ex = assertThrows(MediaException.class, () -> plane.offer("c", "alice",
+        final MediaException ex = assertThrows(MediaException.class, () -> plane.registry().offer("c", "alice",
             List.of(StreamSpec.of(alice.address())), "external", "dmz"));
         assertEquals("Unknown interface 'dmz'", ex.getMessage());
-        assertEquals(0, plane.callCount());
+        assertEquals(0, plane.registry().callCount());
     }
 }

@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.session.CallRecord;
+import io.tandem.media.session.MediaException;
+import io.tandem.media.session.StreamSpec;
 
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
@@ -65,8 +68,8 @@ class LatchingTest
             .portRange(24000, 24099)
             .learningWindowNs(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS)));
         final StreamSpec alice = StreamSpec.of(aliceSignalled.address()).withLatch(mode).withStrictSource(strictSource);
-        bobSendsTo = plane.offer("c", "alice", List.of(alice)).get(0).localRtpPort();
-        aliceSendsTo = plane.answer("c", "alice", "bob",
+        bobSendsTo = plane.registry().offer("c", "alice", List.of(alice)).get(0).localRtpPort();
+        aliceSendsTo = plane.registry().answer("c", "alice", "bob",
             List.of(StreamSpec.of(bob.address()).withLatch(mode).withStrictSource(strictSource))).get(0).localRtpPort();
     }
 
@@ -90,12 +93,12 @@ class LatchingTest
         Thread.sleep(WINDOW_MS + 100);
         aliceNat.send(aliceNat.rtp(2), aliceSendsTo); // the window has closed: this locks onto the NAT address
         assertReceives(bob, aliceNat.rtp(2));
-        assertTrue(plane.endpointView(aliceSendsTo).latched());
+        assertTrue(plane.registry().endpointView(aliceSendsTo).latched());
 
         mallory.send(mallory.rtp(3), aliceSendsTo);
         assertNull(bob.receive(), "an injected packet must not reach Bob");
         assertCounter(1, plane.counters().dropWrongSource, "wrong-source drops");
-        assertEquals(1, plane.endpointView(aliceSendsTo).wrongSource());
+        assertEquals(1, plane.registry().endpointView(aliceSendsTo).wrongSource());
 
         bob.send(bob.rtp(4), bobSendsTo);
         assertReceives(aliceNat, bob.rtp(4));
@@ -138,7 +141,7 @@ class LatchingTest
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (System.nanoTime() < deadline)
         {
-            final CallRecord record = plane.storedRecord("c");
+            final CallRecord record = plane.registry().storedRecord("c");
             for (final CallRecord.MonologueRecord monologue : record.monologues())
             {
                 for (final CallRecord.StreamRecord stream : monologue.streams())

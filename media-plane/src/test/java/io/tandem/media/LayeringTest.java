@@ -6,8 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -16,8 +23,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The layering of DESIGN.md, checked on the sources: each package uses only what stands below it. The relay (the
- * packet path) never reaches up into the session model or the control protocol; codec and stats use nothing of
- * Tandem's above them.
+ * packet path) never reaches up into the session model or the control protocol; the session model names nothing
+ * of control; codec and stats use nothing of Tandem's above them; no package cycle anywhere; the ng wire is a
+ * module of its own.
  */
 class LayeringTest
 {
@@ -28,7 +36,7 @@ class LayeringTest
     private static List<String> referencesFrom(final String pkg) throws IOException
     {
         final List<String> found = new ArrayList<>();
-        try (Stream<Path> files = Files.list(SOURCES.resolve(pkg)))
+        try (Stream<Path> files = Files.list(pkg.isEmpty() ? SOURCES : SOURCES.resolve(pkg)))
         {
             for (final Path file : files.filter((f) -> f.toString().endsWith(".java")).toList())
             {
@@ -36,7 +44,7 @@ class LayeringTest
                 while (m.find())
                 {
                     final String target = Character.isUpperCase(m.group(1).charAt(0)) ? "(io.tandem.media)" : m.group(1);
-                    if (!target.equals(pkg))
+                    if (!target.equals(pkg) && !(pkg.isEmpty() && target.equals("(io.tandem.media)")))
                     {
                         found.add(file.getFileName() + " -> " + target);
                     }
@@ -59,6 +67,66 @@ class LayeringTest
     {
         assertEquals(List.of(), referencesFrom("codec"));
         assertEquals(List.of(), referencesFrom("stats"));
+    }
+
+    /** The call model knows nothing of the control protocol, nor of the media plane that wires it. */
+    @Test
+    void theSessionModelNamesNothingOfControl() throws IOException
+    {
+        final List<String> references = referencesFrom("session");
+        assertTrue(references.stream().anyMatch((r) -> r.endsWith("-> relay")), "the check reads the session's sources");
+        assertEquals(List.of(), references.stream()
+            .filter((r) -> r.endsWith("-> control") || r.endsWith("-> (io.tandem.media)")).toList());
+    }
+
+    /** No package reaches, directly or through others, back to itself: the layers form a line, not a loop. */
+    @Test
+    void noPackageCycles() throws IOException
+    {
+        final Map<String, Set<String>> uses = new TreeMap<>();
+        for (final String pkg : List.of("", "control", "session", "relay", "codec", "stats"))
+        {
+            final Set<String> targets = new TreeSet<>();
+            for (final String reference : referencesFrom(pkg))
+            {
+                final String target = reference.substring(reference.indexOf("-> ") + 3);
+                targets.add(target.equals("(io.tandem.media)") ? "" : target);
+            }
+            targets.remove(pkg);
+            uses.put(pkg, targets);
+        }
+        assertTrue(uses.get("").contains("control"), "the check reads the media plane's sources");
+        for (final String start : uses.keySet())
+        {
+            final Deque<String> path = new ArrayDeque<>(List.of(start));
+            assertEquals(List.of(), cycleFrom(start, start, uses, path, new HashSet<>()), "a cycle through '" + start + "'");
+        }
+    }
+
+    /** A path from {@code at} back to {@code start}, or an empty list. */
+    private static List<String> cycleFrom(final String start, final String at, final Map<String, Set<String>> uses,
+        final Deque<String> path, final Set<String> seen)
+    {
+        for (final String next : uses.getOrDefault(at, Set.of()))
+        {
+            if (next.equals(start))
+            {
+                final List<String> cycle = new ArrayList<>(path);
+                cycle.add(next);
+                return cycle;
+            }
+            if (seen.add(next))
+            {
+                path.addLast(next);
+                final List<String> found = cycleFrom(start, next, uses, path, seen);
+                if (!found.isEmpty())
+                {
+                    return found;
+                }
+                path.removeLast();
+            }
+        }
+        return List.of();
     }
 
     /** The ng wire is its own module: the media plane, the benchmarks and the SIP shim use it; it uses no other. */

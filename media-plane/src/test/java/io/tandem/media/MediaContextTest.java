@@ -1,5 +1,7 @@
 package io.tandem.media;
 
+import io.tandem.media.session.InterfaceSpec;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -15,6 +15,9 @@ import java.util.List;
 import io.tandem.media.codec.G711;
 import io.tandem.media.relay.LinuxNet;
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.media.session.MediaException;
+import io.tandem.media.session.MediaStream;
+import io.tandem.media.session.StreamSpec;
 
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.status.AtomicCounter;
@@ -60,9 +63,9 @@ class RelayTest
     /** Alice offers, Bob answers. @return {port Alice sends to, port Bob sends to}. */
     private int[] setUpCall(final String callId) throws MediaException
     {
-        final List<MediaStream> towardsBob = plane.offer(callId, "alice-tag", List.of(StreamSpec.of(alice.address())));
+        final List<MediaStream> towardsBob = plane.registry().offer(callId, "alice-tag", List.of(StreamSpec.of(alice.address())));
         final List<MediaStream> towardsAlice =
-            plane.answer(callId, "alice-tag", "bob-tag", List.of(StreamSpec.of(bob.address())));
+            plane.registry().answer(callId, "alice-tag", "bob-tag", List.of(StreamSpec.of(bob.address())));
         return new int[] {towardsAlice.get(0).localRtpPort(), towardsBob.get(0).localRtpPort()};
     }
 
@@ -154,9 +157,9 @@ class RelayTest
         try (java.nio.channels.DatagramChannel receiver = java.nio.channels.DatagramChannel.open())
         {
             receiver.bind(new InetSocketAddress(RtpPeer.LOOPBACK, 0));
-            final List<MediaStream> towardsReceiver = plane.offer(callId, "sender",
+            final List<MediaStream> towardsReceiver = plane.registry().offer(callId, "sender",
                 List.of(StreamSpec.of(alice.address())));
-            final int senderSendsTo = plane.answer(callId, "sender", "receiver",
+            final int senderSendsTo = plane.registry().answer(callId, "sender", "receiver",
                 List.of(StreamSpec.of((InetSocketAddress)receiver.getLocalAddress()))).get(0).localRtpPort();
             assertTrue(towardsReceiver.get(0).localRtpPort() > 0);
             alice.send(alice.rtp(1), senderSendsTo);
@@ -181,15 +184,15 @@ class RelayTest
         final MediaContext vip = context(PORT_MIN, PORT_MAX).addInterface("vip/192.0.2.77");
         plane = new MediaPlane(vip);
         final StreamSpec alice = StreamSpec.of(new InetSocketAddress("192.0.2.10", 4000));
-        final MediaException refused = assertThrows(MediaException.class, () -> plane.offer("no-freebind", "a", List.of(alice)));
+        final MediaException refused = assertThrows(MediaException.class, () -> plane.registry().offer("no-freebind", "a", List.of(alice)));
         assertTrue(refused.getMessage().contains("Cannot assign requested address") &&
             refused.getMessage().contains("--freebind"), refused.getMessage());
-        assertEquals(0, plane.callCount());
+        assertEquals(0, plane.registry().callCount());
         plane.close();
 
         plane = new MediaPlane(vip.freebind(true).sessionsFile(dir.resolve("freebind.cm3").toFile()));
-        final MediaStream stream = plane.offer("freebind", "a", List.of(alice)).get(0);
-        final InetSocketAddress bound = (InetSocketAddress)stream.rtp.channel().getLocalAddress();
+        final MediaStream stream = plane.registry().offer("freebind", "a", List.of(alice)).get(0);
+        final InetSocketAddress bound = (InetSocketAddress)stream.boundRtpAddress();
         assertEquals("192.0.2.77", bound.getAddress().getHostAddress());
         assertEquals(stream.localRtpPort(), bound.getPort());
     }
@@ -204,8 +207,8 @@ class RelayTest
             exchange(sequence, ports[0], ports[1]);
         }
         Thread.sleep(300); // the agent is blocked in select now; a command must wake it
-        assertTrue(plane.delete("call-blocking"));
-        assertEquals(0, plane.publishedEndpoints());
+        assertTrue(plane.registry().delete("call-blocking"));
+        assertEquals(0, plane.registry().publishedEndpoints());
         setUpCall("call-blocking-2");
         assertCounter(400, plane.counters().txPackets, "packets relayed");
     }
@@ -223,8 +226,8 @@ class RelayTest
         awaitSleeping();
         exchange(1, ports[0], ports[1]); // a packet wakes it
         awaitSleeping();
-        assertTrue(plane.delete("call-quiet")); // so does a command: delete waits for the agent to apply it
-        assertEquals(0, plane.publishedEndpoints());
+        assertTrue(plane.registry().delete("call-quiet")); // so does a command: delete waits for the agent to apply it
+        assertEquals(0, plane.registry().publishedEndpoints());
         awaitSleeping();
         final int[] again = setUpCall("call-quiet-2");
         exchange(2, again[0], again[1]);
@@ -249,16 +252,16 @@ class RelayTest
         plane.close();
 
         plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
-        assertEquals(List.of("call-restart"), plane.callIds());
+        assertEquals(List.of("call-restart"), plane.registry().callIds());
         for (int sequence = 2; sequence < 12; sequence++)
         {
             exchange(sequence, ports[0], ports[1]);
         }
-        assertTrue(plane.delete("call-restart"));
+        assertTrue(plane.registry().delete("call-restart"));
         plane.close();
 
         plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
-        assertEquals(List.of(), plane.callIds(), "a deleted call must not come back");
+        assertEquals(List.of(), plane.registry().callIds(), "a deleted call must not come back");
     }
 
     @Test
@@ -290,9 +293,9 @@ class RelayTest
     void transcodesWhatOnePartySendsFromUlawToAlaw() throws Exception
     {
         plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
-        final int bobSendsTo = plane.offer("call-g711", "alice-tag",
+        final int bobSendsTo = plane.registry().offer("call-g711", "alice-tag",
             List.of(StreamSpec.of(alice.address()).withTranscode("PCMU>PCMA"))).get(0).localRtpPort();
-        final int aliceSendsTo = plane.answer("call-g711", "alice-tag", "bob-tag",
+        final int aliceSendsTo = plane.registry().answer("call-g711", "alice-tag", "bob-tag",
             List.of(StreamSpec.of(bob.address()))).get(0).localRtpPort();
 
         final byte[] pcmu = alice.rtp(7);
@@ -330,9 +333,9 @@ class RelayTest
         try (RtpPeer aliceRtcp = new RtpPeer(0x11111111))
         {
             plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
-            final int bobSendsTo = plane.offer("call-mux", "alice-tag",
+            final int bobSendsTo = plane.registry().offer("call-mux", "alice-tag",
                 List.of(StreamSpec.of(alice.address()).withRtcp(aliceRtcp.address(), false))).get(0).localRtpPort();
-            final MediaStream towardsAlice = plane.answer("call-mux", "alice-tag", "bob-tag",
+            final MediaStream towardsAlice = plane.registry().answer("call-mux", "alice-tag", "bob-tag",
                 List.of(StreamSpec.of(bob.address()).withRtcp(bob.address(), true))).get(0);
 
             // Alice's RTCP on her RTCP port reaches Bob on his one (RTP) port, from Tandem's RTP port for him.
@@ -358,10 +361,10 @@ class RelayTest
     void anUnknownTranscoderIsRefused() throws Exception
     {
         plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
-        final MediaException ex = assertThrows(MediaException.class, () -> plane.offer("call-x", "alice-tag",
+        final MediaException ex = assertThrows(MediaException.class, () -> plane.registry().offer("call-x", "alice-tag",
             List.of(StreamSpec.of(alice.address()).withTranscode("OPUS>PCMA"))));
         assertTrue(ex.getMessage().contains("OPUS>PCMA"), ex.getMessage());
-        assertEquals(0, plane.callCount());
+        assertEquals(0, plane.registry().callCount());
     }
 
     @Test
@@ -384,13 +387,13 @@ class RelayTest
         plane = new MediaPlane(context(PORT_MIN, PORT_MIN + 3)); // two RTP/RTCP pairs: one stream each way
         setUpCall("fills-the-range");
         final MediaException ex = assertThrows(MediaException.class,
-            () -> plane.offer("one-too-many", "carol-tag", List.of(StreamSpec.of(alice.address()))));
+            () -> plane.registry().offer("one-too-many", "carol-tag", List.of(StreamSpec.of(alice.address()))));
         assertEquals("Ran out of ports", ex.getMessage());
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
         assertEquals(1, plane.counters().portsExhausted.get());
 
-        assertTrue(plane.delete("fills-the-range"));
+        assertTrue(plane.registry().delete("fills-the-range"));
         setUpCall("fits-again");
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
     }
 }

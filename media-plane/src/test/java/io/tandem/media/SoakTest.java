@@ -1,5 +1,7 @@
 package io.tandem.media;
 
+import io.tandem.media.session.StreamSpec;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,30 +31,30 @@ class SoakTest
             .portRange(26000, 26999)
             .maxCalls(1000)))
         {
-            final int capacity = plane.ports().capacity();
+            final int capacity = plane.registry().ports().capacity();
             final long openFilesBefore = openFiles();
             for (int i = 0; i < LIFECYCLES; i++)
             {
                 final String callId = "soak-" + i;
-                plane.offer(callId, "from-" + i, List.of(StreamSpec.of(alice)));
-                plane.answer(callId, "from-" + i, "to-" + i, List.of(StreamSpec.of(bob)));
+                plane.registry().offer(callId, "from-" + i, List.of(StreamSpec.of(alice)));
+                plane.registry().answer(callId, "from-" + i, "to-" + i, List.of(StreamSpec.of(bob)));
                 if (i >= CONCURRENT)
                 {
-                    assertTrue(plane.delete("soak-" + (i - CONCURRENT)));
+                    assertTrue(plane.registry().delete("soak-" + (i - CONCURRENT)));
                 }
             }
             System.out.printf("soak: %d call lifecycles%n", LIFECYCLES);
-            assertEquals(CONCURRENT, plane.callCount());
+            assertEquals(CONCURRENT, plane.registry().callCount());
             for (int i = LIFECYCLES - CONCURRENT; i < LIFECYCLES; i++)
             {
-                assertTrue(plane.delete("soak-" + i));
+                assertTrue(plane.registry().delete("soak-" + i));
             }
-            assertEquals(0, plane.callCount());
-            assertEquals(capacity, plane.ports().available(), "ports");
-            assertEquals(0, plane.publishedEndpoints(), "endpoints known to the forwarding agent");
+            assertEquals(0, plane.registry().callCount());
+            assertEquals(capacity, plane.registry().ports().available(), "ports");
+            assertEquals(0, plane.registry().publishedEndpoints(), "endpoints known to the forwarding agent");
             assertEquals(0, plane.counters().sessions.get());
             assertEquals(0, plane.counters().portsInUse.get());
-            assertEquals(0, plane.storedCalls(), "entries in the sessions file");
+            assertEquals(0, plane.registry().storedCalls(), "entries in the sessions file");
             assertTrue(openFiles() <= openFilesBefore + 2, "file descriptors: " + openFilesBefore + " -> " + openFiles());
         }
     }

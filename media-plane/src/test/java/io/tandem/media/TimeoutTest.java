@@ -1,5 +1,7 @@
 package io.tandem.media;
 
+import io.tandem.media.session.StreamSpec;
+
 import static io.tandem.media.RelayTest.assertCounter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -38,11 +40,11 @@ class TimeoutTest
     private static void awaitNoCalls(final MediaPlane plane) throws InterruptedException
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (plane.callCount() > 0 && System.nanoTime() - deadline < 0)
+        while (plane.registry().callCount() > 0 && System.nanoTime() - deadline < 0)
         {
             Thread.sleep(20);
         }
-        assertEquals(0, plane.callCount());
+        assertEquals(0, plane.registry().callCount());
     }
 
     @Test
@@ -51,13 +53,13 @@ class TimeoutTest
         plane = new MediaPlane(context().timeoutNs(TimeUnit.MILLISECONDS.toNanos(400)));
         alice = new RtpPeer(1);
         bob = new RtpPeer(2);
-        final int capacity = plane.ports().capacity();
-        plane.offer("silent", "a", List.of(StreamSpec.of(alice.address())));
-        plane.answer("silent", "a", "b", List.of(StreamSpec.of(bob.address())));
-        plane.offer("talking", "a", List.of(StreamSpec.of(alice.address())));
+        final int capacity = plane.registry().ports().capacity();
+        plane.registry().offer("silent", "a", List.of(StreamSpec.of(alice.address())));
+        plane.registry().answer("silent", "a", "b", List.of(StreamSpec.of(bob.address())));
+        plane.registry().offer("talking", "a", List.of(StreamSpec.of(alice.address())));
         final int aliceSendsTo =
-            plane.answer("talking", "a", "b", List.of(StreamSpec.of(bob.address()))).get(0).localRtpPort();
-        assertEquals(capacity - 4, plane.ports().available());
+            plane.registry().answer("talking", "a", "b", List.of(StreamSpec.of(bob.address()))).get(0).localRtpPort();
+        assertEquals(capacity - 4, plane.registry().ports().available());
 
         // Only Alice talks, one way: a call with media in one direction is alive.
         for (int i = 0; i < 30; i++)
@@ -66,18 +68,18 @@ class TimeoutTest
             assertNotNull(bob.receive());
             Thread.sleep(40);
         }
-        assertEquals(List.of("talking"), plane.callIds(), "the silent call ended, the talking one did not");
+        assertEquals(List.of("talking"), plane.registry().callIds(), "the silent call ended, the talking one did not");
         assertCounter(1, plane.counters().callsTimedOut, "calls ended by timeout");
-        assertEquals(capacity - 2, plane.ports().available());
+        assertEquals(capacity - 2, plane.registry().ports().available());
 
         awaitNoCalls(plane);
-        assertEquals(capacity, plane.ports().available(), "every port is back");
+        assertEquals(capacity, plane.registry().ports().available(), "every port is back");
         assertEquals(0, plane.counters().portsInUse.get());
         assertEquals(0, plane.counters().sessions.get());
         plane.close();
 
         plane = new MediaPlane(context());
-        assertEquals(0, plane.callCount(), "timed-out calls are gone from the sessions file too");
+        assertEquals(0, plane.registry().callCount(), "timed-out calls are gone from the sessions file too");
     }
 
     @Test
@@ -87,10 +89,10 @@ class TimeoutTest
             .silentTimeoutNs(TimeUnit.MILLISECONDS.toNanos(1500)));
         alice = new RtpPeer(1);
         bob = new RtpPeer(2);
-        plane.offer("held", "a", List.of(StreamSpec.of(alice.address()).withSends(false)));
-        plane.answer("held", "a", "b", List.of(StreamSpec.of(bob.address()).withSends(false)));
+        plane.registry().offer("held", "a", List.of(StreamSpec.of(alice.address()).withSends(false)));
+        plane.registry().answer("held", "a", "b", List.of(StreamSpec.of(bob.address()).withSends(false)));
         Thread.sleep(900); // three times the normal timeout: a held call is not ended by it
-        assertEquals(List.of("held"), plane.callIds());
+        assertEquals(List.of("held"), plane.registry().callIds());
         awaitNoCalls(plane);
         assertCounter(1, plane.counters().callsTimedOut, "calls ended by timeout"); // counted just after the delete
     }
@@ -100,10 +102,10 @@ class TimeoutTest
     {
         plane = new MediaPlane(context().timeoutNs(0).finalTimeoutNs(TimeUnit.MILLISECONDS.toNanos(300)));
         alice = new RtpPeer(1);
-        plane.offer("long", "a", List.of(StreamSpec.of(alice.address())));
-        assertEquals(1, plane.callCount());
+        plane.registry().offer("long", "a", List.of(StreamSpec.of(alice.address())));
+        assertEquals(1, plane.registry().callCount());
         awaitNoCalls(plane);
         assertCounter(1, plane.counters().callsFinalTimeout, "calls ended by final timeout");
-        assertEquals(plane.ports().capacity(), plane.ports().available());
+        assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available());
     }
 }

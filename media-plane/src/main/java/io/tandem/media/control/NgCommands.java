@@ -10,17 +10,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.tandem.media.Call;
-import io.tandem.media.MediaException;
-import io.tandem.media.MediaPlane;
-import io.tandem.media.MediaStream;
-import io.tandem.media.Monologue;
-import io.tandem.media.StreamSpec;
+import io.tandem.media.session.Call;
+import io.tandem.media.session.MediaException;
+import io.tandem.media.session.MediaStream;
+import io.tandem.media.session.Monologue;
+import io.tandem.media.session.StreamSpec;
 import io.tandem.media.relay.LatchMode;
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.media.session.CallRegistry;
+import io.tandem.media.session.EndpointView;
 
 /**
- * What each ng command means, in rtpengine's terms, on top of the {@link MediaPlane}: {@code ping}, {@code offer},
+ * What each ng command means, in rtpengine's terms, on top of the {@link CallRegistry}: {@code ping}, {@code offer},
  * {@code answer}, {@code delete}, {@code query}, {@code list} and {@code statistics}. The wire (cookies, bencode,
  * sockets) is {@link NgServer}'s business; this class turns a request dictionary into a reply dictionary.
  * Unknown keys and flags are ignored with a warning in the reply, never rejected, so newer clients keep working.
@@ -40,8 +41,10 @@ public final class NgCommands
         "SIP source address", "SIP-source-address", "reset", "early media", "early-media", "fatal", "loop protect",
         "loop-protect", "record call", "record-call");
 
-    private final MediaPlane plane;
+    private final CallRegistry registry;
+    private final MediaCounters counters;
     private final long maxSessions;
+    private final long deleteDelayNs;
     private volatile String role = "active";
     /** For replace=SDP-version: the last SDP sent on behalf of each party (call-id, tag) and its version. */
     private final Map<String, SentSdp> sentSdp = new java.util.concurrent.ConcurrentHashMap<>();
@@ -50,17 +53,23 @@ public final class NgCommands
     {
     }
 
-    public NgCommands(final MediaPlane plane, final long maxSessions)
+    /**
+     * @param maxSessions calls beyond which an offer gets {@code load limit}; 0: {@code maxCalls}
+     * @param maxCalls calls the sessions table is sized for
+     * @param deleteDelayNs how long a deleted call keeps relaying unless the request says otherwise
+     */
+    public NgCommands(final CallRegistry registry, final long maxSessions, final long maxCalls, final long deleteDelayNs)
     {
-        this.plane = plane;
-        this.maxSessions = maxSessions > 0 ? maxSessions : plane.context().maxCalls();
-        plane.onCallEnded((call) -> sentSdp.keySet().removeIf((key) -> key.startsWith(call.callId() + '\u0000')));
+        this.registry = registry;
+        this.counters = registry.counters();
+        this.maxSessions = maxSessions > 0 ? maxSessions : maxCalls;
+        this.deleteDelayNs = deleteDelayNs;
+        registry.onCallEnded((call) -> sentSdp.keySet().removeIf((key) -> key.startsWith(call.callId() + '\u0000')));
     }
 
     /** Execute one request. Never throws for bad input: errors become {@code result: error} replies. */
     public Map<String, Object> execute(final Map<String, Object> request)
     {
-        final MediaCounters counters = plane.counters();
         counters.ngRequests.increment();
         try
         {
@@ -114,7 +123,18 @@ public final class NgCommands
 
     // ---- offer / answer ----
 
+    /**
+     * An offer or answer runs under the registry's lock from start to end: its steps (the load check, the model
+     * change, the offerer's transcoding and rtcp-mux, the SDP rewrite) see one state of the call, and a delete from
+     * another thread lands before or after, never between them.
+     */
     private Map<String, Object> offerOrAnswer(final Map<String, Object> request, final boolean answer,
+        final List<String> warnings) throws NgException
+    {
+        return registry.locked(() -> offerOrAnswerLocked(request, answer, warnings));
+    }
+
+    private Map<String, Object> offerOrAnswerLocked(final Map<String, Object> request, final boolean answer,
         final List<String> warnings) throws NgException
     {
         final String callId = string(request, "call-id");
@@ -134,10 +154,10 @@ public final class NgCommands
         {
             throw new NgException("Failed to parse SDP: no m= line");
         }
-        final boolean newCall = plane.call(callId) == null;
-        if (!answer && newCall && plane.callCount() >= maxSessions)
+        final boolean newCall = registry.call(callId) == null;
+        if (!answer && newCall && registry.callCount() >= maxSessions)
         {
-            plane.counters().ngLoadLimit.increment();
+            counters.ngLoadLimit.increment();
             if (list(request, "supports").contains("load limit"))
             {
                 final Map<String, Object> reply = result("load limit");
@@ -163,7 +183,7 @@ public final class NgCommands
                         specs.set(i, specs.get(i).withTranscode(transcoding[i].answerer + ">" + transcoding[i].offerer));
                     }
                 }
-                streams = plane.answer(callId, fromTag, toTag, specs);
+                streams = registry.answer(callId, fromTag, toTag, specs);
                 finishOfferer(callId, fromTag, transcoding, offererMux);
             }
             else
@@ -173,7 +193,7 @@ public final class NgCommands
                 {
                     throw new NgException("direction must name two interfaces");
                 }
-                streams = plane.offer(callId, fromTag, specs,
+                streams = registry.offer(callId, fromTag, specs,
                     direction.isEmpty() ? null : direction.get(0), direction.isEmpty() ? null : direction.get(1));
             }
         }
@@ -327,9 +347,9 @@ public final class NgCommands
     private G711Pair[] planTranscoding(final String callId, final String fromTag, final Sdp answer)
     {
         final G711Pair[] plan = new G711Pair[answer.media().size()];
-        synchronized (plane)
+        synchronized (registry)
         {
-            final Call call = plane.call(callId);
+            final Call call = registry.call(callId);
             final Monologue offerer = call == null ? null : call.monologues().get(fromTag);
             if (offerer == null)
             {
@@ -376,9 +396,9 @@ public final class NgCommands
     {
         final boolean[] mux = new boolean[answer.media().size()];
         final boolean demux = demuxRequested(request);
-        synchronized (plane)
+        synchronized (registry)
         {
-            final Call call = plane.call(callId);
+            final Call call = registry.call(callId);
             final Monologue offerer = call == null ? null : call.monologues().get(fromTag);
             for (int i = 0; i < mux.length; i++)
             {
@@ -399,9 +419,9 @@ public final class NgCommands
     {
         final List<StreamSpec> specs = new ArrayList<>();
         boolean any = false;
-        synchronized (plane)
+        synchronized (registry)
         {
-            final Monologue offerer = plane.call(callId).monologues().get(fromTag);
+            final Monologue offerer = registry.call(callId).monologues().get(fromTag);
             for (int i = 0; i < offerer.streams().size(); i++)
             {
                 StreamSpec spec = offerer.streams().get(i).spec();
@@ -424,7 +444,7 @@ public final class NgCommands
         }
         if (any)
         {
-            plane.offer(callId, fromTag, specs);
+            registry.offer(callId, fromTag, specs);
         }
     }
 
@@ -638,7 +658,7 @@ public final class NgCommands
     {
         final String callId = string(request, "call-id");
         final Set<String> flags = flags(request);
-        final Call call = plane.call(callId);
+        final Call call = registry.call(callId);
         if (call == null)
         {
             if (flags.contains("fatal"))
@@ -649,7 +669,7 @@ public final class NgCommands
             return result("ok");
         }
         final Map<String, Object> reply = queryReply(call);
-        long delaySeconds = plane.context().deleteDelayNs() / 1_000_000_000L;
+        long delaySeconds = deleteDelayNs / 1_000_000_000L;
         final Object given = request.containsKey("delete delay") ? request.get("delete delay") : request.get("delete-delay");
         if (given != null)
         {
@@ -659,14 +679,14 @@ public final class NgCommands
             }
             delaySeconds = value;
         }
-        plane.delete(callId, delaySeconds * 1_000_000_000L);
+        registry.delete(callId, delaySeconds * 1_000_000_000L);
         return reply;
     }
 
     private Map<String, Object> query(final Map<String, Object> request) throws NgException
     {
         final String callId = string(request, "call-id");
-        final Call call = plane.call(callId);
+        final Call call = registry.call(callId);
         if (call == null)
         {
             throw new NgException("Unknown call-id");
@@ -676,7 +696,7 @@ public final class NgCommands
 
     private Map<String, Object> queryReply(final Call call)
     {
-        synchronized (plane) // the call model is the media plane's; read it under its lock
+        synchronized (registry) // the call model is the registry's; read it under its lock
         {
             return queryReplyLocked(call);
         }
@@ -684,7 +704,7 @@ public final class NgCommands
 
     private Map<String, Object> queryReplyLocked(final Call call)
     {
-        final Map<MediaStream, MediaPlane.StreamViews> views = plane.endpointViews(call);
+        final Map<MediaStream, EndpointView.Stream> views = registry.endpointViews(call);
         final long nowNs = System.nanoTime();
         final long nowEpochSeconds = System.currentTimeMillis() / 1000;
         final long[] rtpTotals = new long[3];
@@ -737,13 +757,13 @@ public final class NgCommands
     }
 
     private static Map<String, Object> streamReply(final MediaStream stream, final int port, final boolean rtcp,
-        final Map<MediaStream, MediaPlane.StreamViews> views, final long nowNs, final long nowEpochSeconds,
+        final Map<MediaStream, EndpointView.Stream> views, final long nowNs, final long nowEpochSeconds,
         final long[] totals)
     {
         final Map<String, Object> reply = new LinkedHashMap<>();
         reply.put("local port", (long)port);
-        final MediaPlane.StreamViews both = views.get(stream);
-        final MediaPlane.EndpointView view = both == null ? null : rtcp ? both.rtcp() : both.rtp();
+        final EndpointView.Stream both = views.get(stream);
+        final EndpointView view = both == null ? null : rtcp ? both.rtcp() : both.rtp();
         final List<Object> flags = new ArrayList<>();
         flags.add(rtcp ? "RTCP" : "RTP");
         final long[] stats = new long[3];
@@ -811,7 +831,7 @@ public final class NgCommands
             }
             limit = value;
         }
-        final List<Object> calls = new ArrayList<>(plane.callIds().stream().limit(limit).toList());
+        final List<Object> calls = new ArrayList<>(registry.callIds().stream().limit(limit).toList());
         final Map<String, Object> reply = result("ok");
         reply.put("calls", calls);
         return reply;
@@ -819,11 +839,10 @@ public final class NgCommands
 
     private Map<String, Object> statistics()
     {
-        final MediaCounters counters = plane.counters();
         final Map<String, Object> current = new LinkedHashMap<>();
-        current.put("sessionsown", (long)plane.callCount());
+        current.put("sessionsown", (long)registry.callCount());
         current.put("sessionsforeign", 0L);
-        current.put("sessionstotal", (long)plane.callCount());
+        current.put("sessionstotal", (long)registry.callCount());
         current.put("transcodedmedia", counters.transcoded.get());
         final Map<String, Object> total = new LinkedHashMap<>();
         total.put("packetsrelayed", counters.txPackets.get());
@@ -854,12 +873,12 @@ public final class NgCommands
                 throw new NgException("role must be active or standby");
             }
             role = (String)wanted;
-            plane.counters().roleActive.setRelease("active".equals(role) ? 1 : 0);
-            plane.counters().roleChanges.increment();
+            counters.roleActive.setRelease("active".equals(role) ? 1 : 0);
+            counters.roleChanges.increment();
         }
         final Map<String, Object> reply = result("ok");
         reply.put("role", role);
-        reply.put("calls", (long)plane.callCount());
+        reply.put("calls", (long)registry.callCount());
         return reply;
     }
 
@@ -877,7 +896,7 @@ public final class NgCommands
             throw new IllegalArgumentException("role must be active or standby: " + initial);
         }
         role = initial;
-        plane.counters().roleActive.setRelease("active".equals(initial) ? 1 : 0);
+        counters.roleActive.setRelease("active".equals(initial) ? 1 : 0);
         return this;
     }
 

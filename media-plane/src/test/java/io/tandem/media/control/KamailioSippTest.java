@@ -20,8 +20,8 @@ import java.util.regex.Pattern;
 
 import io.tandem.media.MediaPlane;
 import io.tandem.media.TestContexts;
-import io.tandem.media.MediaStream;
-import io.tandem.media.Monologue;
+import io.tandem.media.session.MediaStream;
+import io.tandem.media.session.Monologue;
 import io.tandem.media.TestProcesses;
 import org.agrona.CloseHelper;
 import org.junit.jupiter.api.AfterEach;
@@ -153,7 +153,7 @@ class KamailioSippTest
         plane = new MediaPlane(TestContexts.media(dir)
             .portRange(MEDIA_MIN, MEDIA_MAX));
         final Map<String, Map<String, Long>> packetsByCallAndTag = new ConcurrentHashMap<>();
-        plane.onCallEnded((call) ->
+        plane.registry().onCallEnded((call) ->
         {
             final Map<String, Long> byTag = new ConcurrentHashMap<>();
             for (final Monologue monologue : call.monologues().values())
@@ -168,7 +168,7 @@ class KamailioSippTest
             packetsByCallAndTag.put(call.callId(), byTag);
         });
         final NgContext ngContext = new NgContext().listen("127.0.0.1:0").listenWs("127.0.0.1:0").conclude();
-        final NgCommands commands = new NgCommands(plane, 0);
+        final NgCommands commands = new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs());
         final String ngSock; // only the socket Kamailio is told to use exists, so no request can take another way
         final String extraModules;
         final String extraParams;
@@ -235,12 +235,12 @@ class KamailioSippTest
 
         // BYE made Kamailio send delete: every call ended, with RTP received from both parties.
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (plane.callCount() > 0 && System.nanoTime() - deadline < 0)
+        while (plane.registry().callCount() > 0 && System.nanoTime() - deadline < 0)
         {
             Thread.sleep(50);
         }
-        assertEquals(0, plane.callCount(), "calls left in Tandem after BYE");
-        assertEquals(plane.ports().capacity(), plane.ports().available(), "ports freed");
+        assertEquals(0, plane.registry().callCount(), "calls left in Tandem after BYE");
+        assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available(), "ports freed");
         assertEquals(CALLS, packetsByCallAndTag.size(), String.valueOf(packetsByCallAndTag));
         for (final Map.Entry<String, Map<String, Long>> call : packetsByCallAndTag.entrySet())
         {

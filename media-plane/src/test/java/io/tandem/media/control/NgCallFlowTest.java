@@ -39,7 +39,7 @@ class NgCallFlowTest
         plane = new MediaPlane(TestContexts.media(dir)
             .portRange(20100, 20199));
         final NgContext ng = new NgContext().listen("127.0.0.1:0").conclude();
-        server = new NgServer(ng, new NgCommands(plane, 0), plane.counters());
+        server = new NgServer(ng, new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
         client = new NgClient(server.localAddress());
     }
 
@@ -115,7 +115,7 @@ class NgCallFlowTest
 
         relay(aliceMoved, aliceSendsTo, bob, 3);
         relay(bob, bobSendsTo, aliceMoved, 4);
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
     }
 
     @Test
@@ -208,16 +208,16 @@ class NgCallFlowTest
         // A new offer (a re-INVITE that crossed the BYE) cancels the pending delete.
         assertEquals(bobSendsTo, offer("c", "alice", "bob", sdp(alice.port(), "a")));
         Thread.sleep(1500);
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
 
         assertEquals("ok", client.send(delete).get("result"));
         final long deadline = System.nanoTime() + 5_000_000_000L;
-        while (plane.callCount() > 0 && System.nanoTime() - deadline < 0)
+        while (plane.registry().callCount() > 0 && System.nanoTime() - deadline < 0)
         {
             Thread.sleep(50);
         }
-        assertEquals(0, plane.callCount(), "deleted once the delay passed");
-        assertEquals(plane.ports().capacity(), plane.ports().available());
+        assertEquals(0, plane.registry().callCount(), "deleted once the delay passed");
+        assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available());
     }
 
     @Test
@@ -290,6 +290,6 @@ class NgCallFlowTest
         relay(fork2, forkSendsTo, alice, 4);
         final Map<String, Object> query = client.send(kamailio("query", "c", "alice"));
         assertEquals(List.of("alice", "fork-2"), List.copyOf(((Map<?, ?>)query.get("tags")).keySet()));
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
     }
 }

@@ -45,7 +45,7 @@ class NgHttpServerTest
     {
         plane = new MediaPlane(TestContexts.media(dir).portRange(20500, 20599));
         ng.listenHttp("127.0.0.1:0").conclude();
-        server = new NgHttpServer(ng, new NgCommands(plane, 0), plane.counters());
+        server = new NgHttpServer(ng, new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
     }
 
     private URI uri(final String path)
@@ -105,7 +105,7 @@ class NgHttpServerTest
 
         final Map<?, ?> offered = dictionary("c2", post("/ng", bencoded("c2", offer("http-call"))).body());
         assertEquals("ok", String.valueOf(offered.get("result")));
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
 
         final HttpResponse<byte[]> json = post("/ng", "c3 {\"command\":\"query\",\"call-id\":\"http-call\"}"
             .getBytes(StandardCharsets.UTF_8));
@@ -160,7 +160,7 @@ class NgHttpServerTest
         start(new NgContext().allow("192.0.2.0/24"));
         assertEquals(403, post("/ng", bencoded("c1", Map.of("command", "ping"))).statusCode());
         assertEquals(1, plane.counters().ngSourceRefused.get());
-        assertEquals(0, plane.callCount());
+        assertEquals(0, plane.registry().callCount());
         assertEquals(200, get("/metrics").statusCode());
     }
 }

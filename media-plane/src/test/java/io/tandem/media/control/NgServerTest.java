@@ -44,7 +44,7 @@ class NgServerTest
         plane = new MediaPlane(TestContexts.media(dir)
             .portRange(20000, 20099));
         ng.listen("127.0.0.1:0").conclude();
-        server = new NgServer(ng, new NgCommands(plane, ng.maxSessions()), plane.counters());
+        server = new NgServer(ng, new NgCommands(plane.registry(), ng.maxSessions(), plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
         client = new NgClient(server.localAddress());
     }
 
@@ -102,7 +102,7 @@ class NgServerTest
             sdp(4000, "a").replace("\r\n", "\\r\\n") + "\"}";
         final String reply = new String(client.exchange(offer.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
         assertTrue(reply.startsWith("j2 {\"result\":\"ok\",\"sdp\":\"v=0\\r\\n"), reply);
-        assertEquals(List.of("json-call"), plane.callIds());
+        assertEquals(List.of("json-call"), plane.registry().callIds());
         final byte[] bad = client.exchange("j3 {\"command\": ".getBytes(StandardCharsets.UTF_8));
         assertTrue(new String(bad, StandardCharsets.UTF_8).contains("Could not decode JSON dictionary"));
     }
@@ -154,8 +154,8 @@ class NgServerTest
         final Map<String, Object> delete = client.send(kamailio("delete", "call-1@host", "alice-tag"));
         assertEquals("ok", delete.get("result"));
         assertEquals(2L, ((Map<?, ?>)((Map<?, ?>)delete.get("totals")).get("RTP")).get("packets"));
-        assertEquals(0, plane.callCount());
-        assertEquals(plane.ports().capacity(), plane.ports().available(), "the call's ports are free again");
+        assertEquals(0, plane.registry().callCount());
+        assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available(), "the call's ports are free again");
     }
 
     @Test
@@ -173,14 +173,14 @@ class NgServerTest
         assertArrayEquals(first, second);
         assertEquals(1, plane.counters().ngRetransmits.get());
         assertEquals(1, plane.counters().ngRequests.get(), "executed once");
-        assertEquals(plane.ports().capacity() - 2, plane.ports().available());
+        assertEquals(plane.registry().ports().capacity() - 2, plane.registry().ports().available());
 
         // Kamailio re-sends the offer with a new cookie for a retransmitted INVITE: still the same call and ports.
         final Map<String, Object> again = client.send(offer);
         final Map<?, ?> firstReply = (Map<?, ?>)Bencode.decode(first, "777_3 ".length(), first.length - "777_3 ".length());
         assertEquals(port(firstReply.get("sdp")), port(again.get("sdp")));
-        assertEquals(1, plane.callCount());
-        assertEquals(plane.ports().capacity() - 2, plane.ports().available());
+        assertEquals(1, plane.registry().callCount());
+        assertEquals(plane.registry().ports().capacity() - 2, plane.registry().ports().available());
     }
 
     private String errorReason(final Map<String, Object> request) throws Exception
@@ -232,8 +232,8 @@ class NgServerTest
         badInterface.put("direction", List.of("internal", "external"));
         assertEquals("Unknown interface 'internal'", errorReason(badInterface));
 
-        assertEquals(0, plane.callCount(), "nothing was created");
-        assertEquals(plane.ports().capacity(), plane.ports().available(), "no port leaked");
+        assertEquals(0, plane.registry().callCount(), "nothing was created");
+        assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available(), "no port leaked");
         assertTrue(plane.counters().ngErrors.get() >= 7);
     }
 
@@ -267,7 +267,7 @@ class NgServerTest
         second.remove("supports");
         assertEquals("Parallel session limit reached", errorReason(second));
         assertEquals("ok", client.send(first).get("result"), "the existing call may still re-offer");
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
         assertEquals(2, plane.counters().ngLoadLimit.get());
     }
 

@@ -43,7 +43,7 @@ class NgTcpServerTest
         plane = new MediaPlane(TestContexts.media(dir)
             .portRange(20300, 20399));
         ng.listenTcp("127.0.0.1:0").conclude();
-        server = new NgTcpServer(ng, new NgCommands(plane, 0), plane.counters());
+        server = new NgTcpServer(ng, new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
         socket = new Socket(server.localAddress().getAddress(), server.localAddress().getPort());
         socket.setSoTimeout(3000);
     }
@@ -113,7 +113,7 @@ class NgTcpServerTest
         out.write(split, 5, split.length - 5);
         out.flush();
         assertEquals("pong", reply("t3").get("result"));
-        assertEquals(List.of("tcp-call"), plane.callIds());
+        assertEquals(List.of("tcp-call"), plane.registry().callIds());
     }
 
     @Test

@@ -58,7 +58,7 @@ class NgWebSocketServerTest
     {
         plane = new MediaPlane(TestContexts.media(dir).portRange(20600, 20699));
         ng.listenWs("127.0.0.1:0").conclude();
-        server = new NgWebSocketServer(ng, new NgCommands(plane, 0), plane.counters());
+        server = new NgWebSocketServer(ng, new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
     }
 
     /** Collects whole messages, text or binary, as ISO-8859-1 text (bencode is bytes). */
@@ -141,7 +141,7 @@ class NgWebSocketServerTest
             .get(5, TimeUnit.SECONDS);
         final String offered = next();
         assertTrue(offered.startsWith("c2 d") && offered.contains("6:result2:ok"), offered);
-        assertEquals(1, plane.callCount());
+        assertEquals(1, plane.registry().callCount());
 
         // A message split over two frames, in JSON.
         socket.sendText("c3 {\"command\":\"que", false).get(5, TimeUnit.SECONDS);
@@ -209,7 +209,7 @@ class NgWebSocketServerTest
             .buildAsync(URI.create("ws://127.0.0.1:" + server.localAddress().getPort() + "/ng"), new Collector());
         assertTrue(assertFails(attempt), "the connection is closed before the handshake");
         assertTrue(plane.counters().ngSourceRefused.get() >= 1, "counted (the client may have tried more than once)");
-        assertEquals(0, plane.callCount());
+        assertEquals(0, plane.registry().callCount());
     }
 
     private static boolean assertFails(final CompletableFuture<?> future)

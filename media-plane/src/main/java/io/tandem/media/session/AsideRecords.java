@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -30,11 +30,6 @@ final class AsideRecords
     private static final int MAGIC = 0x54414e44; // "TAND"
     private static final int FORMAT = 1;
     private static final String SUFFIX = ".call";
-
-    /** One call kept aside: its id, why, and its record as stored. */
-    record Aside(String callId, String reason, byte[] record)
-    {
-    }
 
     private final Path dir;
 
@@ -99,9 +94,9 @@ final class AsideRecords
      * Every call kept aside. A file that is not one of ours (unreadable, another format) is reported on standard
      * error and left where it is.
      */
-    List<Aside> all()
+    List<SessionTable.Aside> all()
     {
-        final List<Aside> found = new ArrayList<>();
+        final List<SessionTable.Aside> found = new ArrayList<>();
         if (!Files.isDirectory(dir))
         {
             return found;
@@ -132,7 +127,7 @@ final class AsideRecords
         return all().size();
     }
 
-    private static Aside read(final Path file) throws IOException
+    private static SessionTable.Aside read(final Path file) throws IOException
     {
         try (DataInputStream in = new DataInputStream(Files.newInputStream(file)))
         {
@@ -142,7 +137,7 @@ final class AsideRecords
             }
             final String callId = new String(readBytes(in), StandardCharsets.UTF_8);
             final String reason = new String(readBytes(in), StandardCharsets.UTF_8);
-            return new Aside(callId, reason, readBytes(in));
+            return new SessionTable.Aside(callId, reason, readBytes(in));
         }
     }
 

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -19,7 +19,7 @@ import io.tandem.media.relay.LatchMode;
  * ones (NAT). Sockets are rebuilt from it. Encoded as a small versioned binary record for {@link SessionStore};
  * records of the previous version are still read.
  */
-record CallRecord(String callId, List<MonologueRecord> monologues)
+public record CallRecord(String callId, List<MonologueRecord> monologues)
 {
     static final int AVERAGE_CALL_ID_LENGTH = 48;
     static final int AVERAGE_ENCODED_LENGTH = 192;
@@ -27,7 +27,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
     /** Version 5 had no learned addresses. */
     private static final int PREVIOUS_VERSION = 5;
 
-    record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
+    public record MonologueRecord(String tag, String subscriberTag, List<StreamRecord> streams)
     {
     }
 
@@ -36,16 +36,16 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
      * @param rtpLearned where the relay latched this stream's RTP onto, if not the signalled address; or null.
      * @param rtcpLearned the same for RTCP.
      */
-    record StreamRecord(String interfaceName, int localRtpPort, StreamSpec spec, InetSocketAddress rtpLearned,
+    public record StreamRecord(String interfaceName, int localRtpPort, StreamSpec spec, InetSocketAddress rtpLearned,
         InetSocketAddress rtcpLearned)
     {
-        StreamRecord(final String interfaceName, final int localRtpPort, final StreamSpec spec)
+        public StreamRecord(final String interfaceName, final int localRtpPort, final StreamSpec spec)
         {
             this(interfaceName, localRtpPort, spec, null, null);
         }
     }
 
-    static CallRecord of(final Call call)
+    public static CallRecord of(final Call call)
     {
         final List<MonologueRecord> monologues = new ArrayList<>();
         for (final Monologue monologue : call.monologues.values())
@@ -62,7 +62,7 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
         return new CallRecord(call.callId, monologues);
     }
 
-    byte[] encode()
+    public byte[] encode()
     {
         return encode(VERSION);
     }
@@ -117,13 +117,13 @@ record CallRecord(String callId, List<MonologueRecord> monologues)
     }
 
     /** Whether {@code encoded} announces a format newer than this version of Tandem reads. */
-    static boolean newerFormat(final byte[] encoded)
+    public static boolean newerFormat(final byte[] encoded)
     {
         return encoded.length > 0 && (encoded[0] & 0xff) > VERSION;
     }
 
     /** @throws IllegalArgumentException if the bytes are not a record this version wrote. */
-    static CallRecord decode(final byte[] encoded)
+    public static CallRecord decode(final byte[] encoded)
     {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded)))
         {

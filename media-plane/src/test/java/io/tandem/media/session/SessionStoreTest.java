@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import java.io.File;
 import java.io.IOException;
@@ -19,7 +19,7 @@ import net.openhft.chronicle.map.ChronicleMapBuilder;
  * here lets a caller keep a value it did not copy. Records a start cannot restore are moved to {@link AsideRecords},
  * never deleted.
  */
-public final class SessionStore implements AutoCloseable
+public final class SessionStore implements SessionTable
 {
     private final ChronicleMap<CharSequence, byte[]> map;
     private final File openMarker;
@@ -64,33 +64,33 @@ public final class SessionStore implements AutoCloseable
         }
     }
 
+    @Override
     public void put(final String callId, final byte[] record)
     {
         map.put(callId, record);
     }
 
     /** The encoded record of a call, or null. */
+    @Override
     public byte[] get(final String callId)
     {
         return map.get(callId);
     }
 
+    @Override
     public void remove(final String callId)
     {
         map.remove(callId);
     }
 
+    @Override
     public int size()
     {
         return map.size();
     }
 
-    /** One call as stored: its id and its own copy of the encoded record. */
-    public record StoredCall(String callId, byte[] record)
-    {
-    }
-
     /** Every call in the file, each record copied out of the map (never a value the map may reuse). */
+    @Override
     public List<StoredCall> calls()
     {
         final List<StoredCall> calls = new ArrayList<>(map.size());
@@ -102,27 +102,31 @@ public final class SessionStore implements AutoCloseable
      * Move a call that cannot be restored out of the table, keeping its record aside with the reason: written
      * aside (durably) before it leaves the table, so a crash between the two leaves it in both, never in neither.
      */
-    void setAside(final String callId, final String reason, final byte[] record)
+    @Override
+    public void setAside(final String callId, final String reason, final byte[] record)
     {
         aside.put(callId, reason, record);
         map.remove(callId);
     }
 
     /** The calls kept aside by this and earlier starts. */
-    List<AsideRecords.Aside> asideCalls()
+    @Override
+    public List<Aside> asideCalls()
     {
         return aside.all();
     }
 
     /** A call kept aside has been restored: back into the table first, then out of the aside directory. */
-    void takeBack(final String callId, final byte[] record)
+    @Override
+    public void takeBack(final String callId, final byte[] record)
     {
         map.put(callId, record);
         aside.remove(callId);
     }
 
     /** Forget a call kept aside whose record the table holds again, identical. */
-    void dropAside(final String callId)
+    @Override
+    public void dropAside(final String callId)
     {
         aside.remove(callId);
     }

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import io.tandem.media.MediaContext;
+import io.tandem.media.MediaPlane;
+import io.tandem.media.TestContexts;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.CloseHelper;
@@ -59,18 +62,18 @@ class RestoreTest
         for (int i = 0; i < CALLS; i++)
         {
             final String id = callId(i);
-            plane.offer(id, "from-" + i, List.of(StreamSpec.of(new InetSocketAddress("127.0.0.1", 10000 + i))));
-            plane.answer(id, "from-" + i, "to-" + i, List.of(StreamSpec.of(new InetSocketAddress("127.0.0.2", 10000 + i))));
-            before.put(id, CallRecord.of(plane.call(id)));
+            plane.registry().offer(id, "from-" + i, List.of(StreamSpec.of(new InetSocketAddress("127.0.0.1", 10000 + i))));
+            plane.registry().answer(id, "from-" + i, "to-" + i, List.of(StreamSpec.of(new InetSocketAddress("127.0.0.2", 10000 + i))));
+            before.put(id, CallRecord.of(plane.registry().call(id)));
         }
         plane.close();
 
         plane = new MediaPlane(context());
-        assertEquals(CALLS, plane.callCount());
-        assertEquals(CALLS, plane.storedCalls());
+        assertEquals(CALLS, plane.registry().callCount());
+        assertEquals(CALLS, plane.registry().storedCalls());
         for (final Map.Entry<String, CallRecord> call : before.entrySet())
         {
-            final Call restored = plane.call(call.getKey());
+            final Call restored = plane.registry().call(call.getKey());
             assertNotNull(restored, "call " + call.getKey() + " was not restored");
             assertEquals(call.getValue(), CallRecord.of(restored), "call " + call.getKey() + " came back different");
         }
@@ -97,13 +100,13 @@ class RestoreTest
         }
 
         plane = new MediaPlane(context());
-        assertEquals(List.of(good.callId()), plane.callIds());
-        assertEquals(1, plane.storedCalls(), "unrestorable calls leave the table");
+        assertEquals(List.of(good.callId()), plane.registry().callIds());
+        assertEquals(1, plane.registry().storedCalls(), "unrestorable calls leave the table");
         assertEquals(3, plane.counters().callsAside.get());
         final Map<String, Long> failures = restoreFailures(plane.counters());
         assertEquals(Map.of("corrupt", 1L, "newer_format", 1L, "unknown_interface", 1L, "unknown_transcoder", 0L,
             "port_unavailable", 0L), failures);
-        final Map<String, AsideRecords.Aside> aside = asideById();
+        final Map<String, SessionTable.Aside> aside = asideById();
         assertEquals("unknown_interface", aside.get(elsewhere.callId()).reason());
         assertTrue(Arrays.equals(corrupt, aside.get(callId(3)).record()), "kept aside byte for byte");
         assertTrue(Arrays.equals(newer, aside.get(callId(4)).record()));
@@ -112,19 +115,19 @@ class RestoreTest
 
         // The next start has the interface: that call comes back; the unreadable two are tried again and stay aside.
         plane = new MediaPlane(context().addInterface("default/127.0.0.1/24000-25999").addInterface("edge/127.0.0.1/26000-27999"));
-        assertEquals(java.util.Set.of(good.callId(), elsewhere.callId()), java.util.Set.copyOf(plane.callIds()));
-        assertEquals(2, plane.storedCalls());
-        assertNotNull(plane.storedRecord(elsewhere.callId()), "a restored call goes back into the table");
+        assertEquals(java.util.Set.of(good.callId(), elsewhere.callId()), java.util.Set.copyOf(plane.registry().callIds()));
+        assertEquals(2, plane.registry().storedCalls());
+        assertNotNull(plane.registry().storedRecord(elsewhere.callId()), "a restored call goes back into the table");
         assertEquals(2, plane.counters().callsAside.get());
         assertEquals(Map.of("corrupt", 1L, "newer_format", 1L, "unknown_interface", 0L, "unknown_transcoder", 0L,
             "port_unavailable", 0L), restoreFailures(plane.counters()), "counted again by the start that retried them");
         assertNull(asideById().get(elsewhere.callId()));
     }
 
-    private Map<String, AsideRecords.Aside> asideById()
+    private Map<String, SessionTable.Aside> asideById()
     {
-        final Map<String, AsideRecords.Aside> byId = new HashMap<>();
-        for (final AsideRecords.Aside aside : new AsideRecords(context().sessionsFile()).all())
+        final Map<String, SessionTable.Aside> byId = new HashMap<>();
+        for (final SessionTable.Aside aside : new AsideRecords(context().sessionsFile()).all())
         {
             byId.put(aside.callId(), aside);
         }

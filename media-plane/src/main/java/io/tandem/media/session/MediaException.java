@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 /** A request the media plane cannot serve (no ports left, unknown call, bad parameters): reported, never fatal. */
 public final class MediaException extends Exception

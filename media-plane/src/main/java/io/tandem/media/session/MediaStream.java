@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import io.tandem.media.relay.Endpoint;
 
@@ -26,6 +26,12 @@ public final class MediaStream
     public int localRtpPort()
     {
         return rtp.localPort();
+    }
+
+    /** The address the RTP socket is bound to, as the kernel reports it. */
+    public java.net.SocketAddress boundRtpAddress() throws java.io.IOException
+    {
+        return rtp.channel().getLocalAddress();
     }
 
     public int localRtcpPort()

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 /** Why a persisted call could not be restored at start; the label of {@code tandem_restore_failures_total}. */
 enum RestoreFailure

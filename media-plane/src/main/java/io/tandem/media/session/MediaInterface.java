@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 /**
  * O(1) allocator of even RTP ports (the RTCP port is always the next odd one) in a fixed range.

@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 /**
  * A named logical interface as configured: where its media sockets bind, the address announced to peers (a public

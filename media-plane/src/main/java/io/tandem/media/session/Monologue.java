@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.media.session;
 
 import java.util.ArrayList;
 import java.util.List;

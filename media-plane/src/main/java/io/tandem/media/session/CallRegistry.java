@@ -1,0 +1,668 @@
+package io.tandem.media.session;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.DatagramChannel;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.function.Consumer;
+
+import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.codec.PayloadTransformerProvider;
+import io.tandem.media.relay.Endpoint;
+import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.LatchMode;
+import io.tandem.media.relay.MediaSockets;
+import io.tandem.media.stats.MediaCounters;
+
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.status.AtomicCounter;
+
+/**
+ * The call model: calls, their monologues (one per SIP tag) and streams, the ports and sockets they hold, and what
+ * the ng {@code offer}/{@code answer}/{@code delete}/{@code query} commands do to them; persisted through a
+ * {@link SessionTable} and handed to the relay's forwarding agent. One lock, this object's monitor, taken once per
+ * command ({@link #locked}), so one control thread (ng, housekeeping, restore) acts at a time. Nothing here is on
+ * the packet path.
+ */
+public final class CallRegistry implements AutoCloseable
+{
+    /**
+     * What the registry needs of the media plane's configuration.
+     * @param latchMode the endpoint learning of streams whose signalling names none
+     * @param finalTimeoutNs calls older than this end, media or not; 0 never
+     * @param tos TOS byte of media sockets; 0 leaves it unmarked
+     * @param freebind media sockets may bind an address not (yet) on this host
+     * @param asideLocation where calls that cannot be restored are kept, for log lines
+     */
+    public record Settings(List<InterfaceSpec> interfaces, LatchMode latchMode, long finalTimeoutNs, int tos,
+        boolean freebind, String asideLocation)
+    {
+    }
+
+    /** A command run under the registry's lock. */
+    @FunctionalInterface
+    public interface Command<T, E extends Exception>
+    {
+        T run() throws E;
+    }
+
+    private static final String PENDING_TAG = "";
+    private static final int BIND_ATTEMPTS = 16;
+
+    private final Settings settings;
+    private final MediaCounters counters;
+    final SessionTable store;
+    final RelayHandOver relay;
+    private final OneToOneConcurrentArrayQueue<Long> timedOut;
+    private final OneToOneConcurrentArrayQueue<Endpoint> latched;
+    final Map<String, Call> calls = new LinkedHashMap<>();
+    private final Map<Long, Call> byHandle = new HashMap<>();
+    private final Map<String, PayloadTransformerProvider> transformers = new HashMap<>();
+    private final Map<String, MediaInterface> interfaces = new LinkedHashMap<>();
+    private final Map<String, AtomicCounter[]> interfacePorts = new HashMap<>();
+    private final MediaInterface defaultInterface;
+    private final List<Consumer<Call>> endListeners = new ArrayList<>();
+    private long nextHandle = 1;
+    private boolean closed;
+
+    /**
+     * @param timedOut where the agent reports calls whose media timed out (by call handle)
+     * @param latched where the agent reports endpoints that latched onto a source
+     */
+    public CallRegistry(
+        final Settings settings,
+        final MediaCounters counters,
+        final SessionTable store,
+        final ForwardingAgent agent,
+        final OneToOneConcurrentArrayQueue<Long> timedOut,
+        final OneToOneConcurrentArrayQueue<Endpoint> latched)
+    {
+        this.settings = settings;
+        this.counters = counters;
+        this.store = store;
+        this.relay = new RelayHandOver(agent);
+        this.timedOut = timedOut;
+        this.latched = latched;
+        for (final InterfaceSpec spec : settings.interfaces())
+        {
+            interfaces.put(spec.name(), new MediaInterface(spec));
+        }
+        defaultInterface = interfaces.values().iterator().next();
+        for (final MediaInterface iface : interfaces.values())
+        {
+            final AtomicCounter[] gauges = counters.interfacePorts(iface.name());
+            gauges[1].setRelease(2L * iface.ports.capacity());
+            interfacePorts.put(iface.name(), gauges);
+        }
+        for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
+        {
+            transformers.put(provider.name(), provider);
+        }
+    }
+
+    /** Run {@code command} under the registry's lock: a read or a change of several steps that nothing interleaves. */
+    public synchronized <T, E extends Exception> T locked(final Command<T, E> command) throws E
+    {
+        return command.run();
+    }
+
+    /**
+     * Re-open every call the session table holds and retry those kept aside (see {@link CallRestorer}), before any
+     * command: the calls relay again when this returns.
+     */
+    public synchronized void restoreCalls()
+    {
+        new CallRestorer(this).restoreAll();
+    }
+
+    public MediaCounters counters()
+    {
+        return counters;
+    }
+
+    Settings settings()
+    {
+        return settings;
+    }
+
+    /** A handle for a new call (the agent reports timeouts by handle). */
+    long nextHandle()
+    {
+        return nextHandle++;
+    }
+
+    /** A restored call joins the registry. */
+    void add(final Call call)
+    {
+        calls.put(call.callId, call);
+        byHandle.put(call.handle, call);
+        counters.sessions.incrementRelease();
+    }
+
+    /** The default interface's port allocator. */
+    public PortAllocator ports()
+    {
+        return defaultInterface.ports;
+    }
+
+    /** The logical interfaces, the default first. */
+    public List<MediaInterface> interfaces()
+    {
+        return List.copyOf(interfaces.values());
+    }
+
+    MediaInterface mediaInterface(final String name) throws MediaException
+    {
+        if (name == null)
+        {
+            return defaultInterface;
+        }
+        final MediaInterface iface = interfaces.get(name);
+        if (iface == null)
+        {
+            throw new MediaException("Unknown interface '" + name + "'");
+        }
+        return iface;
+    }
+
+    void updatePortsInUse()
+    {
+        long inUse = 0;
+        for (final MediaInterface iface : interfaces.values())
+        {
+            final long used = 2L * (iface.ports.capacity() - iface.ports.available());
+            interfacePorts.get(iface.name())[0].setRelease(used);
+            inUse += used;
+        }
+        counters.portsInUse.setRelease(inUse);
+    }
+
+    /** Called (on the control thread) for every call that ends, by delete or by timeout. */
+    public synchronized void onCallEnded(final Consumer<Call> listener)
+    {
+        endListeners.add(listener);
+    }
+
+    /**
+     * An offer from {@code fromTag}: remember where that party receives media and allocate, per stream, the local
+     * ports for both sides. @return the ports to write into the SDP sent on to the other party.
+     */
+    public List<MediaStream> offer(final String callId, final String fromTag, final List<StreamSpec> specs)
+        throws MediaException
+    {
+        return offer(callId, fromTag, specs, null, null);
+    }
+
+    /**
+     * An offer that bridges two logical interfaces: sockets facing the offerer are on {@code fromInterface}, those
+     * facing the other party on {@code toInterface} (null: the default interface), as ng's {@code direction} says.
+     * Streams that already exist stay where they are.
+     */
+    public synchronized List<MediaStream> offer(
+        final String callId,
+        final String fromTag,
+        final List<StreamSpec> specs,
+        final String fromInterface,
+        final String toInterface) throws MediaException
+    {
+        checkTranscoders(specs);
+        final MediaInterface fromSide = mediaInterface(fromInterface);
+        final MediaInterface toSide = mediaInterface(toInterface);
+        Call call = calls.get(callId);
+        final boolean created = call == null;
+        if (created)
+        {
+            call = new Call(callId, nextHandle++, System.nanoTime());
+        }
+        Monologue from = call.monologues.get(fromTag);
+        if (from == null)
+        {
+            from = new Monologue(fromTag);
+        }
+        Monologue to = from.subscriber;
+        if (to == null)
+        {
+            to = new Monologue(PENDING_TAG);
+        }
+        final List<MediaStream> added = new ArrayList<>();
+        try
+        {
+            for (int i = from.streams.size(); i < specs.size(); i++)
+            {
+                final MediaStream mine = bindNewStream(i, fromSide, added);
+                final MediaStream theirs = bindNewStream(i, toSide, added);
+                ForwardingAgent.pair(mine.rtp, theirs.rtp);
+                ForwardingAgent.pair(mine.rtcp, theirs.rtcp);
+                from.streams.add(mine);
+                to.streams.add(theirs);
+            }
+        }
+        catch (final MediaException ex)
+        {
+            closeUnpublished(added);
+            from.streams.removeAll(added);
+            to.streams.removeAll(added);
+            throw ex;
+        }
+        from.subscriber = to;
+        to.subscriber = from;
+        call.monologues.put(fromTag, from);
+        if (!call.monologues.containsKey(to.tag))
+        {
+            call.monologues.put(to.tag, to);
+        }
+        if (created)
+        {
+            calls.put(callId, call);
+            byHandle.put(call.handle, call);
+            counters.sessions.incrementRelease();
+        }
+        relay.publish(call.handle, added, signal(from, specs));
+        call.deleteAtNs = 0;
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
+        persist(call);
+        updatePortsInUse();
+        return new ArrayList<>(to.streams.subList(0, specs.size()));
+    }
+
+    /**
+     * The answer from {@code toTag} to {@code fromTag}'s offer. @return the ports to write into the SDP sent back to
+     * the offerer.
+     */
+    public synchronized List<MediaStream> answer(
+        final String callId, final String fromTag, final String toTag, final List<StreamSpec> specs) throws MediaException
+    {
+        checkTranscoders(specs);
+        final Call call = calls.get(callId);
+        if (call == null)
+        {
+            throw new MediaException("Unknown call-id");
+        }
+        final Monologue from = call.monologues.get(fromTag);
+        if (from == null || from.subscriber == null)
+        {
+            throw new MediaException("Unknown from-tag");
+        }
+        Monologue to = from.subscriber;
+        if (!to.tag.equals(toTag))
+        {
+            call.monologues.remove(to.tag);
+            final Monologue renamed = new Monologue(toTag);
+            renamed.streams.addAll(to.streams);
+            renamed.subscriber = from;
+            from.subscriber = renamed;
+            to = renamed;
+            call.monologues.put(toTag, to);
+        }
+        relay.publish(call.handle, List.of(), signal(to, specs));
+        call.deleteAtNs = 0;
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
+        persist(call);
+        return new ArrayList<>(from.streams.subList(0, Math.min(specs.size(), from.streams.size())));
+    }
+
+    /** End a call: unpublish its endpoints, close its sockets, free its ports, forget it. @return false if unknown. */
+    /**
+     * End a call after {@code delayNs}: until then it keeps relaying and can be queried, and any new offer or
+     * answer for it cancels the delete (rtpengine's delete-delay). A delay of 0 deletes now.
+     * @return false if the call is unknown.
+     */
+    public synchronized boolean delete(final String callId, final long delayNs)
+    {
+        if (delayNs <= 0)
+        {
+            return delete(callId);
+        }
+        final Call call = calls.get(callId);
+        if (call == null || closed)
+        {
+            return false;
+        }
+        call.deleteAtNs = Math.max(1, System.nanoTime() + delayNs);
+        return true;
+    }
+
+    public synchronized boolean delete(final String callId)
+    {
+        final Call call = calls.get(callId);
+        if (call == null || closed)
+        {
+            return false;
+        }
+        release(call);
+        store.remove(callId);
+        for (final Consumer<Call> listener : endListeners)
+        {
+            listener.accept(call);
+        }
+        return true;
+    }
+
+    /** Stop relaying a call and give back its sockets and ports; its persisted record is left alone. */
+    void release(final Call call)
+    {
+        calls.remove(call.callId);
+        byHandle.remove(call.handle);
+        final List<MediaStream> streams = new ArrayList<>();
+        for (final Monologue monologue : call.monologues.values())
+        {
+            streams.addAll(monologue.streams);
+        }
+        relay.remove(streams);
+        for (final MediaStream stream : streams)
+        {
+            stream.iface.ports.release(stream.rtp.localPort());
+        }
+        counters.sessions.decrementRelease();
+        updatePortsInUse();
+    }
+
+    /**
+     * End every call whose media timed out and every call older than the final timeout. Runs on the housekeeping
+     * thread every 100 ms. @return calls ended.
+     */
+    public int housekeeping()
+    {
+        persistLatched();
+        int ended = 0;
+        Long handle;
+        while ((handle = timedOut.poll()) != null)
+        {
+            final Call call;
+            synchronized (this)
+            {
+                call = byHandle.get(handle);
+            }
+            if (call != null && delete(call.callId))
+            {
+                counters.callsTimedOut.incrementRelease();
+                ended++;
+            }
+        }
+        final long finalTimeoutNs = settings.finalTimeoutNs();
+        final long now = System.nanoTime();
+        for (final Call call : calls())
+        {
+            final long deleteAt = call.deleteAtNs;
+            if (deleteAt != 0 && now - deleteAt >= 0 && delete(call.callId))
+            {
+                ended++;
+            }
+            else if (finalTimeoutNs > 0 && now - call.createdNs > finalTimeoutNs && delete(call.callId))
+            {
+                counters.callsFinalTimeout.incrementRelease();
+                ended++;
+            }
+        }
+        return ended;
+    }
+
+    /**
+     * Record in each call's persisted record where the agent latched its NATed parties, so a restarted (or, with the
+     * journal, a standby) node sends them media at once. The endpoint's source is read off the agent thread: an
+     * immutable address, at least as new as when the agent reported it.
+     */
+    private void persistLatched()
+    {
+        Endpoint endpoint;
+        while ((endpoint = latched.poll()) != null)
+        {
+            synchronized (this)
+            {
+                final Call call = byHandle.get(endpoint.callHandle());
+                final MediaStream stream = call == null ? null : call.streamOf(endpoint);
+                if (stream == null)
+                {
+                    continue;
+                }
+                final InetSocketAddress source = endpoint.source();
+                final boolean rtp = stream.rtp == endpoint;
+                final InetSocketAddress before = rtp ? stream.rtpLearned : stream.rtcpLearned;
+                if (source == null || source.equals(before))
+                {
+                    continue;
+                }
+                if (rtp)
+                {
+                    stream.rtpLearned = source;
+                }
+                else
+                {
+                    stream.rtcpLearned = source;
+                }
+                store.put(call.callId, CallRecord.of(call).encode());
+            }
+        }
+    }
+
+    private synchronized List<Call> calls()
+    {
+        return new ArrayList<>(calls.values());
+    }
+
+    public synchronized Call call(final String callId)
+    {
+        return calls.get(callId);
+    }
+
+    public synchronized List<String> callIds()
+    {
+        return new ArrayList<>(calls.keySet());
+    }
+
+    public synchronized int callCount()
+    {
+        return calls.size();
+    }
+
+
+    /**
+     * The agent's view of the endpoint on a local port, or null. Interfaces on different addresses may share port
+     * numbers; then this is the first endpoint found on that port.
+     */
+    public EndpointView endpointView(final int localPort)
+    {
+        Endpoint found = null;
+        synchronized (this)
+        {
+            for (final Call call : calls.values())
+            {
+                for (final Monologue monologue : call.monologues.values())
+                {
+                    for (final MediaStream stream : monologue.streams)
+                    {
+                        if (found == null && stream.rtp.localPort() == localPort)
+                        {
+                            found = stream.rtp;
+                        }
+                        if (found == null && stream.rtcp.localPort() == localPort)
+                        {
+                            found = stream.rtcp;
+                        }
+                    }
+                }
+            }
+        }
+        return found == null ? null : relay.viewOnAgent(found);
+    }
+
+    /** The agent's view of every stream of a call, read in one pass on the agent thread. */
+    public Map<MediaStream, EndpointView.Stream> endpointViews(final Call call)
+    {
+        final List<MediaStream> streams = new ArrayList<>();
+        synchronized (this)
+        {
+            for (final Monologue monologue : call.monologues.values())
+            {
+                streams.addAll(monologue.streams);
+            }
+        }
+        return relay.views(streams);
+    }
+
+    /** A call as the sessions file holds it, or null. */
+    public synchronized CallRecord storedRecord(final String callId)
+    {
+        final byte[] bytes = store.get(callId);
+        return bytes == null ? null : CallRecord.decode(bytes);
+    }
+
+    /** Calls in the sessions file. */
+    public synchronized int storedCalls()
+    {
+        return store.size();
+    }
+
+    public int publishedEndpoints()
+    {
+        return relay.publishedEndpoints();
+    }
+
+
+    /** Record each stream's new signalling in the model and return what the agent must apply. */
+    private List<RelayHandOver.Resignal> signal(final Monologue monologue, final List<StreamSpec> specs)
+    {
+        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
+        for (int i = 0; i < specs.size() && i < monologue.streams.size(); i++)
+        {
+            final MediaStream stream = monologue.streams.get(i);
+            stream.spec = specs.get(i);
+            stream.rtpLearned = null; // new signalling: the relay learns afresh
+            stream.rtcpLearned = null;
+            changes.add(resignalOf(stream));
+        }
+        return changes;
+    }
+
+    RelayHandOver.Resignal resignalOf(final MediaStream stream)
+    {
+        final StreamSpec spec = stream.spec;
+        final LatchMode mode = spec.latchMode() == null ? settings.latchMode() : spec.latchMode();
+        final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
+            transformers.get(spec.transcode()).create();
+        return new RelayHandOver.Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
+            mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux(), stream.rtpLearned,
+            stream.rtcpLearned);
+    }
+
+
+    private void persist(final Call call)
+    {
+        store.put(call.callId, CallRecord.of(call).encode());
+    }
+
+    void checkTranscoders(final List<StreamSpec> specs) throws MediaException
+    {
+        for (final StreamSpec spec : specs)
+        {
+            if (spec.transcode() != null && !knowsTransformer(spec.transcode()))
+            {
+                throw new MediaException("Unknown transcoder " + spec.transcode());
+            }
+        }
+    }
+
+    /** Validate a transcode name before it reaches the agent. */
+    public boolean knowsTransformer(final String name)
+    {
+        return transformers.containsKey(name);
+    }
+
+    private int allocatePort(final MediaInterface iface) throws MediaException
+    {
+        final int port = iface.ports.allocate();
+        if (port == PortAllocator.EXHAUSTED)
+        {
+            counters.portsExhausted.incrementRelease();
+            throw new MediaException("Ran out of ports");
+        }
+        return port;
+    }
+
+    /**
+     * A new stream on a free port pair of the interface. A port pair some other process holds (an ephemeral port
+     * of an outgoing connection, say) is skipped, counted, and goes back to the allocator for later.
+     */
+    private MediaStream bindNewStream(final int index, final MediaInterface iface, final List<MediaStream> added)
+        throws MediaException
+    {
+        MediaException last = null;
+        for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++)
+        {
+            try
+            {
+                return newStream(index, iface, allocatePort(iface), added);
+            }
+            catch (final MediaException ex)
+            {
+                if (ex.getMessage().equals("Ran out of ports"))
+                {
+                    throw ex;
+                }
+                counters.portsBusyElsewhere.incrementRelease();
+                last = ex;
+            }
+        }
+        throw last;
+    }
+
+    /** Bind the RTP (even) and RTCP (odd) sockets of one stream on a port already taken from the allocator. */
+    MediaStream newStream(final int index, final MediaInterface iface, final int port, final List<MediaStream> added)
+        throws MediaException
+    {
+        DatagramChannel rtp = null;
+        DatagramChannel rtcp = null;
+        try
+        {
+            rtp = MediaSockets.open(iface.bindAddress(), port, settings.tos(), settings.freebind());
+            rtcp = MediaSockets.open(iface.bindAddress(), port + 1, settings.tos(), settings.freebind());
+        }
+        catch (final IOException ex)
+        {
+            CloseHelper.quietCloseAll(rtp, rtcp);
+            iface.ports.release(port);
+            final boolean notLocal = ex instanceof java.net.BindException && !settings.freebind() &&
+                String.valueOf(ex.getMessage()).contains("Cannot assign requested address");
+            throw new MediaException("Could not bind media ports " + port + "/" + (port + 1) + " on interface " +
+                iface.name() + ": " + ex.getMessage() + (notLocal ? " (the address is not on this host; a standby " +
+                "binding a virtual IP needs --freebind or the ip_nonlocal_bind sysctl)" : ""));
+        }
+        final MediaStream stream =
+            new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
+        Endpoint.siblings(stream.rtp, stream.rtcp);
+        added.add(stream);
+        return stream;
+    }
+
+    /** Undo {@link #newStream} for streams that never reached the agent. */
+    static void closeUnpublished(final List<MediaStream> added)
+    {
+        for (final MediaStream stream : added)
+        {
+            CloseHelper.quietCloseAll(stream.rtp.channel(), stream.rtcp.channel());
+            stream.iface.ports.release(stream.rtp.localPort());
+        }
+    }
+
+
+    /** Stop relaying every call and close its sockets. Calls stay in the table: a new registry resumes them. */
+    @Override
+    public synchronized void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        for (final Call call : new ArrayList<>(calls.values()))
+        {
+            release(call);
+        }
+    }
+}

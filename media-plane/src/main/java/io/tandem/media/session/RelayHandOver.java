@@ -1,0 +1,183 @@
+package io.tandem.media.session;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.relay.Endpoint;
+import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.LatchMode;
+
+/**
+ * The registry's side of the hand-over to the relay: what a signalling event or a restore changes, turned into
+ * commands on the forwarding agent's queue, and the agent's view of endpoints read back on its thread.
+ */
+final class RelayHandOver
+{
+    private final ForwardingAgent agent;
+
+    RelayHandOver(final ForwardingAgent agent)
+    {
+        this.agent = agent;
+    }
+
+    /** What the agent must apply to one stream's endpoints after a signalling event; built on the control thread. */
+    record Resignal(
+        Endpoint rtp,
+        Endpoint rtcp,
+        InetSocketAddress rtpRemote,
+        InetSocketAddress rtcpRemote,
+        LatchMode mode,
+        boolean strictSource,
+        boolean asymmetric,
+        PayloadTransformer transformer,
+        boolean expectsMedia,
+        boolean rtcpMux,
+        InetSocketAddress rtpLearned,
+        InetSocketAddress rtcpLearned)
+    {
+    }
+
+    /** One call's new endpoints and new signalling, for the agent. */
+    record Publication(long callHandle, List<MediaStream> added, List<Resignal> changes)
+    {
+    }
+
+    /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
+    void publish(final long callHandle, final List<MediaStream> added, final List<Resignal> changes)
+    {
+        publish(List.of(new Publication(callHandle, added, changes)));
+    }
+
+    /** Hand several calls to the agent in one command (a start restoring thousands waits once, not per call). */
+    void publish(final List<Publication> publications)
+    {
+        run((a) ->
+        {
+            for (final Publication p : publications)
+            {
+                apply(a, p);
+            }
+            return null;
+        });
+    }
+
+    private static void apply(final ForwardingAgent a, final Publication p)
+    {
+        for (final MediaStream stream : p.added())
+        {
+            try
+            {
+                a.add(stream.rtp, p.callHandle());
+                a.add(stream.rtcp, p.callHandle());
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort(), ex);
+            }
+        }
+        for (final Resignal r : p.changes())
+        {
+            a.resignal(r.rtp(), r.rtpRemote(), r.mode(), r.strictSource(), r.asymmetric(), r.transformer(),
+                r.expectsMedia(), r.rtcpMux());
+            a.resignal(r.rtcp(), r.rtcpRemote(), r.mode(), r.strictSource(), r.asymmetric(), null, r.expectsMedia(),
+                r.rtcpMux());
+            if (r.rtpLearned() != null)
+            {
+                a.relearn(r.rtp(), r.rtpLearned());
+            }
+            if (r.rtcpLearned() != null)
+            {
+                a.relearn(r.rtcp(), r.rtcpLearned());
+            }
+        }
+    }
+
+    /** Stop relaying the streams' endpoints and close their sockets; their ports are free when this returns. */
+    void remove(final List<MediaStream> streams)
+    {
+        run((a) ->
+        {
+            for (final MediaStream stream : streams)
+            {
+                a.remove(stream.rtp);
+                a.remove(stream.rtcp);
+            }
+            return null;
+        });
+    }
+
+    int publishedEndpoints()
+    {
+        return run(ForwardingAgent::endpointCount);
+    }
+
+    private static EndpointView view(final Endpoint e)
+    {
+        return e == null || !e.published() ? null :
+            new EndpointView(e.localPort(), e.remote(), e.latched(), e.packets(), e.bytes(), e.wrongSource(), e.lastPacketNs());
+    }
+
+    /** The agent's view of one endpoint, read on its thread. */
+    EndpointView viewOnAgent(final Endpoint endpoint)
+    {
+        return run((a) -> view(endpoint));
+    }
+
+    /** The agent's view of every stream, read in one pass on the agent thread. */
+    Map<MediaStream, EndpointView.Stream> views(final List<MediaStream> streams)
+    {
+        return run((a) ->
+        {
+            final Map<MediaStream, EndpointView.Stream> views = new IdentityHashMap<>();
+            for (final MediaStream stream : streams)
+            {
+                views.put(stream, new EndpointView.Stream(view(stream.rtp), view(stream.rtcp)));
+            }
+            return views;
+        });
+    }
+
+    <T> T run(final Function<ForwardingAgent, T> action)
+    {
+        final CompletableFuture<T> done = new CompletableFuture<>();
+        final Consumer<ForwardingAgent> command = (a) ->
+        {
+            try
+            {
+                done.complete(action.apply(a));
+            }
+            catch (final Throwable ex)
+            {
+                done.completeExceptionally(ex);
+            }
+        };
+        while (!agent.submit(command))
+        {
+            Thread.onSpinWait();
+        }
+        try
+        {
+            return done.get(5, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+        catch (final ExecutionException | TimeoutException ex)
+        {
+            throw new IllegalStateException("forwarding agent did not apply a command", ex);
+        }
+    }
+}
