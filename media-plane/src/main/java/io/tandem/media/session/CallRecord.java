@@ -92,7 +92,7 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
                         writeAddress(out, spec.rtp());
                         writeAddress(out, spec.rtcp());
                         out.writeBoolean(spec.rtcpMux());
-                        out.writeByte(spec.latchMode() == null ? -1 : spec.latchMode().ordinal());
+                        out.writeByte(spec.latchMode() == null ? -1 : latchCode(spec.latchMode()));
                         out.writeBoolean(spec.strictSource());
                         out.writeBoolean(spec.asymmetric());
                         writeNullableUtf(out, spec.transcode());
@@ -159,7 +159,7 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
                         final String protocol = readNullableUtf(in);
                         final String formats = readNullableUtf(in);
                         final boolean sends = in.readBoolean();
-                        spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : LatchMode.values()[latch],
+                        spec = new StreamSpec(rtp, rtcp, rtcpMux, latch < 0 ? null : latchMode(latch),
                             strict, asymmetric, transcode, mediaType, protocol, formats, sends);
                     }
                     final InetSocketAddress rtpLearned = version >= 6 ? readAddress(in) : null;
@@ -174,6 +174,30 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
         {
             throw new IllegalArgumentException("corrupt call record: " + ex.getMessage(), ex);
         }
+    }
+
+    /** The code a latch mode has in the record: fixed here, whatever order the enum's constants take. */
+    static int latchCode(final LatchMode mode)
+    {
+        return switch (mode)
+        {
+            case OFF -> 0;
+            case IMMEDIATE -> 1;
+            case DELAYED -> 2;
+            case HEURISTIC -> 3;
+        };
+    }
+
+    static LatchMode latchMode(final int code) throws IOException
+    {
+        return switch (code)
+        {
+            case 0 -> LatchMode.OFF;
+            case 1 -> LatchMode.IMMEDIATE;
+            case 2 -> LatchMode.DELAYED;
+            case 3 -> LatchMode.HEURISTIC;
+            default -> throw new IOException("unknown latch mode code " + code);
+        };
     }
 
     private static void writeNullableUtf(final DataOutputStream out, final String value) throws IOException

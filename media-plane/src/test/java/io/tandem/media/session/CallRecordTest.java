@@ -77,4 +77,19 @@ class CallRecordTest
         }
         assertEquals(record, CallRecord.decode(record.encode()), "what decodes must round-trip");
     }
+
+    /** Records written by earlier versions name latch modes by these codes; reordering the enum must not move them. */
+    @Test
+    void latchModesHaveFixedCodes() throws Exception
+    {
+        assertEquals(0, CallRecord.latchCode(io.tandem.media.relay.LatchMode.OFF));
+        assertEquals(1, CallRecord.latchCode(io.tandem.media.relay.LatchMode.IMMEDIATE));
+        assertEquals(2, CallRecord.latchCode(io.tandem.media.relay.LatchMode.DELAYED));
+        assertEquals(3, CallRecord.latchCode(io.tandem.media.relay.LatchMode.HEURISTIC));
+        for (final io.tandem.media.relay.LatchMode mode : io.tandem.media.relay.LatchMode.values())
+        {
+            assertEquals(mode, CallRecord.latchMode(CallRecord.latchCode(mode)));
+        }
+        assertThrows(java.io.IOException.class, () -> CallRecord.latchMode(9));
+    }
 }
