@@ -1,0 +1,208 @@
+package io.tandem.journal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two journal nodes over real Aeron on loopback, each with its own embedded media driver and its own journal
+ * endpoint, as two hosts on a private link would be. On one host the nodes tell each other apart by port: each
+ * sends from the port after the one it listens on, and accepts records only from its peer's.
+ */
+class ReplicationTest
+{
+    private static final int TABLE = 1;
+    private static final String A = "127.0.0.1:40610";
+    private static final String B = "127.0.0.1:40620";
+
+    @TempDir
+    Path dir;
+
+    private final List<JournalNode> nodes = new ArrayList<>();
+
+    @AfterEach
+    void tearDown()
+    {
+        CloseHelper.quietCloseAll(nodes);
+    }
+
+    private JournalNode node(final String name, final String listen, final String peer, final boolean active,
+        final JournalSink sink, final TestCounters counters)
+    {
+        return node(name, new JournalContext().listen(listen).peer(peer).startActive(active), sink, counters);
+    }
+
+    private JournalNode node(final String name, final JournalContext ctx, final JournalSink sink, final TestCounters counters)
+    {
+        final JournalNode node = new JournalNode(ctx.epochFile(dir.resolve(name + ".epoch").toFile()), sink, counters);
+        nodes.add(node);
+        return node;
+    }
+
+    private static byte[] bytes(final String text)
+    {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String callId(final int i)
+    {
+        return new UUID(0xca11_0000_0000_0000L + i, i) + "@pbx.example.com";
+    }
+
+    private static void await(final BooleanSupplier condition, final String what) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /** What the active holds, as a sink would show it. */
+    private static Map<String, String> expected(final Map<String, String> rows)
+    {
+        final Map<String, String> shown = new HashMap<>();
+        rows.forEach((key, value) -> shown.put(TABLE + "/" + key, value));
+        return shown;
+    }
+
+    @Test
+    void theMirrorAppliesEveryChangeInOrder() throws Exception
+    {
+        final RecordingSink mirrorTable = new RecordingSink();
+        final TestCounters mirrorCounters = new TestCounters();
+        final JournalNode active = node("a", A, B, true, new RecordingSink(), new TestCounters()).start();
+        final JournalNode mirror = node("b", B, A, false, mirrorTable, mirrorCounters).start();
+        await(mirror::isInSync, "the mirror has its first snapshot");
+
+        final Map<String, String> rows = new HashMap<>();
+        for (int i = 0; i < 1000; i++)
+        {
+            rows.put(callId(i), "offer " + i);
+            active.put(TABLE, bytes(callId(i)), bytes("offer " + i));
+        }
+        for (int i = 0; i < 1000; i += 3)
+        {
+            rows.remove(callId(i));
+            active.remove(TABLE, bytes(callId(i)));
+        }
+        for (int i = 1; i < 1000; i += 3)
+        {
+            rows.put(callId(i), "answer " + i);
+            active.put(TABLE, bytes(callId(i)), bytes("answer " + i));
+        }
+        await(() -> mirrorTable.rows.equals(expected(rows)), "the mirror holds what the active holds");
+        assertEquals(0, mirrorCounters.get("tandem_journal_refused_total"));
+        assertEquals(1, mirrorCounters.get("tandem_journal_snapshots_received_total"));
+        assertEquals(JournalNode.Role.MIRROR, mirror.role());
+    }
+
+    @Test
+    void aMirrorThatRestartsResyncsBySnapshotWithNothingLostOrLeftOver() throws Exception
+    {
+        final JournalNode active = node("a", A, B, true, new RecordingSink(), new TestCounters()).start();
+        final Map<String, String> rows = new HashMap<>();
+        for (int i = 0; i < 500; i++)
+        {
+            rows.put(callId(i), "v1 " + i);
+            active.put(TABLE, bytes(callId(i)), bytes("v1 " + i));
+        }
+        final RecordingSink first = new RecordingSink();
+        final JournalNode mirror = node("b", B, A, false, first, new TestCounters()).start();
+        await(() -> first.rows.equals(expected(rows)), "the first mirror caught up by snapshot");
+        mirror.close();
+
+        for (int i = 0; i < 100; i++) // while the mirror is down
+        {
+            rows.remove(callId(i));
+            active.remove(TABLE, bytes(callId(i)));
+            rows.put(callId(1000 + i), "v1 " + (1000 + i));
+            active.put(TABLE, bytes(callId(1000 + i)), bytes("v1 " + (1000 + i)));
+            rows.put(callId(200 + i), "v2 " + (200 + i));
+            active.put(TABLE, bytes(callId(200 + i)), bytes("v2 " + (200 + i)));
+        }
+        final RecordingSink second = new RecordingSink();
+        second.rows.putAll(first.rows); // what its own file kept from before
+        final TestCounters counters = new TestCounters();
+        final JournalNode restarted = node("b", B, A, false, second, counters);
+        first.rows.forEach((key, value) -> restarted.seed(TABLE, bytes(key.substring(2)), bytes(value)));
+        restarted.start();
+        await(() -> second.rows.equals(expected(rows)), "the restarted mirror converged");
+        for (int i = 0; i < 50; i++) // and follows the live journal after the snapshot
+        {
+            rows.put(callId(2000 + i), "live " + i);
+            active.put(TABLE, bytes(callId(2000 + i)), bytes("live " + i));
+        }
+        await(() -> second.rows.equals(expected(rows)), "the restarted mirror follows the live journal");
+        assertEquals(0, counters.get("tandem_journal_refused_total"));
+    }
+
+    @Test
+    void recordsFromAStrangerOrAnotherClusterAreRefusedAndNothingIsApplied() throws Exception
+    {
+        final RecordingSink mirrorTable = new RecordingSink();
+        final TestCounters mirrorCounters = new TestCounters();
+        final JournalNode mirror = node("b", B, A, false, mirrorTable, mirrorCounters).start();
+        final JournalNode stranger = node("s", "127.0.0.1:40630", B, true, new RecordingSink(), new TestCounters()).start();
+        final JournalNode otherCluster = node("c", new JournalContext().listen("127.0.0.1:40640").peer(B).clusterId(7),
+            new RecordingSink(), new TestCounters()).start();
+        for (int i = 0; i < 20; i++)
+        {
+            stranger.put(TABLE, bytes("stranger-" + i), bytes("x"));
+            otherCluster.put(TABLE, bytes("other-" + i), bytes("x"));
+            Thread.sleep(20);
+        }
+        await(() -> mirrorCounters.get("tandem_journal_refused_total") >= 20, "the mirror refused their records");
+        assertTrue(mirrorTable.rows.isEmpty(), "nothing applied: " + mirrorTable.rows.keySet());
+        assertFalse(mirror.isInSync());
+
+        final JournalNode active = node("a", A, B, true, new RecordingSink(), new TestCounters()).start();
+        active.put(TABLE, bytes("real"), bytes("call"));
+        await(() -> "call".equals(mirrorTable.rows.get(TABLE + "/real")), "the real peer's record arrives");
+        assertEquals(1, mirrorTable.rows.size());
+    }
+
+    @Test
+    void aPromotedMirrorRaisesTheEpochAndTheOldActiveBecomesItsMirror() throws Exception
+    {
+        final RecordingSink tableA = new RecordingSink();
+        final RecordingSink tableB = new RecordingSink();
+        final TestCounters countersA = new TestCounters();
+        final JournalNode a = node("a", A, B, true, tableA, countersA).start();
+        final JournalNode b = node("b", B, A, false, tableB, new TestCounters()).start();
+        a.put(TABLE, bytes("before"), bytes("failover"));
+        await(() -> tableB.rows.containsKey(TABLE + "/before"), "the mirror has the first call");
+
+        b.promote();
+        await(() -> a.role() == JournalNode.Role.MIRROR, "the old active, fenced by the higher epoch, mirrors");
+        assertEquals(JournalNode.Role.ACTIVE, b.role());
+        assertEquals(1, b.epoch());
+        await(() -> a.epoch() == 1, "the old active adopted the new epoch");
+        assertEquals(JournalNode.Role.MIRROR, tableA.role);
+
+        a.put(TABLE, bytes("from the demoted node"), bytes("lost on purpose")); // a mirror never writes
+        b.put(TABLE, bytes("after"), bytes("failover"));
+        await(() -> tableA.rows.containsKey(TABLE + "/after"), "the new active journals to the old one");
+        assertFalse(tableA.rows.containsKey(TABLE + "/from the demoted node"));
+        assertFalse(tableB.rows.containsKey(TABLE + "/from the demoted node"));
+    }
+}
