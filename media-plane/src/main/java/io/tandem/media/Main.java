@@ -75,6 +75,13 @@ public final class Main
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
           --role active|standby   HA role at start; keepalived's notify script changes it with
                                   tandemctl promote|demote [active]
+          --journal-listen HOST:PORT   this node's state-journal endpoint, on a private link to its HA
+                                  peer (it also sends from PORT+1) [off]
+          --journal-peer HOST:PORT     the peer's journal endpoint: while active, every call is
+                                  journaled there over Aeron; while standby, the peer's calls are
+                                  applied here, sockets bound (use --freebind for a virtual IP) [off]
+          --journal-cluster N     the pair's cluster id; records of another are refused [1]
+          --aeron-dir DIR         an external Aeron media driver for the journal [an embedded one]
           --call ID,A_HOST:A_PORT,B_HOST:B_PORT
                                   relay a call between A and B without signalling (repeatable);
                                   prints the port each party must send to
@@ -236,7 +243,12 @@ public final class Main
                         throw new IllegalArgumentException("--role is active or standby: " + value);
                     }
                     role = value;
+                    ctx.startActive(value.equals("active"));
                 }
+                case "--journal-listen" -> ctx.journal(value, ctx.journalPeer());
+                case "--journal-peer" -> ctx.journal(ctx.journalListen(), value);
+                case "--journal-cluster" -> ctx.journalCluster(number(value, option));
+                case "--aeron-dir" -> ctx.aeronDirectory(value);
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
@@ -331,7 +343,21 @@ public final class Main
         NgWebSocketServer wsServer = null;
         try
         {
-            final NgCommands commands = new NgCommands(plane.registry(), options.ng().maxSessions(), ctx.maxCalls(), ctx.deleteDelayNs()).role(options.role());
+            final NgCommands commands = new NgCommands(plane.registry(), options.ng().maxSessions(), ctx.maxCalls(),
+                ctx.deleteDelayNs()).role(options.role());
+            // tandemctl promote|demote reaches the media plane (the journal); a fenced node reports back
+            commands.onRoleCommand((active) ->
+            {
+                if (active)
+                {
+                    plane.promote();
+                }
+                else
+                {
+                    plane.demote();
+                }
+            });
+            plane.onRoleChange((active) -> commands.roleChanged(active ? "active" : "standby"));
             ngServer = new NgServer(options.ng(), commands, plane.counters());
             if (options.ng().listenTcpAddress() != null)
             {

@@ -43,6 +43,11 @@ public final class MediaContext
     /** DSCP EF (46) shifted into the TOS byte: the marking carrier networks give voice. */
     private int tos = Integer.getInteger("tandem.media.tos", 184);
     private boolean freebind = Boolean.getBoolean("tandem.media.freebind");
+    private String journalListen = System.getProperty("tandem.journal.listen");
+    private String journalPeer = System.getProperty("tandem.journal.peer");
+    private int journalCluster = Integer.getInteger("tandem.journal.cluster", 1);
+    private String aeronDirectory = System.getProperty("tandem.journal.aeron-dir");
+    private boolean startActive = true;
     private final List<String> interfaces = new ArrayList<>(
         List.of(System.getProperty("tandem.media.interfaces", "").split(";")).stream().filter((s) -> !s.isBlank()).toList());
     private List<InterfaceSpec> interfaceSpecs;
@@ -53,6 +58,11 @@ public final class MediaContext
         if (portMin >= portMax)
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
+        }
+        if ((journalListen == null) != (journalPeer == null))
+        {
+            throw new IllegalArgumentException("the journal needs both this node's endpoint and its peer's " +
+                "(--journal-listen and --journal-peer)");
         }
         if (timeoutNs < 0 || finalTimeoutNs < 0 || deleteDelayNs < 0 || silentTimeoutNs < 0)
         {
@@ -357,6 +367,75 @@ public final class MediaContext
      * Media sockets may bind to an address this host does not have yet (IP_FREEBIND): a hot standby opens its
      * sockets on the virtual IP before keepalived moves it, without the host-wide ip_nonlocal_bind sysctl.
      */
+    /**
+     * This node's journal endpoint and its peer's ({@code HOST:PORT}, on a private link): with both, every call is
+     * journaled to the peer over Aeron (hot standby); without, the node stands alone.
+     */
+    public MediaContext journal(final String listen, final String peer)
+    {
+        journalListen = listen;
+        journalPeer = peer;
+        return this;
+    }
+
+    public String journalListen()
+    {
+        return journalListen;
+    }
+
+    public String journalPeer()
+    {
+        return journalPeer;
+    }
+
+    /** Whether this node replicates its calls to a peer. */
+    public boolean journaled()
+    {
+        return journalListen != null && journalPeer != null;
+    }
+
+    /** The HA pair's cluster id: journal records of another cluster are refused. */
+    public MediaContext journalCluster(final int value)
+    {
+        journalCluster = value;
+        return this;
+    }
+
+    public int journalCluster()
+    {
+        return journalCluster;
+    }
+
+    /** An external Aeron media driver's directory for the journal; null (default) embeds one. */
+    public MediaContext aeronDirectory(final String value)
+    {
+        aeronDirectory = value;
+        return this;
+    }
+
+    public String aeronDirectory()
+    {
+        return aeronDirectory;
+    }
+
+    /** The HA role at start: active (the default) or standby, the journal's mirror. */
+    public MediaContext startActive(final boolean value)
+    {
+        startActive = value;
+        return this;
+    }
+
+    public boolean startActive()
+    {
+        return startActive;
+    }
+
+    /** Where the journal keeps this node's epoch: next to the sessions file. */
+    public File epochFile()
+    {
+        return new File(sessionsFile().getPath() + ".epoch");
+    }
+
     public boolean freebind()
     {
         return freebind;

@@ -1,12 +1,22 @@
 package io.tandem.media;
 
 import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+import io.tandem.journal.JournalContext;
+import io.tandem.journal.JournalNode;
+import io.tandem.journal.JournalSink;
 
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.Transport;
 import io.tandem.media.session.CallRegistry;
+import io.tandem.media.session.JournaledSessionTable;
 import io.tandem.media.session.SessionStore;
+import io.tandem.media.session.SessionTable;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.CloseHelper;
@@ -21,12 +31,19 @@ import org.agrona.concurrent.SystemNanoClock;
  * its own thread, the {@link CallRegistry} that owns the calls, and the housekeeper that ends timed-out calls.
  * Starting one restores every call the sessions file holds; closing it stops relaying and leaves the calls in the
  * file for the next start. What commands do to calls is the registry's business.
+ * <p>
+ * With a journal peer configured the node is one of a hot-standby pair: while active it journals every change of
+ * its calls to the peer over Aeron; while standby it applies the peer's journal to its own registry, so its
+ * sockets are bound (on the virtual IP, with {@code --freebind}) and its relay holds every call with its latched
+ * addresses: media resumes the moment the virtual IP moves here.
  */
 public final class MediaPlane implements AutoCloseable
 {
     private final MediaContext ctx;
     private final MediaCounters counters;
     private final SessionStore store;
+    private final JournalNode journal;
+    private final List<Consumer<Boolean>> roleListeners = new CopyOnWriteArrayList<>();
     private final Transport transport;
     private final ForwardingAgent agent;
     private final AgentRunner runner;
@@ -42,6 +59,8 @@ public final class MediaPlane implements AutoCloseable
         final long openingNs = System.nanoTime();
         store = new SessionStore(this.ctx.sessionsFile(), this.ctx.maxCalls());
         final long openedNs = System.nanoTime();
+        journal = this.ctx.journaled() ? newJournal() : null;
+        final SessionTable table = journal == null ? store : new JournaledSessionTable(store, journal);
         final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
         final OneToOneConcurrentArrayQueue<Endpoint> latched = new OneToOneConcurrentArrayQueue<>(65536);
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
@@ -52,8 +71,13 @@ public final class MediaPlane implements AutoCloseable
         AgentRunner.startOnThread(runner);
         registry = new CallRegistry(new CallRegistry.Settings(this.ctx.interfaceSpecs(), this.ctx.latchMode(),
             this.ctx.finalTimeoutNs(), this.ctx.tos(), this.ctx.freebind(), this.ctx.sessionsFile() + ".aside"),
-            counters, store, agent, timedOut, latched);
+            counters, table, agent, timedOut, latched);
+        registry.standby(!this.ctx.startActive());
         registry.restoreCalls();
+        if (journal != null)
+        {
+            journal.start();
+        }
         startReport = new StartReport(registry.callCount(), (int)counters.callsAside.get(),
             (openedNs - openingNs) / 1_000_000, (System.nanoTime() - openedNs) / 1_000_000);
         housekeeper = new AgentRunner(new SleepingMillisIdleStrategy(100), MediaPlane::logError, null, new Agent()
@@ -69,6 +93,89 @@ public final class MediaPlane implements AutoCloseable
             }
         });
         AgentRunner.startOnThread(housekeeper);
+    }
+
+    /** The journal to the peer, seeded with the calls this node's file holds (it serves them as snapshots). */
+    private JournalNode newJournal()
+    {
+        final JournalNode node = new JournalNode(new JournalContext()
+            .listen(ctx.journalListen())
+            .peer(ctx.journalPeer())
+            .clusterId(ctx.journalCluster())
+            .aeronDirectory(ctx.aeronDirectory())
+            .epochFile(ctx.epochFile())
+            .startActive(ctx.startActive()), new JournalSink()
+            {
+                public void onPut(final int table, final byte[] key, final byte[] value)
+                {
+                    registry.applyReplicated(new String(key, StandardCharsets.UTF_8), value);
+                }
+
+                public void onRemove(final int table, final byte[] key)
+                {
+                    registry.removeReplicated(new String(key, StandardCharsets.UTF_8));
+                }
+
+                public void onRoleChange(final JournalNode.Role role, final long epoch)
+                {
+                    roleChanged(role == JournalNode.Role.ACTIVE);
+                }
+            }, counters::newCounter);
+        for (final SessionTable.StoredCall call : store.calls())
+        {
+            node.seed(JournaledSessionTable.CALLS, call.callId().getBytes(StandardCharsets.UTF_8), call.record());
+        }
+        return node;
+    }
+
+    private void roleChanged(final boolean active)
+    {
+        registry.standby(!active);
+        for (final Consumer<Boolean> listener : roleListeners)
+        {
+            listener.accept(active);
+        }
+    }
+
+    /** Called with true when this node becomes active, false when it becomes standby (fenced by its peer, say). */
+    public void onRoleChange(final Consumer<Boolean> listener)
+    {
+        roleListeners.add(listener);
+    }
+
+    /**
+     * Make this node active (keepalived's notify on MASTER, through {@code tandemctl promote}): with a journal, it
+     * raises the epoch and journals from now on; its calls' timeouts start afresh.
+     */
+    public void promote()
+    {
+        if (journal != null)
+        {
+            journal.promote(); // reports back through onRoleChange
+        }
+        else
+        {
+            roleChanged(true);
+        }
+    }
+
+    /** Make this node standby: it mirrors its peer's journal and ends no call itself. */
+    public void demote()
+    {
+        if (journal != null)
+        {
+            journal.demote();
+        }
+        else
+        {
+            roleChanged(false);
+        }
+    }
+
+    /** The journal to the HA peer, or null when this node stands alone. */
+    public JournalNode journal()
+    {
+        return journal;
     }
 
     private static void logError(final Throwable ex)
@@ -144,6 +251,7 @@ public final class MediaPlane implements AutoCloseable
                 return;
             }
             closed = true;
+            CloseHelper.quietClose(journal); // first: it applies the peer's changes to the registry
             registry.close(); // needs the agent running to take the endpoints back
             CloseHelper.quietCloseAll(runner, transport);
             store.close();

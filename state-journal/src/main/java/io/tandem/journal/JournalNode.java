@@ -490,8 +490,7 @@ public final class JournalNode implements Agent, AutoCloseable
 
     private void onImage(final Image image)
     {
-        final String expected = ctx.peerSource();
-        if (expected == null || sameEndpoint(image.sourceIdentity(), expected))
+        if (fromPeer(image))
         {
             trustedSessions.add(image.sessionId());
             if (image.subscription() == dataIn)
@@ -499,6 +498,12 @@ public final class JournalNode implements Agent, AutoCloseable
                 peerImageArrived = true; // a (new) writer: resync from it
             }
         }
+    }
+
+    private boolean fromPeer(final Image image)
+    {
+        final String expected = ctx.peerSource();
+        return expected == null || sameEndpoint(image.sourceIdentity(), expected);
     }
 
     private static boolean sameEndpoint(final String source, final String expected)
@@ -522,11 +527,30 @@ public final class JournalNode implements Agent, AutoCloseable
         trustedSessions.remove(image.sessionId());
     }
 
+    /**
+     * Whether a fragment came from the peer's journal endpoint. The image handler, on Aeron's client thread, may
+     * not have run yet for a session this thread already polls: then the image itself is asked.
+     */
+    private boolean fromPeer(final Header header)
+    {
+        final int session = header.sessionId();
+        if (trustedSessions.contains(session))
+        {
+            return true;
+        }
+        final Image image = header.context() instanceof Image i ? i : null;
+        if (image != null && fromPeer(image))
+        {
+            trustedSessions.add(session);
+            return true;
+        }
+        return false;
+    }
+
     /** Checks every received record must pass. @return whether to go on with it. */
     private boolean trusted(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (!trustedSessions.contains(header.sessionId()) || in.wrap(buffer, offset, length) != null ||
-            in.cluster() != ctx.clusterId())
+        if (!fromPeer(header) || in.wrap(buffer, offset, length) != null || in.cluster() != ctx.clusterId())
         {
             counters.refused.increment();
             return false;

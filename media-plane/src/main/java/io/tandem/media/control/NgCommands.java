@@ -46,6 +46,7 @@ public final class NgCommands
     private final long maxSessions;
     private final long deleteDelayNs;
     private volatile String role = "active";
+    private java.util.function.Consumer<Boolean> roleListener;
     /** For replace=SDP-version: the last SDP sent on behalf of each party (call-id, tag) and its version. */
     private final Map<String, SentSdp> sentSdp = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -78,9 +79,9 @@ public final class NgCommands
             final Map<String, Object> reply = switch (command)
             {
                 case "ping" -> result("pong");
-                case "offer" -> offerOrAnswer(request, false, warnings);
-                case "answer" -> offerOrAnswer(request, true, warnings);
-                case "delete" -> delete(request, warnings);
+                case "offer" -> offerOrAnswer(activeOnly(request), false, warnings);
+                case "answer" -> offerOrAnswer(activeOnly(request), true, warnings);
+                case "delete" -> delete(activeOnly(request), warnings);
                 case "query" -> query(request);
                 case "list" -> list(request);
                 case "statistics" -> statistics();
@@ -104,6 +105,16 @@ public final class NgCommands
             counters.ngErrors.increment();
             return error("Internal error: " + ex);
         }
+    }
+
+    /** Signalling that changes calls belongs on the active node: a standby says so, for a misrouted proxy to notice. */
+    private Map<String, Object> activeOnly(final Map<String, Object> request) throws NgException
+    {
+        if ("standby".equals(role))
+        {
+            throw new NgException("This node is a standby: send signalling to the active node (the virtual IP)");
+        }
+        return request;
     }
 
     static Map<String, Object> error(final String reason)
@@ -860,8 +871,8 @@ public final class NgCommands
 
     /**
      * Tandem's own command (not rtpengine's): read or set this node's HA role, {@code active} or {@code standby}.
-     * keepalived's notify script sets it through tandemctl when the VIP moves; it is reported in the counters.
-     * The hot-standby journal (to come) is what the role will drive.
+     * keepalived's notify script sets it through tandemctl when the VIP moves; a change goes to the role listener
+     * (the media plane: the journal's promote or demote) and is reported in the counters.
      */
     private Map<String, Object> role(final Map<String, Object> request) throws NgException
     {
@@ -872,9 +883,12 @@ public final class NgCommands
             {
                 throw new NgException("role must be active or standby");
             }
-            role = (String)wanted;
-            counters.roleActive.setRelease("active".equals(role) ? 1 : 0);
-            counters.roleChanges.increment();
+            final boolean changed = !wanted.equals(role);
+            roleChanged((String)wanted);
+            if (changed && roleListener != null)
+            {
+                roleListener.accept("active".equals(wanted));
+            }
         }
         final Map<String, Object> reply = result("ok");
         reply.put("role", role);
@@ -882,10 +896,22 @@ public final class NgCommands
         return reply;
     }
 
-    /** This node's HA role, {@code active} or {@code standby}. */
-    public String role()
+    /** Called with true when the tandem-role command makes this node active, false when standby. */
+    public NgCommands onRoleCommand(final java.util.function.Consumer<Boolean> listener)
     {
-        return role;
+        roleListener = listener;
+        return this;
+    }
+
+    /** The node's role changed elsewhere (fenced by its journal peer, say): report it, refuse signalling if standby. */
+    public void roleChanged(final String newRole)
+    {
+        if (!newRole.equals(role))
+        {
+            counters.roleChanges.increment();
+        }
+        role = newRole;
+        counters.roleActive.setRelease("active".equals(newRole) ? 1 : 0);
     }
 
     /** Set the role this node starts in. */

@@ -50,6 +50,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     /** Set while the agent waits in the kernel after a quiet spell: a command must wake it. */
     private volatile boolean sleeping;
     private long sleepAfterNs;
+    private boolean timeoutsPaused;
+    private long timeoutsFromNs;
     private long lastWorkNs;
     private Endpoint[] endpoints = new Endpoint[64];
     private int endpointCount;
@@ -291,13 +293,24 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         return true;
     }
 
-    private static void learn(final Endpoint endpoint, final InetSocketAddress from)
+    /**
+     * Send this party's media where its packets come from. A new address that is not the signalled one (a NAT's)
+     * is reported at once, so the session layer persists and journals it while the window is still open: a party
+     * that goes quiet before the window closes (on hold, listening only) is still reached after a restart or a
+     * failover.
+     */
+    private void learn(final Endpoint endpoint, final InetSocketAddress from)
     {
+        final boolean moved = !from.equals(endpoint.source);
         endpoint.source = from;
         endpoint.learned = true;
         if (!endpoint.asymmetric)
         {
             endpoint.remote = from;
+            if (moved && latchReports != null && !from.equals(endpoint.signalled))
+            {
+                latchReports.offer(endpoint);
+            }
         }
     }
 
@@ -318,7 +331,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      */
     private void scanTimeouts()
     {
-        if (timeoutNs <= 0 && silentTimeoutNs <= 0)
+        if ((timeoutNs <= 0 && silentTimeoutNs <= 0) || timeoutsPaused)
         {
             return;
         }
@@ -349,7 +362,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private void checkCallTimeout(final long handle, final long lastPacketNs)
     {
         final long limit = expectingByCall.get(handle) != 0 ? timeoutNs : silentTimeoutNs;
-        if (limit > 0 && nowNs - lastPacketNs > limit && timedOut.offer(handle))
+        if (limit > 0 && nowNs - Math.max(lastPacketNs, timeoutsFromNs) > limit && timedOut.offer(handle))
         {
             for (int i = 0; i < endpointCount; i++)
             {
@@ -362,6 +375,19 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     }
 
     // ---- commands: public for the session layer, and called only on the agent thread (through submit) ----
+
+    /**
+     * A standby's relay holds every call but sees no media until the virtual IP moves: its calls must not time out
+     * meanwhile. Resuming starts every call's timeout afresh from now.
+     */
+    public void pauseTimeouts(final boolean paused)
+    {
+        timeoutsPaused = paused;
+        if (!paused)
+        {
+            timeoutsFromNs = nowNs;
+        }
+    }
 
     public void add(final Endpoint endpoint, final long callHandle) throws IOException
     {

@@ -116,6 +116,38 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
         return bytes.toByteArray();
     }
 
+    /**
+     * Whether {@code other} has the same parties (tags, who talks to whom) with the same streams on the same
+     * interfaces and ports: then only signalling and latched addresses differ, and a mirror updates in place.
+     */
+    public boolean samePortsAs(final CallRecord other)
+    {
+        if (monologues.size() != other.monologues.size())
+        {
+            return false;
+        }
+        for (int m = 0; m < monologues.size(); m++)
+        {
+            final MonologueRecord mine = monologues.get(m);
+            final MonologueRecord theirs = other.monologues.get(m);
+            if (!mine.tag().equals(theirs.tag()) || !java.util.Objects.equals(mine.subscriberTag(), theirs.subscriberTag()) ||
+                mine.streams().size() != theirs.streams().size())
+            {
+                return false;
+            }
+            for (int s = 0; s < mine.streams().size(); s++)
+            {
+                final StreamRecord a = mine.streams().get(s);
+                final StreamRecord b = theirs.streams().get(s);
+                if (a.localRtpPort() != b.localRtpPort() || !a.interfaceName().equals(b.interfaceName()))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** Whether {@code encoded} announces a format newer than this version of Tandem reads. */
     public static boolean newerFormat(final byte[] encoded)
     {

@@ -68,8 +68,10 @@ public final class CallRegistry implements AutoCloseable
     private final Map<String, AtomicCounter[]> interfacePorts = new HashMap<>();
     private final MediaInterface defaultInterface;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
+    private final CallRestorer restorer;
     private long nextHandle = 1;
     private boolean closed;
+    private volatile boolean standby;
 
     /**
      * @param timedOut where the agent reports calls whose media timed out (by call handle)
@@ -104,6 +106,7 @@ public final class CallRegistry implements AutoCloseable
         {
             transformers.put(provider.name(), provider);
         }
+        restorer = new CallRestorer(this);
     }
 
     /** Run {@code command} under the registry's lock: a read or a change of several steps that nothing interleaves. */
@@ -118,7 +121,95 @@ public final class CallRegistry implements AutoCloseable
      */
     public synchronized void restoreCalls()
     {
-        new CallRestorer(this).restoreAll();
+        restorer.restoreAll();
+    }
+
+    /**
+     * A mirror applies a call its active journaled, on the journal's thread: a new call is rebuilt on its ports and
+     * relays at once (its sockets are hot, its latched addresses known); a call whose parties and ports are
+     * unchanged takes the new signalling in place; any other change rebuilds it.
+     */
+    public synchronized void applyReplicated(final String callId, final byte[] encoded)
+    {
+        if (closed)
+        {
+            return;
+        }
+        final Call existing = calls.get(callId);
+        if (existing != null)
+        {
+            final CallRecord record;
+            try
+            {
+                record = CallRecord.decode(encoded);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                System.err.println("tandem: replicated call " + callId + " does not decode: " + ex.getMessage());
+                return;
+            }
+            if (CallRecord.of(existing).samePortsAs(record))
+            {
+                resignalInPlace(existing, record);
+                store.put(callId, encoded);
+                return;
+            }
+            release(existing);
+        }
+        if (restorer.restoreOne(callId, encoded))
+        {
+            store.put(callId, encoded);
+        }
+    }
+
+    /**
+     * A standby holds the calls its active journals but ends none itself: no media reaches it until the virtual
+     * IP moves, so its relay's timeouts pause, and final timeouts and delayed deletes wait for the active's
+     * journal. Back to active, every call's media timeout starts afresh.
+     */
+    public void standby(final boolean value)
+    {
+        standby = value;
+        relay.run((a) ->
+        {
+            a.pauseTimeouts(value);
+            return null;
+        });
+    }
+
+    public boolean isStandby()
+    {
+        return standby;
+    }
+
+    /** A mirror ends a call its active ended. */
+    public synchronized void removeReplicated(final String callId)
+    {
+        delete(callId);
+    }
+
+    /** Take a replicated call's new signalling and latched addresses onto the streams it already has. */
+    private void resignalInPlace(final Call call, final CallRecord record)
+    {
+        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            final Monologue monologue = call.monologues.get(m.tag());
+            for (int i = 0; i < m.streams().size(); i++)
+            {
+                final CallRecord.StreamRecord s = m.streams().get(i);
+                final MediaStream stream = monologue.streams.get(i);
+                stream.spec = s.spec();
+                stream.rtpLearned = s.rtpLearned();
+                stream.rtcpLearned = s.rtcpLearned();
+                if (stream.spec != null)
+                {
+                    changes.add(resignalOf(stream));
+                }
+            }
+        }
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
+        relay.publish(call.handle, List.of(), changes);
     }
 
     public MediaCounters counters()
@@ -369,6 +460,10 @@ public final class CallRegistry implements AutoCloseable
      */
     public int housekeeping()
     {
+        if (standby)
+        {
+            return 0; // the active ends calls, and journals it
+        }
         persistLatched();
         int ended = 0;
         Long handle;

@@ -23,6 +23,7 @@ final class CallRestorer
     private final CallRegistry registry;
     private final Map<RestoreFailure, AtomicCounter> restoreFailures = new EnumMap<>(RestoreFailure.class);
 
+    /** Registers the restore-failure counters: one restorer per registry. */
     CallRestorer(final CallRegistry registry)
     {
         this.registry = registry;
@@ -30,6 +31,26 @@ final class CallRestorer
         {
             restoreFailures.put(failure, registry.counters().restoreFailures(failure.label()));
         }
+    }
+
+    /**
+     * A mirror applies one call its active journaled: rebuilt on the call's ports and handed to the relay, or, when
+     * that fails (a port this host cannot bind, say), kept aside like a call a start cannot restore.
+     * @return whether the call relays now
+     */
+    boolean restoreOne(final String callId, final byte[] encoded)
+    {
+        final List<RelayHandOver.Publication> restored = new ArrayList<>(1);
+        final RestoreFailure failure = tryRestore(callId, encoded, restored);
+        if (failure != null)
+        {
+            registry.store.setAside(callId, failure.label(), encoded);
+            registry.counters().callsAside.setRelease(registry.store.asideCalls().size());
+            return false;
+        }
+        registry.relay.publish(restored);
+        registry.updatePortsInUse();
+        return true;
     }
 
     /**

@@ -118,6 +118,12 @@ public final class MediaCounters implements AutoCloseable
         }
     }
 
+    /** A counter of another component (the state journal, say) in this file, with its Prometheus name and help. */
+    public AtomicCounter newCounter(final String label, final String metric, final boolean gauge, final String help)
+    {
+        return counter(label, metric, gauge, help);
+    }
+
     private AtomicCounter counter(final String label, final String metric, final boolean gauge, final String help)
     {
         final AtomicCounter counter = manager.newCounter(label);
