@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 import io.aeron.Aeron;
 import io.aeron.ExclusivePublication;
@@ -168,10 +169,11 @@ public final class JournalNode implements Agent, AutoCloseable
             final File shm = new File("/dev/shm");
             driverDirectory = new File(shm.isDirectory() ? shm.getPath() : IoUtil.tmpDirName(), "tandem-journal-" +
                 ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet());
+            // The driver runs on the journal's own thread (invoked each pass): one thread for the whole journal.
             driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
                 .aeronDirectoryName(driverDirectory.getPath())
-                .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(10, 10, 1_000, 1_000_000))
+                .threadingMode(ThreadingMode.INVOKER)
+                .asyncExecutorEnabled(false)
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true)
                 .termBufferSparseFile(true)
@@ -187,8 +189,14 @@ public final class JournalNode implements Agent, AutoCloseable
         Aeron client = null;
         try
         {
-            client = Aeron.connect(new Aeron.Context()
-                .aeronDirectoryName(driver != null ? driver.aeronDirectoryName() : ctx.aeronDirectory()));
+            final Aeron.Context clientContext = new Aeron.Context()
+                .aeronDirectoryName(driver != null ? driver.aeronDirectoryName() : ctx.aeronDirectory())
+                .useConductorAgentInvoker(true);
+            if (driver != null)
+            {
+                clientContext.driverAgentInvoker(driver.sharedAgentInvoker());
+            }
+            client = Aeron.connect(clientContext);
             dataIn = client.addSubscription(ctx.listenChannel(), ctx.dataStreamId(), this::onImage, this::onImageGone);
             controlIn = client.addSubscription(ctx.listenChannel(), ctx.controlStreamId(), this::onImage, this::onImageGone);
             dataOut = client.addExclusivePublication(ctx.peerChannel(), ctx.dataStreamId());
@@ -211,7 +219,9 @@ public final class JournalNode implements Agent, AutoCloseable
         role = ctx.startActive() ? Role.ACTIVE : Role.MIRROR;
         counters.epoch.setRelease(epoch.get());
         counters.active.setRelease(role == Role.ACTIVE ? 1 : 0);
-        runner = new AgentRunner(new BackoffIdleStrategy(10, 10, 1_000, 1_000_000), JournalNode::logError, null, this);
+        // Idle, the thread parks up to 10 ms between passes (the driver's duty cycle included); a local change
+        // unparks it at once, and records in flight keep it from parking long.
+        runner = new AgentRunner(new BackoffIdleStrategy(10, 10, 1_000, 10_000_000), JournalNode::logError, null, this);
     }
 
     /** Start the node's thread. Seed its tables first ({@link #seed}) with what the node holds from before. */
@@ -281,6 +291,11 @@ public final class JournalNode implements Agent, AutoCloseable
         {
             Thread.onSpinWait(); // the journal thread drains this without waiting on the network
         }
+        final Thread journalThread = runner.thread();
+        if (journalThread != null)
+        {
+            LockSupport.unpark(journalThread); // it may be parked between idle passes
+        }
     }
 
     /** Become the writer: raise the epoch above any seen, persist it, journal from now on. */
@@ -312,6 +327,11 @@ public final class JournalNode implements Agent, AutoCloseable
         while (!commands.offer(command))
         {
             Thread.onSpinWait();
+        }
+        final Thread journalThread = runner.thread();
+        if (journalThread != null)
+        {
+            LockSupport.unpark(journalThread);
         }
     }
 
@@ -354,16 +374,26 @@ public final class JournalNode implements Agent, AutoCloseable
     public int doWork()
     {
         nowNs = System.nanoTime();
+        // The driver's and client's own duty (heartbeats, status messages, timers) is not work that should keep
+        // this thread from parking: only records moving are.
+        if (driver != null)
+        {
+            driver.sharedAgentInvoker().invoke();
+        }
+        aeron.conductorAgentInvoker().invoke();
         int work = commands.drain(Runnable::run, 16);
         work += changes.read(this::onChange, 256);
         work += dataIn.poll(onData, 64);
         work += controlIn.poll(onControl, 64);
         work += send();
+        if (!outbound.isEmpty())
+        {
+            work++; // records wait for the driver: keep its duty cycle going
+        }
         if (nowNs - nextHeartbeatNs >= 0)
         {
             nextHeartbeatNs = nowNs + ctx.heartbeatIntervalNs();
             heartbeat();
-            work++;
         }
         if (role == Role.MIRROR && sync != Sync.LIVE && (peerImageArrived || nowNs - lastRequestNs >= ctx.snapshotRetryNs()))
         {
@@ -764,7 +794,9 @@ public final class JournalNode implements Agent, AutoCloseable
     @Override
     public void close()
     {
-        CloseHelper.quietCloseAll(runner, aeron, driver);
+        CloseHelper.quietClose(runner);
+        // With the runner gone, closing the client needs the driver's duty cycle: it invokes the driver itself.
+        CloseHelper.quietCloseAll(aeron, driver);
         if (driverDirectory != null && driverDirectory.exists())
         {
             IoUtil.delete(driverDirectory, true);
