@@ -153,4 +153,30 @@ class LayeringTest
         final String pom = Files.readString(ng.resolve("pom.xml"));
         assertEquals(1, pom.split("<groupId>io.tandem</groupId>", -1).length - 1, "only its parent is a Tandem artifact");
     }
+
+    /** The state journal replicates tables of bytes: it names nothing of the media plane, the SIP shim or ng. */
+    @Test
+    void theStateJournalKnowsNothingOfMediaOrSip() throws IOException
+    {
+        final Path journal = Path.of("../state-journal");
+        final List<String> references = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(journal.resolve("src/main/java")))
+        {
+            for (final Path file : files.filter((f) -> f.toString().endsWith(".java")).toList())
+            {
+                final Matcher m = Pattern.compile("\\bio\\.tandem\\.(\\w+)").matcher(Files.readString(file));
+                while (m.find())
+                {
+                    if (!m.group(1).equals("journal"))
+                    {
+                        references.add(file.getFileName() + " -> io.tandem." + m.group(1));
+                    }
+                }
+            }
+        }
+        assertTrue(Files.exists(journal.resolve("src/main/java/io/tandem/journal/JournalNode.java")), "reads the journal");
+        assertEquals(List.of(), references);
+        assertEquals(1, Files.readString(journal.resolve("pom.xml")).split("<groupId>io.tandem</groupId>", -1).length - 1,
+            "only its parent is a Tandem artifact");
+    }
 }
