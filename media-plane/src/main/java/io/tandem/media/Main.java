@@ -357,7 +357,15 @@ public final class Main
                     plane.demote();
                 }
             });
-            plane.onRoleChange((active) -> commands.roleChanged(active ? "active" : "standby"));
+            plane.onRoleChange((active) ->
+            {
+                if (!commands.role().equals(active ? "active" : "standby"))
+                {
+                    System.out.println("tandem: now " + (active ? "active" : "standby, following its journal peer " +
+                        "(promoted after this node)"));
+                }
+                commands.roleChanged(active ? "active" : "standby");
+            });
             ngServer = new NgServer(options.ng(), commands, plane.counters());
             if (options.ng().listenTcpAddress() != null)
             {

@@ -914,6 +914,12 @@ public final class NgCommands
         counters.roleActive.setRelease("active".equals(newRole) ? 1 : 0);
     }
 
+    /** This node's HA role, {@code active} or {@code standby}. */
+    public String role()
+    {
+        return role;
+    }
+
     /** Set the role this node starts in. */
     public NgCommands role(final String initial)
     {

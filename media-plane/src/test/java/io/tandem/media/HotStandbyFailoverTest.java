@@ -1,0 +1,264 @@
+package io.tandem.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The hot standby as an operator runs it, in network namespaces the test creates and removes: a client namespace
+ * with the parties of 200 calls, an active and a standby node on a bridge, each Tandem in its own JVM with its
+ * media on the virtual IP (the standby binds it with IP_FREEBIND before it holds it) and the state journal
+ * between them over real Aeron. The active is killed with SIGKILL and its link goes down (the host died); the
+ * virtual IP moves as keepalived moves it (address added, gratuitous ARP). Every call's media must resume in both
+ * directions, a party that only listens included, before any promote; the test prints the gaps. Promote makes
+ * the standby active; the old active, started again with its configuration saying active, hears the higher epoch
+ * and comes back as the standby, with every call.
+ */
+class HotStandbyFailoverTest
+{
+    private static final int CALLS = 200;
+    private static final String VIP = "10.214.0.100";
+    private static final String CLIENT = "10.214.0.10";
+    private static final Pattern CALL_LINE =
+        Pattern.compile("call c(\\d+): A \\(.*\\) sends to [0-9.]+:(\\d+), B \\(.*\\) sends to [0-9.]+:(\\d+)");
+
+    private final String suffix = Long.toString(ProcessHandle.current().pid() % 100000);
+    private final String nsC = "tdh-c-" + suffix;
+    private final String nsA = "tdh-a-" + suffix;
+    private final String nsB = "tdh-b-" + suffix;
+    private final String nsBridge = "tdh-br-" + suffix;
+    private final TestProcesses processes = new TestProcesses();
+    private Path work;
+    private Process parties;
+    private PrintStream toParties;
+    private BufferedReader fromParties;
+
+    @BeforeEach
+    void setUp() throws IOException
+    {
+        work = TestProcesses.REPO.resolve("media-plane/target/hot-standby-test-" + suffix);
+        Files.createDirectories(work);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        if (parties != null)
+        {
+            parties.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        processes.close();
+        for (final String ns : List.of(nsC, nsA, nsB, nsBridge))
+        {
+            run(false, "ip", "netns", "del", ns);
+        }
+    }
+
+    private static String run(final boolean check, final String... command) throws IOException, InterruptedException
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.SECONDS))
+        {
+            process.destroyForcibly();
+            throw new AssertionError("timed out: " + String.join(" ", command));
+        }
+        if (check && process.exitValue() != 0)
+        {
+            throw new AssertionError(String.join(" ", command) + " failed (" + process.exitValue() + "): " + out);
+        }
+        return out;
+    }
+
+    /** A namespace joined to the bridge by a veth pair, its end called eth0, with {@code address}/24. */
+    private void node(final String ns, final String address, final String port) throws Exception
+    {
+        run(true, "ip", "netns", "add", ns);
+        run(true, "ip", "link", "add", port, "type", "veth", "peer", "name", port + "x");
+        run(true, "ip", "link", "set", port, "netns", nsBridge);
+        run(true, "ip", "link", "set", port + "x", "netns", ns);
+        run(true, "ip", "-n", ns, "link", "set", port + "x", "name", "eth0");
+        run(true, "ip", "-n", ns, "addr", "add", address + "/24", "dev", "eth0");
+        run(true, "ip", "-n", ns, "link", "set", "lo", "up");
+        run(true, "ip", "-n", ns, "link", "set", "eth0", "up");
+        run(true, "ip", "-n", nsBridge, "link", "set", port, "master", "br0");
+        run(true, "ip", "-n", nsBridge, "link", "set", port, "up");
+    }
+
+    private List<String> tandem(final String ns, final String name, final String self, final String peer,
+        final String... extra)
+    {
+        final List<String> args = new ArrayList<>(List.of("--bind", VIP, "--freebind", "--ports", "24000-25999",
+            "--listen-ng", "127.0.0.1:2223", "--sessions", work.resolve(name + "-sessions.cm3").toString(),
+            "--counters", work.resolve(name + "-counters.dat").toString(),
+            "--journal-listen", self + ":7400", "--journal-peer", peer + ":7400"));
+        args.addAll(List.of(extra));
+        final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "180"));
+        command.addAll(TestProcesses.java(Main.class, args.toArray(new String[0])));
+        return command;
+    }
+
+    private String status(final String ns) throws Exception
+    {
+        return run(false, "ip", "netns", "exec", ns, TestProcesses.REPO.resolve("bin/tandemctl").toString(), "status").trim();
+    }
+
+    private static void await(final String what, final Check check) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        while (!check.holds())
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError("never happened: " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Check
+    {
+        boolean holds() throws Exception;
+    }
+
+    private String command(final String line) throws IOException
+    {
+        toParties.println(line);
+        final String reply = fromParties.readLine();
+        if (reply == null)
+        {
+            throw new AssertionError("the parties' process ended: " + Files.readString(work.resolve("parties.err")));
+        }
+        return reply;
+    }
+
+    /** Per party: {hears (the other party sends), last heard before the mark, first heard after it, packets since}. */
+    private long[][] report() throws IOException
+    {
+        assertEquals("report", command("report"));
+        final List<long[]> rows = new ArrayList<>();
+        String line;
+        while (!(line = fromParties.readLine()).equals("end"))
+        {
+            final String[] f = line.split(" ");
+            rows.add(new long[] {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])});
+        }
+        return rows.toArray(new long[0][]);
+    }
+
+    private static long silent(final long[][] report)
+    {
+        return Arrays.stream(report).filter((r) -> r[0] == 1 && r[2] == 0).count();
+    }
+
+    @Test
+    void killTheActiveMoveTheVipAndEveryCallKeepsItsMedia() throws Exception
+    {
+        assertEquals("0", run(true, "id", "-u").trim(), "network namespaces need root");
+        run(true, "ip", "netns", "add", nsBridge);
+        run(true, "ip", "-n", nsBridge, "link", "add", "br0", "type", "bridge");
+        run(true, "ip", "-n", nsBridge, "link", "set", "br0", "up");
+        node(nsC, CLIENT, "tdh-pc" + suffix);
+        node(nsA, "10.214.0.1", "tdh-pa" + suffix);
+        node(nsB, "10.214.0.2", "tdh-pb" + suffix);
+        run(true, "ip", "-n", nsA, "addr", "add", VIP + "/24", "dev", "eth0"); // A holds the VIP
+
+        final List<String> staticCalls = new ArrayList<>();
+        for (int i = 0; i < CALLS; i++)
+        {
+            staticCalls.add("--call");
+            staticCalls.add("c" + i + "," + CLIENT + ":" + (30000 + 2 * i) + "," + CLIENT + ":" + (31000 + 2 * i));
+        }
+        final Process active = processes.start(work.resolve("a.log"),
+            tandem(nsA, "a", "10.214.0.1", "10.214.0.2", staticCalls.toArray(new String[0])));
+        processes.start(work.resolve("b.log"), tandem(nsB, "b", "10.214.0.2", "10.214.0.1", "--role", "standby"));
+        await("the standby holds every call", () -> status(nsB).equals("role standby, calls " + CALLS));
+
+        final StringBuilder plan = new StringBuilder();
+        final Matcher m = CALL_LINE.matcher(Files.readString(work.resolve("a.log")));
+        int found = 0;
+        while (m.find())
+        {
+            final int i = Integer.parseInt(m.group(1));
+            plan.append(30000 + 2 * i).append(' ').append(31000 + 2 * i).append(' ').append(m.group(2)).append(' ')
+                .append(m.group(3)).append(' ').append(i % 10 == 0 ? 1 : 0).append('\n'); // one in ten only listens
+            found++;
+        }
+        assertEquals(CALLS, found, "the active printed every call's ports");
+        Files.writeString(work.resolve("plan.txt"), plan);
+        final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", nsC, "timeout", "180"));
+        command.addAll(TestProcesses.java(MediaParties.class, work.resolve("plan.txt").toString(), CLIENT, VIP));
+        parties = new ProcessBuilder(command).redirectError(work.resolve("parties.err").toFile()).start();
+        toParties = new PrintStream(parties.getOutputStream(), true, StandardCharsets.UTF_8);
+        fromParties = new BufferedReader(new InputStreamReader(parties.getInputStream(), StandardCharsets.UTF_8));
+        assertTrue(fromParties.readLine().startsWith("ready"));
+        command("mark");
+        await("every party hears its call through the active", () -> silent(report()) == 0);
+
+        // The active's host dies: its Tandem is killed, its link goes down. keepalived on the standby then adds the
+        // VIP and announces it.
+        final long killedAt = System.nanoTime();
+        active.descendants().forEach(ProcessHandle::destroyForcibly);
+        active.destroyForcibly();
+        run(true, "ip", "-n", nsA, "link", "set", "eth0", "down");
+        command("mark");
+        final long movingAt = System.nanoTime();
+        run(true, "ip", "-n", nsB, "addr", "add", VIP + "/24", "dev", "eth0");
+        // arping sends its announcement at once, then lingers a second: the move is done when it has started
+        processes.start(work.resolve("arping.log"), List.of("ip", "netns", "exec", nsB, "timeout", "10", "arping", "-U",
+            "-c", "1", "-I", "eth0", VIP));
+        final long movedAt = System.nanoTime();
+        await("every party hears its call again, through the standby, before any promote", () -> silent(report()) == 0);
+        final long[][] after = report();
+        final List<Long> gaps = new ArrayList<>();
+        final List<Long> sinceMove = new ArrayList<>();
+        for (final long[] row : after)
+        {
+            if (row[0] == 1)
+            {
+                gaps.add(row[2] - row[1]);
+                sinceMove.add(row[2] - movedAt);
+            }
+        }
+        gaps.sort(null);
+        sinceMove.sort(null);
+        System.out.printf("HotStandbyFailoverTest: %d calls, %d parties hearing; media gap per party (last packet " +
+            "before the kill to first after) median %.1f ms, max %.1f ms; the VIP move (address added, gratuitous ARP " +
+            "sent) took %.1f ms and ended %.1f ms after the kill; first packet after the move: median %.1f ms, max " +
+            "%.1f ms%n", CALLS, gaps.size(), gaps.get(gaps.size() / 2) / 1e6, gaps.get(gaps.size() - 1) / 1e6,
+            (movedAt - movingAt) / 1e6, (movedAt - killedAt) / 1e6, sinceMove.get(sinceMove.size() / 2) / 1e6,
+            sinceMove.get(sinceMove.size() - 1) / 1e6);
+        assertTrue(status(nsB).startsWith("role standby"), "media resumed with no promote");
+
+        run(true, "ip", "netns", "exec", nsB, TestProcesses.REPO.resolve("bin/tandemctl").toString(), "promote");
+        assertEquals("role active, calls " + CALLS, status(nsB));
+
+        // The old active's host comes back, its configuration still saying active: it must follow the new one.
+        run(true, "ip", "-n", nsA, "addr", "del", VIP + "/24", "dev", "eth0");
+        run(true, "ip", "-n", nsA, "link", "set", "eth0", "up");
+        processes.start(work.resolve("a2.log"), tandem(nsA, "a", "10.214.0.1", "10.214.0.2"));
+        await("the old active comes back as the standby of the new one, with every call",
+            () -> status(nsA).equals("role standby, calls " + CALLS));
+        command("mark");
+        await("media still flows through the new active", () -> silent(report()) == 0);
+        assertEquals("role active, calls " + CALLS, status(nsB));
+    }
+}
