@@ -53,8 +53,9 @@ class HotStandbyFailoverTest
     @BeforeEach
     void setUp() throws IOException
     {
-        work = TestProcesses.REPO.resolve("media-plane/target/hot-standby-test-" + suffix);
-        Files.createDirectories(work);
+        final Path target = TestProcesses.REPO.resolve("media-plane/target");
+        Files.createDirectories(target);
+        work = Files.createTempDirectory(target, "hot-standby-test-"); // each test its own files and epochs
     }
 
     @AfterEach
@@ -169,8 +170,28 @@ class HotStandbyFailoverTest
         return Arrays.stream(report).filter((r) -> r[0] == 1 && r[2] == 0).count();
     }
 
-    @Test
-    void killTheActiveMoveTheVipAndEveryCallKeepsItsMedia() throws Exception
+    /**
+     * SIGKILL a Tandem (the JVM under ip netns exec and timeout). @return its processes, to wait for when a new
+     * one must take over its files (the kernel takes a while to tear a dead JVM's mappings down).
+     */
+    private static List<ProcessHandle> kill(final Process process)
+    {
+        final List<ProcessHandle> all = new ArrayList<>(process.descendants().toList());
+        all.add(process.toHandle());
+        all.forEach(ProcessHandle::destroyForcibly);
+        return all;
+    }
+
+    private static void awaitGone(final List<ProcessHandle> processes) throws Exception
+    {
+        for (final ProcessHandle handle : processes)
+        {
+            handle.onExit().get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The client, the active (holding the VIP) and the standby on a bridge in a namespace of its own. */
+    private void topology() throws Exception
     {
         assertEquals("0", run(true, "id", "-u").trim(), "network namespaces need root");
         run(true, "ip", "netns", "add", nsBridge);
@@ -180,6 +201,113 @@ class HotStandbyFailoverTest
         node(nsA, "10.214.0.1", "tdh-pa" + suffix);
         node(nsB, "10.214.0.2", "tdh-pb" + suffix);
         run(true, "ip", "-n", nsA, "addr", "add", VIP + "/24", "dev", "eth0"); // A holds the VIP
+    }
+
+    /** An ng client in a node's namespace, as Kamailio beside it. */
+    private final class Signalling
+    {
+        private final PrintStream commands;
+        private final BufferedReader replies;
+
+        Signalling(final String ns, final String name) throws IOException
+        {
+            final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "180"));
+            command.addAll(TestProcesses.java(NgDriver.class, "127.0.0.1:2223"));
+            final Process process = processes.start(work.resolve(name + ".err"), null, command, true);
+            commands = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("ready", replies.readLine());
+        }
+
+        String send(final String line) throws IOException
+        {
+            commands.println(line);
+            return replies.readLine();
+        }
+
+        void ok(final String line) throws IOException
+        {
+            assertEquals("ok", send(line), line);
+        }
+
+        String calls() throws IOException
+        {
+            return send("calls");
+        }
+    }
+
+    /** A call set up as Kamailio would: offer, then answer, parties in the client namespace. */
+    private static void call(final Signalling ng, final int i) throws IOException
+    {
+        ng.ok("offer call-" + i + "@sbc from-" + i + " " + CLIENT + ":" + (40000 + 2 * i));
+        ng.ok("answer call-" + i + "@sbc from-" + i + " to-" + i + " " + CLIENT + ":" + (50000 + 2 * i));
+    }
+
+    /**
+     * The standby cut off from the active for 10 s while calls come, change and go, then back: it converges on the
+     * active's calls (nothing lost, nothing kept that ended). Then the standby is killed with SIGKILL and restarted
+     * while calls change again: the same.
+     */
+    @Test
+    void aPartitionedOrKilledStandbyConvergesOnTheActivesCalls() throws Exception
+    {
+        topology();
+        processes.start(work.resolve("a.log"), tandem(nsA, "a", "10.214.0.1", "10.214.0.2"));
+        final Process standby = processes.start(work.resolve("b.log"),
+            tandem(nsB, "b", "10.214.0.2", "10.214.0.1", "--role", "standby"));
+        await("both answer", () -> status(nsA).startsWith("role active") && status(nsB).startsWith("role standby"));
+        final Signalling active = new Signalling(nsA, "ng-a");
+        for (int i = 0; i < 100; i++)
+        {
+            call(active, i);
+        }
+        await("the standby holds the 100 calls", () -> status(nsB).equals("role standby, calls 100"));
+        final Signalling mirror = new Signalling(nsB, "ng-b");
+        assertEquals(active.calls(), mirror.calls());
+
+        run(true, "ip", "-n", nsB, "link", "set", "eth0", "down"); // the private link breaks
+        final long cutAt = System.nanoTime();
+        for (int i = 0; i < 30; i++)
+        {
+            active.ok("delete call-" + i + "@sbc from-" + i);
+        }
+        for (int i = 100; i < 150; i++)
+        {
+            call(active, i);
+        }
+        for (int i = 30; i < 50; i++) // re-INVITEs: the answerer moved
+        {
+            active.ok("answer call-" + i + "@sbc from-" + i + " to-" + i + " " + CLIENT + ":" + (60000 + 2 * i));
+        }
+        Thread.sleep(Math.max(0, TimeUnit.SECONDS.toMillis(10) - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt)));
+        assertEquals("role standby, calls 100", status(nsB), "cut off, the standby saw none of it");
+        run(true, "ip", "-n", nsB, "link", "set", "eth0", "up");
+        final String expected = active.calls();
+        assertTrue(expected.startsWith("calls 120 "), expected);
+        await("the standby converged after the partition", () -> mirror.calls().equals(expected));
+
+        final List<ProcessHandle> killed = kill(standby);
+        for (int i = 30; i < 60; i++)
+        {
+            active.ok("delete call-" + i + "@sbc from-" + i);
+        }
+        for (int i = 150; i < 170; i++)
+        {
+            call(active, i);
+        }
+        awaitGone(killed);
+        processes.start(work.resolve("b2.log"), tandem(nsB, "b", "10.214.0.2", "10.214.0.1", "--role", "standby"));
+        final String afterRestart = active.calls();
+        assertTrue(afterRestart.startsWith("calls 110 "), afterRestart);
+        await("the restarted standby converged", () -> status(nsB).equals("role standby, calls 110"));
+        final Signalling restarted = new Signalling(nsB, "ng-b2");
+        assertEquals(afterRestart, restarted.calls());
+    }
+
+    @Test
+    void killTheActiveMoveTheVipAndEveryCallKeepsItsMedia() throws Exception
+    {
+        topology();
 
         final List<String> staticCalls = new ArrayList<>();
         for (int i = 0; i < CALLS; i++)
@@ -216,8 +344,7 @@ class HotStandbyFailoverTest
         // The active's host dies: its Tandem is killed, its link goes down. keepalived on the standby then adds the
         // VIP and announces it.
         final long killedAt = System.nanoTime();
-        active.descendants().forEach(ProcessHandle::destroyForcibly);
-        active.destroyForcibly();
+        kill(active);
         run(true, "ip", "-n", nsA, "link", "set", "eth0", "down");
         command("mark");
         final long movingAt = System.nanoTime();

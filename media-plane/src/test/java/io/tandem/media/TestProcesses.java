@@ -54,7 +54,18 @@ public final class TestProcesses implements AutoCloseable
 
     public Process start(final Path log, final Path directory, final List<String> command) throws IOException
     {
-        final ProcessBuilder builder = new ProcessBuilder(command)
+        return start(log, directory, command, false);
+    }
+
+    /**
+     * @param piped the test talks to the process: its standard input and output stay pipes, and only its
+     *              standard error goes to {@code log}
+     */
+    public Process start(final Path log, final Path directory, final List<String> command, final boolean piped)
+        throws IOException
+    {
+        final ProcessBuilder builder = piped ? new ProcessBuilder(command).redirectError(log.toFile()) :
+            new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
