@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shipped keepalived configuration and scripts, for real: two network namespaces joined by a veth pair stand
- * for the two nodes, each running Tandem and keepalived with tuning/keepalived's master or backup config (paths
- * and addresses substituted). Stopping the master's Tandem must move the VIP to the backup and promote the
- * backup's Tandem to active. Everything started is stopped and the namespaces deleted in teardown.
+ * for the two nodes, each running Tandem (media on the VIP, the state journal to the other node) and keepalived with
+ * tuning/keepalived's master or backup config (paths and addresses substituted). Stopping the master's Tandem must
+ * move the VIP to the backup and promote the backup's Tandem to active, with the calls set up on the master.
+ * Everything started is stopped and the namespaces deleted in teardown.
  */
 class KeepalivedFailoverTest
 {
@@ -100,10 +101,12 @@ class KeepalivedFailoverTest
         return conf;
     }
 
-    private List<String> tandem(final String ns, final String name)
+    /** A node's Tandem as the shipped setup runs it: media on the VIP, the state journal to the other node. */
+    private List<String> tandem(final String ns, final String name, final String self, final String peer)
     {
         final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "120"));
         command.addAll(TestProcesses.java(Main.class, "--role", "standby", "--ports", "22100-22199",
+            "--bind", VIP, "--freebind", "--journal-listen", self + ":7400", "--journal-peer", peer + ":7400",
             "--listen-ng", "127.0.0.1:2223", "--sessions", work.resolve(name + "-sessions.cm3").toString(),
             "--counters", work.resolve(name + "-counters.dat").toString()));
         return command;
@@ -184,8 +187,8 @@ class KeepalivedFailoverTest
             run(true, "ip", "-n", ns, "link", "set", "eth0", "up");
         }
 
-        final Process tandemA = start("tandem-a", tandem(nsA, "a"));
-        start("tandem-b", tandem(nsB, "b"));
+        final Process tandemA = start("tandem-a", tandem(nsA, "a", "10.213.0.1", "10.213.0.2"));
+        start("tandem-b", tandem(nsB, "b", "10.213.0.2", "10.213.0.1"));
         await("both Tandems answer", () -> status(nsA).startsWith("role standby") && status(nsB).startsWith("role standby"));
 
         for (final String[] node : new String[][] {{nsA, "master", "eth0", "a"}, {nsB, "backup", "eth0", "b"}})
@@ -200,8 +203,26 @@ class KeepalivedFailoverTest
         assertTrue(!holdsVip(nsB, "eth0"));
         assertTrue(status(nsB).startsWith("role standby"), status(nsB));
 
+        // Calls set up on the active, as Kamailio beside it would, reach the standby through the journal.
+        final List<String> ng = new ArrayList<>(List.of("ip", "netns", "exec", nsA, "timeout", "60"));
+        ng.addAll(TestProcesses.java(NgDriver.class, "127.0.0.1:2223"));
+        final Process driver = processes.start(work.resolve("ng-a.err"), null, ng, true);
+        final java.io.PrintStream commands = new java.io.PrintStream(driver.getOutputStream(), true, StandardCharsets.UTF_8);
+        final java.io.BufferedReader replies = new java.io.BufferedReader(
+            new java.io.InputStreamReader(driver.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("ready", replies.readLine());
+        for (int i = 0; i < 20; i++)
+        {
+            commands.println("offer call-" + i + " a-" + i + " 10.213.0.50:" + (40000 + 2 * i));
+            assertEquals("ok", replies.readLine());
+            commands.println("answer call-" + i + " a-" + i + " b-" + i + " 10.213.0.51:" + (40000 + 2 * i));
+            assertEquals("ok", replies.readLine());
+        }
+        await("B mirrors A's 20 calls", () -> status(nsB).equals("role standby, calls 20"));
+
         tandemA.destroy(); // the master's Tandem dies
         await("B holds the VIP and is active", () -> holdsVip(nsB, "eth0") && status(nsB).startsWith("role active"));
         assertTrue(!holdsVip(nsA, "eth0"), "A released the VIP");
+        assertEquals("role active, calls 20", status(nsB), "the promoted node keeps every call");
     }
 }
