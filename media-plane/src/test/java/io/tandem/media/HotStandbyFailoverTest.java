@@ -193,7 +193,9 @@ class HotStandbyFailoverTest
     /** The client, the active (holding the VIP) and the standby on a bridge in a namespace of its own. */
     private void topology() throws Exception
     {
-        assertEquals("0", run(true, "id", "-u").trim(), "network namespaces need root");
+        TestProcesses.need(TestProcesses.root(), "network namespaces need root");
+        TestProcesses.need(new java.io.File("/usr/sbin/arping").exists() || new java.io.File("/usr/bin/arping").exists(),
+            "arping is not installed (package iputils-arping)");
         run(true, "ip", "netns", "add", nsBridge);
         run(true, "ip", "-n", nsBridge, "link", "add", "br0", "type", "bridge");
         run(true, "ip", "-n", nsBridge, "link", "set", "br0", "up");

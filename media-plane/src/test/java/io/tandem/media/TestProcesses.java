@@ -78,6 +78,30 @@ public final class TestProcesses implements AutoCloseable
         return process;
     }
 
+    /**
+     * What an integration test needs (root for network namespaces, a Debian package): on a developer's machine
+     * without it the test is skipped, saying why; in CI (CI=true, where bin/tandem-test installs every package and
+     * runs as root) a missing need fails the test, so nothing is skipped there unseen.
+     */
+    public static void need(final boolean present, final String what)
+    {
+        if (present)
+        {
+            return;
+        }
+        if ("true".equals(System.getenv("CI")))
+        {
+            throw new AssertionError(what + " (CI runs every test; bin/tandem-test installs the packages as root)");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(false, what + ": skipped; run bin/tandem-test as root");
+    }
+
+    /** Whether this process runs as root (network namespaces need it). */
+    public static boolean root()
+    {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
     /** The processes started so far, in order (including those that have ended). */
     public List<Process> started()
     {

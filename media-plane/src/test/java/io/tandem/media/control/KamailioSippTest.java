@@ -110,8 +110,7 @@ class KamailioSippTest
 
     private static void require(final String command, final String file)
     {
-        assertTrue(new File(file).exists(), command + " is not installed (" + file + " missing): run bin/tandem-test, " +
-            "which installs the Debian packages kamailio and sip-tester, or install them yourself");
+        io.tandem.media.TestProcesses.need(new File(file).exists(), command + " is not installed (" + file + " missing)");
     }
 
     private Process start(final String name, final List<String> command) throws IOException

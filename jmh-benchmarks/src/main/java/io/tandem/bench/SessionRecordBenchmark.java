@@ -1,4 +1,4 @@
-package io.tandem.media;
+package io.tandem.bench;
 
 import java.io.File;
 import java.io.IOException;
