@@ -73,6 +73,7 @@ public final class Main
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
                                   [127.0.0.0/8 and ::1]
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
+          --max-streams N         media sections (m= lines) one offer may carry; more is refused [16]
           --role active|standby   HA role at start; keepalived's notify script changes it with
                                   tandemctl promote|demote [active]
           --journal-listen HOST:PORT   this node's state-journal endpoint, on a private link to its HA
@@ -236,6 +237,7 @@ public final class Main
                 case "--listen-ws-ng" -> ng.listenWs(value);
                 case "--ng-allow" -> ng.allow(value);
                 case "--max-sessions" -> ng.maxSessions(number(value, option));
+                case "--max-streams" -> ng.maxStreams(number(value, option));
                 case "--role" ->
                 {
                     if (!value.equals("active") && !value.equals("standby"))
@@ -344,7 +346,7 @@ public final class Main
         try
         {
             final NgCommands commands = new NgCommands(plane.registry(), options.ng().maxSessions(), ctx.maxCalls(),
-                ctx.deleteDelayNs()).role(options.role());
+                ctx.deleteDelayNs()).role(options.role()).maxStreams(options.ng().maxStreams());
             // tandemctl promote|demote reaches the media plane (the journal); a fenced node reports back
             commands.onRoleCommand((active) ->
             {

@@ -41,7 +41,11 @@ public final class NgCommands
         "SIP source address", "SIP-source-address", "reset", "early media", "early-media", "fatal", "loop protect",
         "loop-protect", "record call", "record-call");
 
+    /** Media sections one offer may carry unless configured otherwise: rtpengine-like calls have a few. */
+    public static final int DEFAULT_MAX_STREAMS = 16;
+
     private final CallRegistry registry;
+    private int maxStreams = DEFAULT_MAX_STREAMS;
     private final MediaCounters counters;
     private final long maxSessions;
     private final long deleteDelayNs;
@@ -151,6 +155,14 @@ public final class NgCommands
         final String callId = string(request, "call-id");
         final String fromTag = string(request, "from-tag");
         final String toTag = answer ? string(request, "to-tag") : null;
+        if (fromTag.isEmpty())
+        {
+            throw new NgException("Invalid from-tag: empty"); // its party could not be told apart from a pending one
+        }
+        if (fromTag.equals(toTag))
+        {
+            throw new NgException("Invalid to-tag: the same as the from-tag");
+        }
         final Set<String> flags = flags(request);
         final Sdp sdp;
         try
@@ -164,6 +176,17 @@ public final class NgCommands
         if (sdp.media().isEmpty())
         {
             throw new NgException("Failed to parse SDP: no m= line");
+        }
+        if (sdp.media().size() > maxStreams)
+        {
+            throw new NgException("Too many media sections: " + sdp.media().size() + " (at most " + maxStreams + " per call)");
+        }
+        for (final Sdp.Media m : sdp.media())
+        {
+            if (m.port() >= 65535 && !m.hasAttribute("rtcp-mux") && !m.hasAttribute("rtcp"))
+            {
+                throw new NgException("Invalid port " + m.port() + " in an m= line: it leaves no port for RTCP");
+            }
         }
         final boolean newCall = registry.call(callId) == null;
         if (!answer && newCall && registry.callCount() >= maxSessions)
@@ -918,6 +941,13 @@ public final class NgCommands
     public String role()
     {
         return role;
+    }
+
+    /** Media sections (m= lines) one offer or answer may carry; more is refused before any port is taken. */
+    public NgCommands maxStreams(final int value)
+    {
+        maxStreams = value;
+        return this;
     }
 
     /** Set the role this node starts in. */

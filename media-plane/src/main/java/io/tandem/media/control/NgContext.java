@@ -20,6 +20,7 @@ public final class NgContext
     private final List<String> allow = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
+    private int maxStreams = Integer.getInteger("tandem.ng.max-streams", NgCommands.DEFAULT_MAX_STREAMS);
     private InetSocketAddress listenAddress;
     private InetSocketAddress listenTcpAddress;
     private InetSocketAddress listenHttpAddress;
@@ -38,6 +39,10 @@ public final class NgContext
             blocks.add(Cidr.parse(block));
         }
         allowed = List.copyOf(blocks);
+        if (maxStreams < 1)
+        {
+            throw new IllegalArgumentException("max-streams must be at least 1: " + maxStreams);
+        }
         if (maxSessions < 0)
         {
             throw new IllegalArgumentException("max-sessions cannot be negative");
@@ -127,6 +132,18 @@ public final class NgContext
     }
 
     /** New calls beyond this many get "load limit" (or an error); 0 means the media plane's max-calls. */
+    /** Media sections (m= lines) one offer or answer may carry: each takes two port pairs. */
+    public NgContext maxStreams(final int value)
+    {
+        maxStreams = value;
+        return this;
+    }
+
+    public int maxStreams()
+    {
+        return maxStreams;
+    }
+
     public NgContext maxSessions(final long value)
     {
         maxSessions = value;

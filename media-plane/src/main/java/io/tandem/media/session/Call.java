@@ -1,6 +1,8 @@
 package io.tandem.media.session;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** A call (SIP Call-ID) and its monologues; owned by the control plane thread. */
@@ -10,6 +12,8 @@ public final class Call
     final long handle;
     final long createdNs;
     final Map<String, Monologue> monologues = new LinkedHashMap<>();
+    /** Every stream the call holds sockets for, whatever monologue (or none) it hangs off now: what release frees. */
+    final List<MediaStream> owned = new ArrayList<>();
     final long createdEpochSeconds = System.currentTimeMillis() / 1000;
     long lastSignalEpochSeconds = createdEpochSeconds;
     /** When a delayed delete ends the call (System.nanoTime), or 0 if none is pending. */

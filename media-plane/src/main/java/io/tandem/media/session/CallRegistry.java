@@ -341,6 +341,7 @@ public final class CallRegistry implements AutoCloseable
             to.streams.removeAll(added);
             throw ex;
         }
+        call.owned.addAll(added);
         from.subscriber = to;
         to.subscriber = from;
         call.monologues.put(fromTag, from);
@@ -440,11 +441,7 @@ public final class CallRegistry implements AutoCloseable
     {
         calls.remove(call.callId);
         byHandle.remove(call.handle);
-        final List<MediaStream> streams = new ArrayList<>();
-        for (final Monologue monologue : call.monologues.values())
-        {
-            streams.addAll(monologue.streams);
-        }
+        final List<MediaStream> streams = new ArrayList<>(call.owned);
         relay.remove(streams);
         for (final MediaStream stream : streams)
         {

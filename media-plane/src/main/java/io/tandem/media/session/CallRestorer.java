@@ -171,6 +171,7 @@ final class CallRestorer
         try
         {
             rebuild(record, call, added);
+            call.owned.addAll(added);
         }
         catch (final RestoreException | RuntimeException ex)
         {
