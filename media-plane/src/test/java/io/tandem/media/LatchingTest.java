@@ -80,6 +80,30 @@ class LatchingTest
         assertArrayEquals(expected, RtpPeer.data(packet));
     }
 
+    /**
+     * Issue 17, item 4: Bob only listens (recvonly, on hold), so his stream learns nothing in its window. A stranger
+     * who then sends to Bob's port must not be latched as Bob: Alice's media keeps going to Bob's signalled
+     * address, and the stranger's packets are dropped and counted.
+     */
+    @Test
+    void aStrangerCannotHijackAListenOnlyPartyAfterTheWindow() throws Exception
+    {
+        start(LatchMode.HEURISTIC, true);
+        aliceSignalled.send(aliceSignalled.rtp(1), aliceSendsTo);
+        assertReceives(bob, aliceSignalled.rtp(1));
+        Thread.sleep(WINDOW_MS + 100); // Bob never sent: his window closes with nothing learned
+
+        mallory.send(mallory.rtp(2), bobSendsTo);
+        assertNull(aliceSignalled.receive(), "the stranger's packet must not reach Alice");
+        aliceSignalled.send(aliceSignalled.rtp(3), aliceSendsTo);
+        assertReceives(bob, aliceSignalled.rtp(3));
+        assertNull(mallory.receive(), "Alice's media must not be pulled to the stranger");
+        assertCounter(1, plane.counters().dropWrongSource, "the stranger's packet, counted");
+
+        bob.send(bob.rtp(4), bobSendsTo); // Bob, from his signalled address, is still heard
+        assertReceives(aliceSignalled, bob.rtp(4));
+    }
+
     @Test
     void learnsTheNatSourceThenDropsAThirdParty() throws Exception
     {

@@ -258,7 +258,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      * source are relayed and the source they come from becomes where this party's media is sent; in
      * {@code heuristic} mode a source equal to the signalled address wins over any other. When the learning
      * window closes, the endpoint locks onto what it learned; from then on, with strict source, only that source
-     * is accepted, so nobody else can inject media into the call or pull its media towards themselves.
+     * is accepted, so nobody else can inject media into the call or pull its media towards themselves. A window
+     * that closes with nothing learned (a party that only listens) locks onto the signalled address alone.
      */
     private boolean acceptSource(final Endpoint endpoint, final InetSocketAddress from)
     {
@@ -275,6 +276,12 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         {
             if (!endpoint.learned)
             {
+                if (mode != LatchMode.IMMEDIATE && !from.equals(endpoint.signalled))
+                {
+                    // The window closed with nothing learned (the party only listens): a source signalling did
+                    // not announce is a stranger, never latched; the next signalling opens a new window.
+                    return !endpoint.strictSource;
+                }
                 learn(endpoint, from);
             }
             endpoint.latched = true;
