@@ -3,6 +3,7 @@ package io.tandem.media;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -241,6 +242,32 @@ class RelayTest
             Thread.sleep(5);
         }
         assertTrue(plane.forwarderSleeping(), "the agent never went to wait in the kernel");
+    }
+
+    /**
+     * Issue 17, item 2: an SDP points one call's leg at another call's media port on Tandem itself. The packet
+     * Tandem sends there comes from its own socket: it is dropped and counted, so it cannot circulate between
+     * calls (or, with two legs pointed at each other, for ever).
+     */
+    @Test
+    void aPacketFromTandemsOwnSocketIsDroppedNotRelayed() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int[] second = setUpCall("call-target"); // Alice and Bob, a call of their own
+        final int ownPort = second[0]; // where call-target's Alice sends: one of Tandem's sockets
+        try (RtpPeer carol = new RtpPeer(0x33333333))
+        {
+            plane.registry().offer("call-loop", "carol", List.of(StreamSpec.of(carol.address())));
+            plane.registry().answer("call-loop", "carol", "dave",
+                List.of(StreamSpec.of(new InetSocketAddress("127.0.0.1", ownPort))));
+            // Carol's packets go to "Dave", who is call-target's Alice-facing socket: Tandem itself.
+            final int toDave = plane.registry().call("call-loop").monologues().get("dave").subscriber().streams().get(0)
+                .localRtpPort();
+            carol.send(carol.rtp(1), toDave);
+            assertCounter(1, plane.counters().dropOwnSocket, "the looped packet, dropped and counted");
+            assertNull(bob.receive(300), "the looped packet must not reach call-target's Bob");
+        }
+        exchange(2, second[0], second[1]); // the target call is unharmed
     }
 
     @Test

@@ -57,6 +57,8 @@ public final class Endpoint
     java.lang.foreign.MemorySegment txAddress;
     InetSocketAddress txTo;
     int txLength;
+    /** The specific address the socket is bound to, or null (wildcard): set by the agent when published. */
+    java.net.InetAddress boundAddress;
     /** Kept by {@link EpollTransport}: the last source seen, so a steady source is not decoded again. */
     InetSocketAddress rxSource;
     long rxKey1;

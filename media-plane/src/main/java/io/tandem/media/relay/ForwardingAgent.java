@@ -10,6 +10,7 @@ import io.tandem.media.codec.PayloadTransformer;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongLongConsumer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -54,6 +55,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private long timeoutsFromNs;
     private long lastWorkNs;
     private Endpoint[] endpoints = new Endpoint[64];
+    /** Tandem's own media sockets by (bound address, port): a packet from one of them is a relay loop. */
+    private final Long2ObjectHashMap<Endpoint> ownSockets = new Long2ObjectHashMap<>();
     private int endpointCount;
     private long nowNs;
     private long nextTimeoutScanNs;
@@ -185,6 +188,11 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         if (length > MAX_PACKET)
         {
             counters.dropMalformed.incrementRelease();
+            return;
+        }
+        if (fromOwnSocket(source))
+        {
+            counters.dropOwnSocket.incrementRelease(); // an SDP pointed a leg at Tandem itself: break the loop
             return;
         }
         final int header = RtpValidator.validate(buffer, length);
@@ -321,6 +329,22 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
+    private static long socketKey(final java.net.InetAddress address, final int port)
+    {
+        return ((long)address.hashCode() << 16) ^ port; // an IPv4 address's hash is the address itself
+    }
+
+    /** Whether a packet comes from one of Tandem's own media sockets (specifically bound ones). */
+    private boolean fromOwnSocket(final InetSocketAddress source)
+    {
+        if (ownSockets.isEmpty())
+        {
+            return false;
+        }
+        final Endpoint own = ownSockets.get(socketKey(source.getAddress(), source.getPort()));
+        return own != null && own.localPort == source.getPort() && own.boundAddress.equals(source.getAddress());
+    }
+
     private void countDrop(final int reason)
     {
         switch (reason)
@@ -411,6 +435,13 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.callHandle = callHandle;
         endpoint.lastPacketNs = nowNs;
         endpoints[endpointCount++] = endpoint;
+        final java.net.InetAddress bound = endpoint.channel() == null ? null :
+            ((InetSocketAddress)endpoint.channel().getLocalAddress()).getAddress();
+        endpoint.boundAddress = bound == null || bound.isAnyLocalAddress() ? null : bound;
+        if (endpoint.boundAddress != null)
+        {
+            ownSockets.put(socketKey(endpoint.boundAddress, endpoint.localPort), endpoint);
+        }
     }
 
     /** Unpublish an endpoint and close its socket. */
@@ -422,6 +453,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             return;
         }
         endpoint.published = false;
+        if (endpoint.boundAddress != null && ownSockets.get(socketKey(endpoint.boundAddress, endpoint.localPort)) == endpoint)
+        {
+            ownSockets.remove(socketKey(endpoint.boundAddress, endpoint.localPort));
+        }
         for (int i = 0; i < endpointCount; i++)
         {
             if (endpoints[i] == endpoint)

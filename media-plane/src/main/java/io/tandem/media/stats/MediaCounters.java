@@ -44,6 +44,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter dropBadVersion;
     public final AtomicCounter dropSendFailed;
     public final AtomicCounter dropTransformer;
+    public final AtomicCounter dropOwnSocket;
     public final AtomicCounter transcoded;
     public final AtomicCounter sessions;
     public final AtomicCounter portsInUse;
@@ -86,6 +87,7 @@ public final class MediaCounters implements AutoCloseable
         dropBadVersion = counter("drop: rtp version != 2", "tandem_dropped_packets_total{reason=\"bad_version\"}", false, "Datagrams dropped, by reason");
         dropSendFailed = counter("drop: send failed", "tandem_dropped_packets_total{reason=\"send_failed\"}", false, "Datagrams dropped, by reason");
         dropTransformer = counter("drop: transformer", "tandem_dropped_packets_total{reason=\"transformer\"}", false, "Datagrams dropped, by reason");
+        dropOwnSocket = counter("drop: from Tandem's own socket (loop)", "tandem_dropped_packets_total{reason=\"own_socket\"}", false, "Datagrams dropped, by reason");
         transcoded = counter("packets transcoded", "tandem_transcoded_packets_total", false, "Packets transcoded in the forwarding loop");
         sessions = counter("calls active", "tandem_calls", true, "Calls relayed now");
         portsInUse = counter("ports in use", "tandem_ports_in_use", true, "Media ports allocated now");
