@@ -19,6 +19,7 @@ public final class NgContext
     private String listenWs = System.getProperty("tandem.ng.listen-ws", "");
     private final List<String> allow = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
+    private long retransmitCacheBytes = Long.getLong("tandem.ng.retransmit-cache-bytes", 64L << 20);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
     private int maxStreams = Integer.getInteger("tandem.ng.max-streams", NgCommands.DEFAULT_MAX_STREAMS);
     private InetSocketAddress listenAddress;
@@ -171,6 +172,18 @@ public final class NgContext
             }
         }
         return false;
+    }
+
+    /** The most bytes of replies kept for retransmissions (64 MiB): the oldest go first when it is full. */
+    public NgContext retransmitCacheBytes(final long value)
+    {
+        retransmitCacheBytes = value;
+        return this;
+    }
+
+    public long retransmitCacheBytes()
+    {
+        return retransmitCacheBytes;
     }
 
     public long retransmitCacheNs()

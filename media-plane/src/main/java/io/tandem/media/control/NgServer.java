@@ -18,14 +18,14 @@ import io.tandem.ng.NgDatagram;
 /**
  * The ng control socket over UDP: {@code <cookie> <bencode dictionary>} in, the same cookie and a bencoded reply
  * out, always to the request's source (each Kamailio worker sends from its own socket). A retransmitted request
- * (same cookie within the cache time) gets the cached reply and is not executed again. Sources outside the
+ * (same source and cookie within the cache time) gets the cached reply and is not executed again; the cache is
+ * bounded in bytes, oldest replies going first. Sources outside the
  * allowed networks are dropped and counted; malformed messages get an error reply when they carry a cookie.
  * One thread, blocking receive: control traffic is small and never on the packet path.
  */
 public final class NgServer implements AutoCloseable
 {
     public static final int MAX_MESSAGE = 65535;
-    private static final int MAX_CACHED_REPLIES = 100_000;
 
     private record CachedReply(byte[] reply, long expiresNs)
     {
@@ -37,7 +37,9 @@ public final class NgServer implements AutoCloseable
     private final DatagramChannel channel;
     private final Thread thread;
     private final ByteBuffer in = ByteBuffer.allocate(MAX_MESSAGE + 1);
+    /** Replies by source and cookie, oldest first: a cookie only answers the client that sent it. */
     private final Map<String, CachedReply> replies = new LinkedHashMap<>();
+    private long cachedBytes;
     private volatile boolean running = true;
 
     public NgServer(final NgContext ctx, final NgCommands commands, final MediaCounters counters)
@@ -131,20 +133,39 @@ public final class NgServer implements AutoCloseable
             return null;
         }
         final String cookie = new String(bytes, 0, space, StandardCharsets.ISO_8859_1);
+        final String key = source.getAddress().getHostAddress() + " " + source.getPort() + " " + cookie;
         final long now = System.nanoTime();
         expire(now);
-        final CachedReply cached = replies.get(cookie);
+        final CachedReply cached = replies.get(key);
         if (cached != null)
         {
             counters.ngRetransmits.increment();
             return cached.reply();
         }
         final byte[] encoded = NgMessage.reply(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);
-        if (replies.size() < MAX_CACHED_REPLIES)
+        if (encoded.length <= ctx.retransmitCacheBytes())
         {
-            replies.put(cookie, new CachedReply(encoded, now + ctx.retransmitCacheNs()));
+            while (cachedBytes + encoded.length > ctx.retransmitCacheBytes())
+            {
+                evictOldest();
+            }
+            replies.put(key, new CachedReply(encoded, now + ctx.retransmitCacheNs()));
+            cachedBytes += encoded.length;
         }
         return encoded;
+    }
+
+    /** Bytes of replies cached for retransmissions now (bounded by the context's retransmit-cache-bytes). */
+    long cachedBytes()
+    {
+        return cachedBytes;
+    }
+
+    private void evictOldest()
+    {
+        final Iterator<CachedReply> it = replies.values().iterator();
+        cachedBytes -= it.next().reply().length;
+        it.remove();
     }
 
     private void expire(final long now)
@@ -152,10 +173,12 @@ public final class NgServer implements AutoCloseable
         final Iterator<CachedReply> it = replies.values().iterator();
         while (it.hasNext())
         {
-            if (now - it.next().expiresNs() < 0)
+            final CachedReply reply = it.next();
+            if (now - reply.expiresNs() < 0)
             {
                 return; // insertion order: the rest are younger
             }
+            cachedBytes -= reply.reply().length;
             it.remove();
         }
     }

@@ -110,4 +110,36 @@ class HostileSignallingTest
         assertEquals("ok", commands.execute(kamailio("delete", "two-offers", "a")).get("result"));
         assertNothingLeft();
     }
+
+    private static java.nio.ByteBuffer ping(final String cookie)
+    {
+        return java.nio.ByteBuffer.wrap((cookie + " d7:command4:pinge").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    }
+
+    /**
+     * Issue 17, item 8: the retransmit cache was bounded by count (100,000 replies of up to 64 KB), keyed by cookie
+     * alone. Now it is bounded in bytes, oldest out first, and a cookie answers only the source that sent it.
+     */
+    @Test
+    void theRetransmitCacheIsBoundedInBytesAndKeyedBySource() throws Exception
+    {
+        final NgContext ng = new NgContext().listen("127.0.0.1:0").retransmitCacheBytes(2_000).conclude();
+        try (NgServer server = new NgServer(ng, commands, plane.counters()))
+        {
+            final java.net.InetSocketAddress kamailio = new java.net.InetSocketAddress("127.0.0.1", 5060);
+            final java.net.InetSocketAddress stranger = new java.net.InetSocketAddress("127.0.0.2", 5060);
+            for (int i = 0; i < 500; i++)
+            {
+                server.handle(kamailio, ping("flood-" + i));
+                assertEquals(true, server.cachedBytes() <= 2_000, "cache bytes " + server.cachedBytes());
+            }
+            final long retransmits = plane.counters().ngRetransmits.get();
+            server.handle(kamailio, ping("flood-499")); // the newest is still cached
+            assertEquals(retransmits + 1, plane.counters().ngRetransmits.get());
+            final long executed = plane.counters().ngRequests.get();
+            server.handle(stranger, ping("flood-499")); // same cookie, another source: its own request
+            assertEquals(executed + 1, plane.counters().ngRequests.get());
+            assertEquals(retransmits + 1, plane.counters().ngRetransmits.get());
+        }
+    }
 }
