@@ -270,6 +270,26 @@ class RelayTest
         exchange(2, second[0], second[1]); // the target call is unharmed
     }
 
+    /**
+     * Issue 17, item 9: media sockets were bound with SO_REUSEADDR, so a second Tandem on the same host could bind
+     * the very ports of the first one's calls and take their media. A port another process holds is now skipped.
+     */
+    @Test
+    void aSecondTandemCannotBindTheFirstOnesMediaPorts() throws Exception
+    {
+        plane = new MediaPlane(context(PORT_MIN, PORT_MAX));
+        final int[] first = setUpCall("call-first");
+        try (MediaPlane second = new MediaPlane(context(PORT_MIN, PORT_MAX)
+            .sessionsFile(dir.resolve("second.cm3").toFile()).countersFile(dir.resolve("second.dat").toFile())))
+        {
+            final int theirs = second.registry().offer("call-second", "x", List.of(StreamSpec.of(alice.address())))
+                .get(0).localRtpPort();
+            assertTrue(theirs != first[0] && theirs != first[1], "the second Tandem got port " + theirs);
+            assertTrue(second.counters().portsBusyElsewhere.get() > 0, "the busy ports were skipped and counted");
+        }
+        exchange(1, first[0], first[1]);
+    }
+
     @Test
     void aRestartedMediaPlaneRelaysTheSameCallOnTheSamePorts() throws Exception
     {

@@ -10,7 +10,8 @@ import java.nio.channels.DatagramChannel;
 
 /**
  * The relay's sockets: a media socket bound on an interface address and port, with the options every media socket
- * of Tandem has (address reuse, a 256 KiB receive buffer, the TOS byte, IP_FREEBIND for a standby on a virtual IP).
+ * of Tandem has (a 256 KiB receive buffer, the TOS byte, IP_FREEBIND for a standby on a virtual IP). No address
+ * reuse: a port another process holds, another Tandem on the same host included, is refused, never shared.
  */
 public final class MediaSockets
 {
@@ -26,7 +27,6 @@ public final class MediaSockets
             address instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
         try
         {
-            channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             channel.setOption(StandardSocketOptions.SO_RCVBUF, 256 * 1024);
             if (freebind)
             {

@@ -3,7 +3,12 @@ package io.tandem.media.session;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,6 +28,8 @@ public final class SessionStore implements SessionTable
 {
     private final ChronicleMap<CharSequence, byte[]> map;
     private final File openMarker;
+    private final FileChannel lockFile;
+    private final FileLock lock;
     private final AsideRecords aside;
 
     public SessionStore(final File file, final long maxCalls)
@@ -32,6 +39,8 @@ public final class SessionStore implements SessionTable
         {
             throw new IllegalStateException("cannot create the sessions directory " + parent);
         }
+        lockFile = openLockFile(file);
+        lock = lock(lockFile, file);
         try
         {
             final ChronicleMapBuilder<CharSequence, byte[]> builder = ChronicleMapBuilder.of(CharSequence.class, byte[].class)
@@ -58,10 +67,83 @@ public final class SessionStore implements SessionTable
             }
             Files.writeString(openMarker.toPath(), Long.toString(ProcessHandle.current().pid()));
         }
+        catch (final IOException | RuntimeException ex)
+        {
+            closeLock();
+            if (ex instanceof IOException io)
+            {
+                throw new UncheckedIOException("cannot open the sessions file " + file, io);
+            }
+            throw (RuntimeException)ex;
+        }
+    }
+
+    /** The lock file beside the sessions file, opened without following a symbolic link planted there. */
+    private static FileChannel openLockFile(final File file)
+    {
+        try
+        {
+            return FileChannel.open(new File(file.getPath() + ".lock").toPath(), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("cannot open the sessions file " + file, ex);
+            throw new UncheckedIOException("cannot open the lock file of " + file, ex);
         }
+    }
+
+    /**
+     * One process per sessions file: an exclusive lock (flock) on its lock file, held while open and let go by the
+     * kernel when the process dies, however it dies; a second Tandem on the same file stops at once.
+     */
+    private static FileLock lock(final FileChannel channel, final File file)
+    {
+        FileLock held = null;
+        try
+        {
+            held = channel.tryLock();
+        }
+        catch (final OverlappingFileLockException ex)
+        {
+            held = null; // this JVM has it open already
+        }
+        catch (final IOException ex)
+        {
+            closeQuietly(channel);
+            throw new UncheckedIOException("cannot lock " + file + ".lock", ex);
+        }
+        if (held == null)
+        {
+            closeQuietly(channel);
+            throw new IllegalStateException("sessions file " + file + " is in use by another Tandem (it holds " + file +
+                ".lock)");
+        }
+        return held;
+    }
+
+    private static void closeQuietly(final FileChannel channel)
+    {
+        try
+        {
+            channel.close();
+        }
+        catch (final IOException ignored)
+        {
+            // closing after a failure
+        }
+    }
+
+    private void closeLock()
+    {
+        try
+        {
+            lock.release();
+        }
+        catch (final IOException ignored)
+        {
+            // the channel's close lets it go too
+        }
+        closeQuietly(lockFile);
     }
 
     @Override
@@ -152,5 +234,6 @@ public final class SessionStore implements SessionTable
         {
             System.err.println("tandem: could not remove " + openMarker);
         }
+        closeLock();
     }
 }

@@ -56,4 +56,23 @@ class SessionStoreTest
             assertEquals(Class.forName(type).getClassLoader(), shipped.getClassLoader());
         }
     }
+
+    /** Issue 17, item 9: one Tandem per sessions file; a second one stops at once with the reason. */
+    @Test
+    void aSecondStoreOnTheSameFileIsRefused()
+    {
+        final File file = new File(dir.toFile(), "locked.cm3");
+        try (SessionStore first = new SessionStore(file, 100))
+        {
+            final IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> new SessionStore(file, 100));
+            assertEquals("sessions file " + file + " is in use by another Tandem (it holds " + file + ".lock)",
+                refused.getMessage());
+            first.put("still", new byte[] {1});
+        }
+        try (SessionStore again = new SessionStore(file, 100)) // closed: free again
+        {
+            assertEquals(1, again.size());
+        }
+    }
 }
