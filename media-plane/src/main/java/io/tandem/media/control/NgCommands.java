@@ -138,6 +138,26 @@ public final class NgCommands
 
     // ---- offer / answer ----
 
+    /** Refuse a new call for want of capacity: a {@code load limit} reply where the client understands it. */
+    private Map<String, Object> loadLimit(final Map<String, Object> request, final String why) throws NgException
+    {
+        counters.ngLoadLimit.increment();
+        if (list(request, "supports").contains("load limit"))
+        {
+            final Map<String, Object> reply = result("load limit");
+            reply.put("message", why);
+            return reply;
+        }
+        throw new NgException(why);
+    }
+
+    /** The interface ng's {@code direction} names for one side (0: the offerer's, 1: the other's), or null. */
+    private static String direction(final Map<String, Object> request, final int side)
+    {
+        final List<String> direction = list(request, "direction");
+        return direction.size() == 2 ? direction.get(side) : null;
+    }
+
     /**
      * An offer or answer runs under the registry's lock from start to end: its steps (the load check, the model
      * change, the offerer's transcoding and rtcp-mux, the SDP rewrite) see one state of the call, and a delete from
@@ -191,14 +211,11 @@ public final class NgCommands
         final boolean newCall = registry.call(callId) == null;
         if (!answer && newCall && registry.callCount() >= maxSessions)
         {
-            counters.ngLoadLimit.increment();
-            if (list(request, "supports").contains("load limit"))
-            {
-                final Map<String, Object> reply = result("load limit");
-                reply.put("message", "Parallel session limit reached");
-                return reply;
-            }
-            throw new NgException("Parallel session limit reached");
+            return loadLimit(request, "Parallel session limit reached");
+        }
+        if (!answer && newCall && !registry.hasPortsFor(sdp.media().size(), direction(request, 0), direction(request, 1)))
+        {
+            return loadLimit(request, "Out of media ports"); // another node may have them: say so, as load
         }
 
         final List<StreamSpec> specs = specs(request, sdp, flags);

@@ -236,6 +236,22 @@ public final class CallRegistry implements AutoCloseable
         counters.sessions.incrementRelease();
     }
 
+    /**
+     * Whether a new call of {@code streams} media sections has the port pairs it needs: one per stream on each
+     * side's interface (null: the default). An unknown interface answers true: the offer then says what is wrong.
+     */
+    public synchronized boolean hasPortsFor(final int streams, final String fromInterface, final String toInterface)
+    {
+        final MediaInterface from = fromInterface == null ? defaultInterface : interfaces.get(fromInterface);
+        final MediaInterface to = toInterface == null ? defaultInterface : interfaces.get(toInterface);
+        if (from == null || to == null)
+        {
+            return true;
+        }
+        return from == to ? from.ports.available() >= 2 * streams :
+            from.ports.available() >= streams && to.ports.available() >= streams;
+    }
+
     /** The default interface's port allocator. */
     public PortAllocator ports()
     {

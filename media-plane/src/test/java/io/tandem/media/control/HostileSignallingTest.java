@@ -142,4 +142,25 @@ class HostileSignallingTest
             assertEquals(retransmits + 1, plane.counters().ngRetransmits.get());
         }
     }
+
+    /**
+     * Issue 17, item 3: the load limit counted calls only, so a node out of ports answered offers with an error
+     * and Kamailio did not try the next node. Running out of ports is now a load limit, before any port is taken.
+     */
+    @Test
+    void aNodeOutOfPortsAnswersLoadLimit()
+    {
+        CloseHelper.quietClose(plane);
+        plane = new MediaPlane(TestContexts.media(dir.resolve("small")).portRange(23000, 23007)); // four port pairs
+        commands = new NgCommands(plane.registry(), 0, plane.context().maxCalls(), 0);
+        assertEquals("ok", offer("fits-1", "a", sdp(6000, "x")).get("result"));
+        assertEquals("ok", offer("fits-2", "a", sdp(6002, "x")).get("result"));
+        final long limited = plane.counters().ngLoadLimit.get();
+        final Map<String, Object> reply = offer("one-too-many", "a", sdp(6004, "x"));
+        assertEquals("load limit", reply.get("result"), String.valueOf(reply));
+        assertEquals("Out of media ports", reply.get("message"));
+        assertEquals(limited + 1, plane.counters().ngLoadLimit.get());
+        assertEquals(2, plane.registry().callCount());
+        assertEquals(0, plane.registry().ports().available());
+    }
 }
