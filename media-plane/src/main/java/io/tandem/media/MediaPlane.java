@@ -3,6 +3,7 @@ package io.tandem.media;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -23,7 +24,7 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
 /**
@@ -80,8 +81,15 @@ public final class MediaPlane implements AutoCloseable
         }
         startReport = new StartReport(registry.callCount(), (int)counters.callsAside.get(),
             (openedNs - openingNs) / 1_000_000, (System.nanoTime() - openedNs) / 1_000_000);
-        housekeeper = new AgentRunner(new SleepingMillisIdleStrategy(100), MediaPlane::logError, null, new Agent()
+        // Parks (not sleeps) between passes, so the relay can wake it for a learned address: journaled at once.
+        housekeeper = new AgentRunner(new SleepingIdleStrategy(TimeUnit.MILLISECONDS.toNanos(100)), MediaPlane::logError,
+            null, new Agent()
         {
+            public void onStart()
+            {
+                agent.latchReader(Thread.currentThread());
+            }
+
             public int doWork()
             {
                 return registry.housekeeping();

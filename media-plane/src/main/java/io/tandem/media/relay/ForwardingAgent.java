@@ -110,6 +110,27 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         return this;
     }
 
+    /** The thread that persists latch reports: woken at once for each, so none waits for its idle tick. */
+    private volatile Thread latchReader;
+
+    /** Who reads the latch reports (the session layer's housekeeper); it is unparked when one arrives. */
+    public void latchReader(final Thread thread)
+    {
+        latchReader = thread;
+    }
+
+    private void reportLatch(final Endpoint endpoint)
+    {
+        if (latchReports.offer(endpoint))
+        {
+            final Thread reader = latchReader;
+            if (reader != null)
+            {
+                java.util.concurrent.locks.LockSupport.unpark(reader); // rare: once per stream and learned address
+            }
+        }
+    }
+
     /** Whether the agent is waiting in the kernel after a quiet spell (for tests and tools). */
     public boolean isSleeping()
     {
@@ -295,7 +316,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             endpoint.latched = true;
             if (latchReports != null && !endpoint.asymmetric && !endpoint.source.equals(endpoint.signalled))
             {
-                latchReports.offer(endpoint);
+                reportLatch(endpoint);
             }
             return from.equals(endpoint.source) || !endpoint.strictSource;
         }
@@ -324,7 +345,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             endpoint.remote = from;
             if (moved && latchReports != null && !from.equals(endpoint.signalled))
             {
-                latchReports.offer(endpoint);
+                reportLatch(endpoint);
             }
         }
     }
