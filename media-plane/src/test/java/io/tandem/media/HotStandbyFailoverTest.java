@@ -74,18 +74,7 @@ class HotStandbyFailoverTest
 
     private static String run(final boolean check, final String... command) throws IOException, InterruptedException
     {
-        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(30, TimeUnit.SECONDS))
-        {
-            process.destroyForcibly();
-            throw new AssertionError("timed out: " + String.join(" ", command));
-        }
-        if (check && process.exitValue() != 0)
-        {
-            throw new AssertionError(String.join(" ", command) + " failed (" + process.exitValue() + "): " + out);
-        }
-        return out;
+        return TestProcesses.run(check, command);
     }
 
     /** A namespace joined to the bridge by a veth pair, its end called eth0, with {@code address}/24. */

@@ -10,17 +10,12 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
-import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.BooleanSupplier;
 
 import io.tandem.journal.JournalNode;
@@ -65,20 +60,14 @@ class HotStandbyTest
     private MediaPlane active;
     private MediaPlane mirror;
     private final List<DatagramChannel> parties = new ArrayList<>();
-    private final AtomicLong wrongCall = new AtomicLong();
     private volatile InetAddress virtualIp = ACTIVE;
-    private volatile boolean flowing;
     private volatile long natPartiesStopAtNs;
-    private Thread media;
+    private PartyMedia media;
 
     @AfterEach
     void tearDown() throws InterruptedException
     {
-        flowing = false;
-        if (media != null)
-        {
-            media.join(5000);
-        }
+        CloseHelper.quietClose(media);
         CloseHelper.quietCloseAll(parties);
         CloseHelper.quietCloseAll(active, mirror);
     }
@@ -123,8 +112,8 @@ class HotStandbyTest
             sendTo[2 * i + 1] = towardsBob.get(0).localRtpPort();
         }
         natPartiesStopAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
-        final AtomicLongArray heard = startMedia(sendTo);
-        awaitAllHeardSince(heard, 0, "relayed by the active");
+        media = new PartyMedia(parties, TimeUnit.MILLISECONDS.toNanos(100), (p) -> target(p, sendTo));
+        media.awaitAllHeardSince(0, (p) -> false, "relayed by the active");
         await(() -> mirror.registry().callCount() == CALLS, "the mirror holds every call");
         for (int i = 0; i < CALLS; i += 10)
         {
@@ -139,11 +128,11 @@ class HotStandbyTest
         active = null;
         final long movedAt = System.nanoTime();
         virtualIp = MIRROR; // keepalived moves the virtual IP
-        final long resumedAt = awaitAllHeardSince(heard, movedAt, "relayed by the mirror, before any promote");
-        // (every party but the Alices of NATed calls, whose Bobs now only listen: they hear Alice, she hears nothing)
+        final long resumedAt = media.awaitAllHeardSince(movedAt, HotStandbyTest::alicesOfListeningBobs,
+            "relayed by the mirror, before any promote");
         System.out.printf("HotStandbyTest: %d calls resumed on the mirror %d ms after the move%n", CALLS,
             TimeUnit.NANOSECONDS.toMillis(resumedAt - movedAt));
-        assertEquals(0, wrongCall.get(), "no party received another call's media");
+        assertEquals(0, media.misdelivered(), "no party received another call's media");
 
         mirror.promote();
         await(() -> !mirror.registry().isStandby(), "the promoted mirror is active");
@@ -151,7 +140,7 @@ class HotStandbyTest
         assertEquals(1, mirror.journal().epoch());
         assertEquals(CALLS, mirror.registry().callCount());
         final long promotedAt = System.nanoTime();
-        awaitAllHeardSince(heard, promotedAt, "relayed by the promoted node");
+        media.awaitAllHeardSince(promotedAt, HotStandbyTest::alicesOfListeningBobs, "relayed by the promoted node");
     }
 
     private static boolean bobLatched(final MediaPlane plane, final String callId)
@@ -185,115 +174,17 @@ class HotStandbyTest
         return ((InetSocketAddress)channel.getLocalAddress()).getPort();
     }
 
-    /**
-     * Every party sends an RTP packet every 100 ms to its port on the virtual IP (a NATed Bob only for the first
-     * 1.5 s, then only listens) and notes when it last heard its own call's other party.
-     */
-    private AtomicLongArray startMedia(final int[] sendTo) throws IOException
+    /** Where a party sends: its port on the virtual IP; a NATed Bob only for the first 1.5 s, then he only listens. */
+    private InetSocketAddress target(final int party, final int[] sendTo)
     {
-        final AtomicLongArray heard = new AtomicLongArray(parties.size());
-        final Selector selector = Selector.open();
-        for (int p = 0; p < parties.size(); p++)
-        {
-            parties.get(p).register(selector, SelectionKey.OP_READ, p);
-        }
-        flowing = true;
-        media = new Thread(() ->
-        {
-            final ByteBuffer packet = ByteBuffer.allocate(172);
-            int sequence = 0;
-            long nextSend = System.nanoTime();
-            try (selector)
-            {
-                while (flowing)
-                {
-                    final long now = System.nanoTime();
-                    if (now - nextSend >= 0)
-                    {
-                        sequence++;
-                        for (int p = 0; p < parties.size(); p++)
-                        {
-                            final boolean natBob = p % 2 == 1 && isNatted(p / 2);
-                            if (natBob && now - natPartiesStopAtNs > 0)
-                            {
-                                continue;
-                            }
-                            packet.clear();
-                            packet.put((byte)0x80).put((byte)0).putShort((short)sequence).putInt(sequence * 160).putInt(p);
-                            packet.position(packet.limit()).flip();
-                            parties.get(p).send(packet, new InetSocketAddress(virtualIp, sendTo[p]));
-                        }
-                        nextSend += TimeUnit.MILLISECONDS.toNanos(100);
-                    }
-                    selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSend - System.nanoTime())));
-                    for (final SelectionKey key : selector.selectedKeys())
-                    {
-                        final int p = (Integer)key.attachment();
-                        packet.clear();
-                        while (parties.get(p).receive(packet) != null)
-                        {
-                            if (packet.getInt(8) == (p ^ 1))
-                            {
-                                heard.set(p, System.nanoTime());
-                            }
-                            else
-                            {
-                                wrongCall.incrementAndGet();
-                            }
-                            packet.clear();
-                        }
-                    }
-                    selector.selectedKeys().clear();
-                }
-            }
-            catch (final IOException ex)
-            {
-                if (flowing)
-                {
-                    throw new UncheckedIOException(ex);
-                }
-            }
-        }, "hot-standby-media");
-        media.setDaemon(true);
-        media.start();
-        return heard;
+        final boolean natBob = party % 2 == 1 && isNatted(party / 2);
+        return natBob && System.nanoTime() - natPartiesStopAtNs > 0 ? null : new InetSocketAddress(virtualIp, sendTo[party]);
     }
 
-    private static long awaitAllHeardSince(final AtomicLongArray heard, final long sinceNs, final String what)
-        throws InterruptedException
+    /** After the NATed Bobs stop, their Alices hear nothing: they are not waited for. */
+    private static boolean alicesOfListeningBobs(final int party)
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true)
-        {
-            long latest = 0;
-            final List<Integer> silent = new ArrayList<>();
-            for (int p = 0; p < heard.length(); p++)
-            {
-                if (sinceNs != 0 && p % 2 == 0 && isNatted(p / 2))
-                {
-                    continue; // this Alice's Bob only listens now
-                }
-                final long at = heard.get(p);
-                if (at == 0 || at - sinceNs < 0)
-                {
-                    silent.add(p);
-                }
-                else
-                {
-                    latest = Math.max(latest, at);
-                }
-            }
-            if (silent.isEmpty())
-            {
-                return latest;
-            }
-            if (System.nanoTime() - deadline > 0)
-            {
-                throw new AssertionError(silent.size() + " parties heard nothing " + what + ", e.g. " +
-                    silent.subList(0, Math.min(5, silent.size())));
-            }
-            Thread.sleep(5);
-        }
+        return party % 2 == 0 && isNatted(party / 2);
     }
 
     private static void await(final BooleanSupplier condition, final String what) throws InterruptedException

@@ -102,6 +102,26 @@ public final class TestProcesses implements AutoCloseable
         return "root".equals(System.getProperty("user.name"));
     }
 
+    /**
+     * Run a short command (ip, tandemctl, arping) to its end, at most 30 s. @return its output (stdout and stderr)
+     * @param check fail the test if it exits non-zero
+     */
+    public static String run(final boolean check, final String... command) throws IOException, InterruptedException
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final String out = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.SECONDS))
+        {
+            process.destroyForcibly();
+            throw new AssertionError("timed out: " + String.join(" ", command));
+        }
+        if (check && process.exitValue() != 0)
+        {
+            throw new AssertionError(String.join(" ", command) + " failed (" + process.exitValue() + "): " + out);
+        }
+        return out;
+    }
+
     /** The processes started so far, in order (including those that have ended). */
     public List<Process> started()
     {

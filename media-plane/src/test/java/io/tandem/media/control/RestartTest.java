@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
-import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,10 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 import io.tandem.media.Main;
+import io.tandem.media.PartyMedia;
 import io.tandem.media.TestProcesses;
 
 import org.agrona.CloseHelper;
@@ -51,18 +47,13 @@ class RestartTest
 
     private final TestProcesses processes = new TestProcesses();
     private final List<DatagramChannel> parties = new ArrayList<>();
-    private Thread media;
-    private volatile boolean flowing;
+    private PartyMedia media;
     private NgClient client;
 
     @AfterEach
     void tearDown() throws Exception
     {
-        flowing = false;
-        if (media != null)
-        {
-            media.join(5000);
-        }
+        CloseHelper.quietClose(media);
         CloseHelper.quietCloseAll(parties);
         CloseHelper.quietClose(client);
         processes.close();
@@ -190,8 +181,8 @@ class RestartTest
         assertTrue(await(dir.resolve("second.log"), "tandem: sessions ").contains("(" + CALLS + " calls restored)"));
         assertEquals(before, queryAll(), "after SIGTERM: every call with its own ports and peers");
 
-        final AtomicLongArray lastHeard = startMedia(sendTo);
-        awaitAllHeardAfter(lastHeard, System.nanoTime(), "before the kill");
+        media = new PartyMedia(parties, SEND_EVERY_NS, (p) -> sendTo[p]);
+        media.awaitAllHeardSince(System.nanoTime(), (p) -> false, "before the kill");
         final Process second = processes.started().get(1);
         final long killedAt = System.nanoTime();
         second.destroyForcibly();
@@ -199,12 +190,12 @@ class RestartTest
         final long startedAt = System.nanoTime();
         start("third");
         assertTrue(await(dir.resolve("third.log"), "tandem: sessions ").contains("(" + CALLS + " calls restored)"));
-        final long relayingAt = awaitAllHeardAfter(lastHeard, startedAt, "after kill -9 and a restart");
+        final long relayingAt = media.awaitAllHeardSince(startedAt, (p) -> false, "after kill -9 and a restart");
         System.out.println(await(dir.resolve("third.log"), "tandem: sessions file opened"));
         System.out.printf("RestartTest: %d calls; kill -9 to media on all %d: %d ms; process start to all relaying: %d ms%n",
             CALLS, WITH_MEDIA, TimeUnit.NANOSECONDS.toMillis(relayingAt - killedAt),
             TimeUnit.NANOSECONDS.toMillis(relayingAt - startedAt));
-        assertEquals(0, wrongCall.get(), "a party received media of another call");
+        assertEquals(0, media.misdelivered(), "a party received media of another call");
         assertEquals(before, queryAll(), "after kill -9: every call with its own ports and peers");
     }
 
@@ -220,111 +211,5 @@ class RestartTest
     private static int localPort(final DatagramChannel channel) throws IOException
     {
         return ((InetSocketAddress)channel.getLocalAddress()).getPort();
-    }
-
-    private final AtomicLong wrongCall = new AtomicLong();
-
-    /**
-     * Every party sends one RTP packet every 50 ms, its index as SSRC, and notes when it last heard its own call's
-     * other party. One thread sends and receives, waiting in a selector between rounds.
-     */
-    private AtomicLongArray startMedia(final InetSocketAddress[] sendTo) throws IOException
-    {
-        final AtomicLongArray lastHeard = new AtomicLongArray(parties.size());
-        final Selector selector = Selector.open();
-        for (int p = 0; p < parties.size(); p++)
-        {
-            parties.get(p).register(selector, SelectionKey.OP_READ, p);
-        }
-        flowing = true;
-        media = new Thread(() ->
-        {
-            final ByteBuffer packet = ByteBuffer.allocate(172);
-            int sequence = 0;
-            long nextSend = System.nanoTime();
-            try (selector)
-            {
-                while (flowing)
-                {
-                    if (System.nanoTime() - nextSend >= 0)
-                    {
-                        sequence++;
-                        for (int p = 0; p < parties.size(); p++)
-                        {
-                            packet.clear();
-                            packet.put((byte)0x80).put((byte)0).putShort((short)sequence).putInt(sequence * 160).putInt(p);
-                            packet.position(packet.limit()).flip();
-                            parties.get(p).send(packet, sendTo[p]);
-                        }
-                        nextSend += SEND_EVERY_NS;
-                    }
-                    selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSend - System.nanoTime())));
-                    for (final SelectionKey key : selector.selectedKeys())
-                    {
-                        final int p = (Integer)key.attachment();
-                        packet.clear();
-                        while (parties.get(p).receive(packet) != null)
-                        {
-                            final int ssrc = packet.getInt(8);
-                            if (ssrc == (p ^ 1)) // the other party of the same call
-                            {
-                                lastHeard.set(p, System.nanoTime());
-                            }
-                            else
-                            {
-                                wrongCall.incrementAndGet();
-                            }
-                            packet.clear();
-                        }
-                    }
-                    selector.selectedKeys().clear();
-                }
-            }
-            catch (final IOException ex)
-            {
-                if (flowing)
-                {
-                    throw new java.io.UncheckedIOException(ex);
-                }
-            }
-        }, "restart-test-media");
-        media.setDaemon(true);
-        media.start();
-        return lastHeard;
-    }
-
-    /** Wait until every party has heard the other side since {@code sinceNs}. @return when the last one did. */
-    private static long awaitAllHeardAfter(final AtomicLongArray lastHeard, final long sinceNs, final String when)
-        throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() - deadline < 0)
-        {
-            long latest = Long.MIN_VALUE;
-            int silent = 0;
-            for (int p = 0; p < lastHeard.length(); p++)
-            {
-                final long heard = lastHeard.get(p);
-                if (heard == 0 || heard - sinceNs < 0)
-                {
-                    silent++;
-                }
-                else
-                {
-                    latest = Math.max(latest, heard);
-                }
-            }
-            if (silent == 0)
-            {
-                return latest;
-            }
-            Thread.sleep(5);
-        }
-        int silent = 0;
-        for (int p = 0; p < lastHeard.length(); p++)
-        {
-            silent += lastHeard.get(p) == 0 || lastHeard.get(p) - sinceNs < 0 ? 1 : 0;
-        }
-        throw new AssertionError(silent + " of " + lastHeard.length() + " parties heard nothing " + when);
     }
 }
