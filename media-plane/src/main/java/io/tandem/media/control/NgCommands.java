@@ -1,11 +1,14 @@
 package io.tandem.media.control;
 
-import java.net.Inet6Address;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import static io.tandem.media.control.NgRequest.flags;
+import static io.tandem.media.control.NgRequest.list;
+import static io.tandem.media.control.NgRequest.optionalString;
+import static io.tandem.media.control.NgRequest.result;
+import static io.tandem.media.control.NgRequest.string;
+import static io.tandem.media.control.NgRequest.warnUnknownKeys;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,36 +18,24 @@ import io.tandem.media.session.MediaException;
 import io.tandem.media.session.MediaStream;
 import io.tandem.media.session.Monologue;
 import io.tandem.media.session.StreamSpec;
-import io.tandem.media.relay.LatchMode;
 import io.tandem.media.stats.MediaCounters;
 import io.tandem.media.session.CallRegistry;
-import io.tandem.media.session.EndpointView;
 
 /**
  * What each ng command means, in rtpengine's terms, on top of the {@link CallRegistry}: {@code ping}, {@code offer},
  * {@code answer}, {@code delete}, {@code query}, {@code list} and {@code statistics}. The wire (cookies, bencode,
  * sockets) is {@link NgServer}'s business; this class turns a request dictionary into a reply dictionary.
  * Unknown keys and flags are ignored with a warning in the reply, never rejected, so newer clients keep working.
+ * Reading the request is {@link NgRequest}'s, the stream specs from the SDP {@link NgStreams}', codec options
+ * {@link NgCodecs}', and the reporting commands (query, list, statistics) {@link NgReports}'.
  */
 public final class NgCommands
 {
-    /** Keys this implementation reads or knowingly accepts. */
-    private static final Set<String> KNOWN_KEYS = Set.of(
-        "command", "call-id", "from-tag", "to-tag", "via-branch", "sdp", "supports", "sip-message-type", "received-from",
-        "direction", "replace", "ICE", "rtcp-mux", "transport-protocol", "transport protocol", "codec", "flags",
-        "rtpp-flags", "endpoint-learning", "delete delay", "delete-delay", "media address", "media-address", "limit",
-        "sip_message_type", "call-id-hash", "address family", "label", "role");
-
-    private static final Set<String> KNOWN_FLAGS = Set.of(
-        "trust address", "trust-address", "symmetric", "asymmetric", "strict source", "strict-source", "port latching",
-        "port-latching", "no port latching", "no-port-latching", "sip source address", "sip-source-address",
-        "SIP source address", "SIP-source-address", "reset", "early media", "early-media", "fatal", "loop protect",
-        "loop-protect", "record call", "record-call");
-
     /** Media sections one offer may carry unless configured otherwise: rtpengine-like calls have a few. */
     public static final int DEFAULT_MAX_STREAMS = 16;
 
     private final CallRegistry registry;
+    private final NgReports reports;
     private int maxStreams = DEFAULT_MAX_STREAMS;
     private final MediaCounters counters;
     private final long maxSessions;
@@ -66,6 +57,7 @@ public final class NgCommands
     public NgCommands(final CallRegistry registry, final long maxSessions, final long maxCalls, final long deleteDelayNs)
     {
         this.registry = registry;
+        this.reports = new NgReports(registry);
         this.counters = registry.counters();
         this.maxSessions = maxSessions > 0 ? maxSessions : maxCalls;
         this.deleteDelayNs = deleteDelayNs;
@@ -86,9 +78,9 @@ public final class NgCommands
                 case "offer" -> offerOrAnswer(activeOnly(request), false, warnings);
                 case "answer" -> offerOrAnswer(activeOnly(request), true, warnings);
                 case "delete" -> delete(activeOnly(request), warnings);
-                case "query" -> query(request);
-                case "list" -> list(request);
-                case "statistics" -> statistics();
+                case "query" -> reports.query(request);
+                case "list" -> reports.list(request);
+                case "statistics" -> reports.statistics();
                 case "tandem-role" -> role(request);
                 default -> throw new NgException("Unrecognized command '" + command + "'");
             };
@@ -126,13 +118,6 @@ public final class NgCommands
         final Map<String, Object> reply = new LinkedHashMap<>();
         reply.put("result", "error");
         reply.put("error-reason", reason);
-        return reply;
-    }
-
-    private static Map<String, Object> result(final String result)
-    {
-        final Map<String, Object> reply = new LinkedHashMap<>();
-        reply.put("result", result);
         return reply;
     }
 
@@ -218,8 +203,8 @@ public final class NgCommands
             return loadLimit(request, "Out of media ports"); // another node may have them: say so, as load
         }
 
-        final List<StreamSpec> specs = specs(request, sdp, flags);
-        final Codecs codecs = Codecs.of(request, flags, warnings);
+        final List<StreamSpec> specs = NgStreams.specs(request, sdp, flags);
+        final NgCodecs codecs = NgCodecs.of(request, flags, warnings);
         final G711Pair[] transcoding = answer ? planTranscoding(callId, fromTag, sdp) : new G711Pair[0];
         final boolean[] offererMux = answer ? planOffererMux(request, callId, fromTag, sdp) : new boolean[0];
         final List<MediaStream> streams;
@@ -290,95 +275,8 @@ public final class NgCommands
         return reply;
     }
 
-    private static List<StreamSpec> specs(final Map<String, Object> request, final Sdp sdp, final Set<String> flags)
-        throws NgException
-    {
-        final InetAddress override = overrideAddress(request, flags);
-        final LatchMode latch = latchMode(request, flags);
-        final boolean strict = true; // Tandem's default, against RTP Bleed: strict source once latched
-        final boolean asymmetric = flags.contains("asymmetric");
-        final List<StreamSpec> specs = new ArrayList<>();
-        for (final Sdp.Media m : sdp.media())
-        {
-            InetSocketAddress rtp = sdp.rtpAddress(m);
-            InetSocketAddress rtcp = sdp.rtcpAddress(m);
-            if (override != null && rtp != null)
-            {
-                rtp = new InetSocketAddress(override, rtp.getPort());
-                rtcp = new InetSocketAddress(override, rtcp.getPort());
-            }
-            specs.add(StreamSpec.of(rtp)
-                .withRtcp(rtcp, m.hasAttribute("rtcp-mux"))
-                .withLatch(latch)
-                .withStrictSource(strict)
-                .withAsymmetric(asymmetric)
-                .withMedia(m.type(), m.protocol())
-                .withFormats(String.join(" ", m.formats()))
-                .withSends(!sdp.direction(m).equals("inactive") && !sdp.direction(m).equals("recvonly")));
-        }
-        return specs;
-    }
-
-    /** "media address", or the SIP source (received-from) with the "SIP source address" flag. */
-    private static InetAddress overrideAddress(final Map<String, Object> request, final Set<String> flags)
-        throws NgException
-    {
-        final String mediaAddress = optionalString(request, "media address", "media-address");
-        if (mediaAddress != null)
-        {
-            return literal(mediaAddress, "media address");
-        }
-        if (flags.contains("sip source address") || flags.contains("sip-source-address") ||
-            flags.contains("SIP source address") || flags.contains("SIP-source-address"))
-        {
-            final List<String> receivedFrom = list(request, "received-from");
-            if (receivedFrom.size() != 2)
-            {
-                throw new NgException("SIP source address needs received-from [family, address]");
-            }
-            return literal(receivedFrom.get(1), "received-from");
-        }
-        return null;
-    }
-
-    private static InetAddress literal(final String address, final String what) throws NgException
-    {
-        try
-        {
-            return InetAddress.ofLiteral(address);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new NgException("Invalid " + what + " '" + address + "'");
-        }
-    }
-
-    private static LatchMode latchMode(final Map<String, Object> request, final Set<String> flags) throws NgException
-    {
-        String mode = optionalString(request, "endpoint-learning");
-        for (final String flag : flags)
-        {
-            if (flag.startsWith("endpoint-learning-"))
-            {
-                mode = flag.substring("endpoint-learning-".length());
-            }
-        }
-        if (mode == null)
-        {
-            return flags.contains("port latching") || flags.contains("port-latching") ? LatchMode.IMMEDIATE : null;
-        }
-        try
-        {
-            return LatchMode.parse(mode);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            throw new NgException("Invalid endpoint-learning '" + mode + "'");
-        }
-    }
-
     /** The two G.711 laws on either side of a transcoded stream: what the offerer and the answerer send. */
-    private record G711Pair(String offerer, String answerer)
+    record G711Pair(String offerer, String answerer)
     {
         static String payloadType(final String law)
         {
@@ -499,131 +397,6 @@ public final class NgCommands
         }
     }
 
-    /** codec options of an offer: codecs to strip or mask towards the answerer, G.711 laws to add by transcoding. */
-    private record Codecs(List<String> transcode, List<String> strip, List<String> mask)
-    {
-        static Codecs of(final Map<String, Object> request, final Set<String> flags, final List<String> warnings)
-        {
-            final List<String> transcode = new ArrayList<>();
-            final List<String> strip = new ArrayList<>();
-            final List<String> mask = new ArrayList<>();
-            if (request.get("codec") instanceof Map<?, ?> codec)
-            {
-                addAll(codec.get("transcode"), transcode);
-                addAll(codec.get("strip"), strip);
-                addAll(codec.get("mask"), mask);
-            }
-            for (final String flag : flags)
-            {
-                if (flag.startsWith("transcode-"))
-                {
-                    transcode.add(flag.substring("transcode-".length()));
-                }
-                else if (flag.startsWith("codec-transcode-"))
-                {
-                    transcode.add(flag.substring("codec-transcode-".length()));
-                }
-                else if (flag.startsWith("codec-strip-"))
-                {
-                    strip.add(flag.substring("codec-strip-".length()));
-                }
-                else if (flag.startsWith("codec-mask-"))
-                {
-                    mask.add(flag.substring("codec-mask-".length()));
-                }
-            }
-            for (final String target : transcode)
-            {
-                if (!target.equalsIgnoreCase("PCMU") && !target.equalsIgnoreCase("PCMA"))
-                {
-                    warnings.add("only PCMU and PCMA can be transcoded; ignored transcode " + target);
-                }
-            }
-            return new Codecs(transcode, strip, mask);
-        }
-
-        private static void addAll(final Object value, final List<String> into)
-        {
-            if (value instanceof List<?> list)
-            {
-                for (final Object item : list)
-                {
-                    into.add(String.valueOf(item));
-                }
-            }
-            else if (value instanceof String single)
-            {
-                into.add(single);
-            }
-        }
-
-        private boolean removes(final String codec)
-        {
-            for (final String name : concat(strip, mask))
-            {
-                if (name.equalsIgnoreCase("all") || name.equalsIgnoreCase(codec))
-                {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        private static List<String> concat(final List<String> a, final List<String> b)
-        {
-            final List<String> all = new ArrayList<>(a);
-            all.addAll(b);
-            return all;
-        }
-
-        /** Where the first G.711 payload type stands on an m= line, or -1: a transcoded law is offered there. */
-        private static int firstG711(final List<String> formats)
-        {
-            for (int i = 0; i < formats.size(); i++)
-            {
-                if (formats.get(i).equals("0") || formats.get(i).equals("8"))
-                {
-                    return i;
-                }
-            }
-            return -1;
-        }
-
-        /** Rewrite the offer going to the answerer: strip/mask codecs, then add the G.711 laws to transcode to. */
-        void apply(final Sdp sdp, final List<String> warnings)
-        {
-            for (final Sdp.Media m : sdp.media())
-            {
-                if (!m.type().equals("audio"))
-                {
-                    continue;
-                }
-                final int g711At = firstG711(m.formats());
-                for (final String format : List.copyOf(m.formats()))
-                {
-                    final String name = sdp.codecName(m, format);
-                    if (name != null && removes(name))
-                    {
-                        sdp.removeFormat(m, format);
-                    }
-                }
-                for (final String target : transcode)
-                {
-                    final String law = target.toUpperCase(java.util.Locale.ROOT);
-                    if ((law.equals("PCMU") || law.equals("PCMA")) && g711At >= 0 &&
-                        !m.formats().contains(G711Pair.payloadType(law)))
-                    {
-                        sdp.addFormat(m, G711Pair.payloadType(law), law + "/8000", g711At);
-                    }
-                }
-                if (m.formats().isEmpty())
-                {
-                    warnings.add("no codec left in the " + m.type() + " section after strip/mask");
-                }
-            }
-        }
-    }
-
     private void rewrite(final Map<String, Object> request, final Sdp sdp, final List<MediaStream> streams,
         final List<String> warnings)
     {
@@ -719,7 +492,7 @@ public final class NgCommands
             warnings.add("Unknown call-id");
             return result("ok");
         }
-        final Map<String, Object> reply = queryReply(call);
+        final Map<String, Object> reply = reports.queryReply(call);
         long delaySeconds = deleteDelayNs / 1_000_000_000L;
         final Object given = request.containsKey("delete delay") ? request.get("delete delay") : request.get("delete-delay");
         if (given != null)
@@ -731,181 +504,6 @@ public final class NgCommands
             delaySeconds = value;
         }
         registry.delete(callId, delaySeconds * 1_000_000_000L);
-        return reply;
-    }
-
-    private Map<String, Object> query(final Map<String, Object> request) throws NgException
-    {
-        final String callId = string(request, "call-id");
-        final Call call = registry.call(callId);
-        if (call == null)
-        {
-            throw new NgException("Unknown call-id");
-        }
-        return queryReply(call);
-    }
-
-    private Map<String, Object> queryReply(final Call call)
-    {
-        synchronized (registry) // the call model is the registry's; read it under its lock
-        {
-            return queryReplyLocked(call);
-        }
-    }
-
-    private Map<String, Object> queryReplyLocked(final Call call)
-    {
-        final Map<MediaStream, EndpointView.Stream> views = registry.endpointViews(call);
-        final long nowNs = System.nanoTime();
-        final long nowEpochSeconds = System.currentTimeMillis() / 1000;
-        final long[] rtpTotals = new long[3];
-        final long[] rtcpTotals = new long[3];
-        final Map<String, Object> tags = new LinkedHashMap<>();
-        for (final Monologue monologue : call.monologues().values())
-        {
-            final Map<String, Object> tag = new LinkedHashMap<>();
-            tag.put("tag", monologue.tag());
-            tag.put("created", monologue.createdEpochSeconds());
-            if (monologue.subscriber() != null && !monologue.subscriber().tag().isEmpty())
-            {
-                tag.put("in dialogue with", monologue.subscriber().tag());
-            }
-            final List<Object> medias = new ArrayList<>();
-            for (final MediaStream stream : monologue.streams())
-            {
-                final Map<String, Object> media = new LinkedHashMap<>();
-                media.put("index", (long)stream.index() + 1);
-                final StreamSpec spec = stream.spec();
-                media.put("type", spec == null || spec.mediaType() == null ? "audio" : spec.mediaType());
-                media.put("protocol", spec == null || spec.protocol() == null ? "RTP/AVP" : spec.protocol());
-                final List<Object> mediaFlags = new ArrayList<>();
-                if (spec != null)
-                {
-                    mediaFlags.add("initialized");
-                    if (spec.rtcpMux())
-                    {
-                        mediaFlags.add("rtcp-mux");
-                    }
-                }
-                media.put("flags", mediaFlags);
-                media.put("streams", List.of(
-                    streamReply(stream, stream.localRtpPort(), false, views, nowNs, nowEpochSeconds, rtpTotals),
-                    streamReply(stream, stream.localRtcpPort(), true, views, nowNs, nowEpochSeconds, rtcpTotals)));
-                medias.add(media);
-            }
-            tag.put("medias", medias);
-            tags.put(monologue.tag(), tag);
-        }
-        final Map<String, Object> reply = result("ok");
-        reply.put("created", call.createdEpochSeconds());
-        reply.put("last signal", call.lastSignalEpochSeconds());
-        reply.put("tags", tags);
-        final Map<String, Object> totals = new LinkedHashMap<>();
-        totals.put("RTP", stats(rtpTotals));
-        totals.put("RTCP", stats(rtcpTotals));
-        reply.put("totals", totals);
-        return reply;
-    }
-
-    private static Map<String, Object> streamReply(final MediaStream stream, final int port, final boolean rtcp,
-        final Map<MediaStream, EndpointView.Stream> views, final long nowNs, final long nowEpochSeconds,
-        final long[] totals)
-    {
-        final Map<String, Object> reply = new LinkedHashMap<>();
-        reply.put("local port", (long)port);
-        final EndpointView.Stream both = views.get(stream);
-        final EndpointView view = both == null ? null : rtcp ? both.rtcp() : both.rtp();
-        final List<Object> flags = new ArrayList<>();
-        flags.add(rtcp ? "RTCP" : "RTP");
-        final long[] stats = new long[3];
-        if (view != null)
-        {
-            if (view.remote() != null)
-            {
-                reply.put("endpoint", endpoint(view.remote()));
-                flags.add("filled");
-            }
-            if (view.latched())
-            {
-                flags.add("confirmed");
-            }
-            if (view.packets() > 0)
-            {
-                reply.put("last packet", nowEpochSeconds - (nowNs - view.lastPacketNs()) / 1_000_000_000L);
-            }
-            stats[0] = view.packets();
-            stats[1] = view.bytes();
-            stats[2] = view.wrongSource();
-        }
-        final StreamSpec spec = stream.spec();
-        final InetSocketAddress advertised = spec == null ? null : rtcp ? spec.rtcp() : spec.rtp();
-        if (advertised != null)
-        {
-            reply.put("advertised endpoint", endpoint(advertised));
-        }
-        reply.put("flags", flags);
-        reply.put("stats", stats(stats));
-        for (int i = 0; i < 3; i++)
-        {
-            totals[i] += stats[i];
-        }
-        return reply;
-    }
-
-    private static Map<String, Object> endpoint(final InetSocketAddress address)
-    {
-        final Map<String, Object> endpoint = new LinkedHashMap<>();
-        endpoint.put("family", address.getAddress() instanceof Inet6Address ? "IPv6" : "IPv4");
-        endpoint.put("address", address.getAddress().getHostAddress());
-        endpoint.put("port", (long)address.getPort());
-        return endpoint;
-    }
-
-    private static Map<String, Object> stats(final long[] packetsBytesErrors)
-    {
-        final Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("packets", packetsBytesErrors[0]);
-        stats.put("bytes", packetsBytesErrors[1]);
-        stats.put("errors", packetsBytesErrors[2]);
-        return stats;
-    }
-
-    private Map<String, Object> list(final Map<String, Object> request) throws NgException
-    {
-        long limit = 32;
-        final Object given = request.get("limit");
-        if (given != null)
-        {
-            if (!(given instanceof Long value) || value <= 0)
-            {
-                throw new NgException("limit must be a positive integer");
-            }
-            limit = value;
-        }
-        final List<Object> calls = new ArrayList<>(registry.callIds().stream().limit(limit).toList());
-        final Map<String, Object> reply = result("ok");
-        reply.put("calls", calls);
-        return reply;
-    }
-
-    private Map<String, Object> statistics()
-    {
-        final Map<String, Object> current = new LinkedHashMap<>();
-        current.put("sessionsown", (long)registry.callCount());
-        current.put("sessionsforeign", 0L);
-        current.put("sessionstotal", (long)registry.callCount());
-        current.put("transcodedmedia", counters.transcoded.get());
-        final Map<String, Object> total = new LinkedHashMap<>();
-        total.put("packetsrelayed", counters.txPackets.get());
-        total.put("bytesrelayed", counters.txBytes.get());
-        total.put("errorsrelayed", counters.dropSendFailed.get());
-        total.put("timeoutsessions", counters.callsTimedOut.get());
-        total.put("finaltimeoutsessions", counters.callsFinalTimeout.get());
-        final Map<String, Object> statistics = new LinkedHashMap<>();
-        statistics.put("currentstatistics", current);
-        statistics.put("totalstatistics", total);
-        final Map<String, Object> reply = result("ok");
-        reply.put("statistics", statistics);
         return reply;
     }
 
@@ -977,102 +575,5 @@ public final class NgCommands
         role = initial;
         counters.roleActive.setRelease("active".equals(initial) ? 1 : 0);
         return this;
-    }
-
-    // ---- reading the request ----
-
-    static String string(final Map<String, Object> request, final String key) throws NgException
-    {
-        final Object value = request.get(key);
-        if (value == null)
-        {
-            throw new NgException("No " + key + " in message");
-        }
-        if (!(value instanceof String s))
-        {
-            throw new NgException("Invalid " + key + ": must be a string");
-        }
-        if (s.isEmpty() && !key.equals("to-tag") && !key.equals("from-tag"))
-        {
-            throw new NgException("Invalid " + key + ": empty");
-        }
-        return s;
-    }
-
-    private static String optionalString(final Map<String, Object> request, final String... keys)
-    {
-        for (final String key : keys)
-        {
-            if (request.get(key) instanceof String s)
-            {
-                return s;
-            }
-        }
-        return null;
-    }
-
-    /** A list of strings; a single string counts as a one-element list; anything else as empty. */
-    private static List<String> list(final Map<String, Object> request, final String key)
-    {
-        final Object value = request.get(key);
-        if (value instanceof String s)
-        {
-            return List.of(s);
-        }
-        if (!(value instanceof List<?> items))
-        {
-            return List.of();
-        }
-        final List<String> strings = new ArrayList<>();
-        for (final Object item : items)
-        {
-            if (item instanceof String s)
-            {
-                strings.add(s);
-            }
-        }
-        return strings;
-    }
-
-    /** flags plus rtpp-flags (one space-separated string, as Kamailio's newer modules send). */
-    private static Set<String> flags(final Map<String, Object> request)
-    {
-        final Set<String> flags = new LinkedHashSet<>(list(request, "flags"));
-        if (request.get("rtpp-flags") instanceof String rtpp)
-        {
-            for (final String flag : rtpp.trim().split("\\s+"))
-            {
-                if (!flag.isEmpty())
-                {
-                    flags.add(flag);
-                }
-            }
-        }
-        return flags;
-    }
-
-    private static void warnUnknownKeys(final Map<String, Object> request, final List<String> warnings)
-    {
-        final List<String> unknown = new ArrayList<>();
-        for (final String key : request.keySet())
-        {
-            if (!KNOWN_KEYS.contains(key))
-            {
-                unknown.add(key);
-            }
-        }
-        for (final String flag : flags(request))
-        {
-            if (!KNOWN_FLAGS.contains(flag) && !flag.startsWith("endpoint-learning-") && !flag.startsWith("transcode-") &&
-                !flag.startsWith("codec-") &&
-                !flag.startsWith("replace-") && !flag.startsWith("ICE=") && !flag.contains("="))
-            {
-                unknown.add("flag " + flag);
-            }
-        }
-        if (!unknown.isEmpty())
-        {
-            warnings.add("Ignored: " + String.join(", ", unknown));
-        }
     }
 }
