@@ -1,27 +1,20 @@
 package io.tandem.media.session;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.function.Consumer;
 
 import io.tandem.media.codec.PayloadTransformer;
-import io.tandem.media.codec.PayloadTransformerProvider;
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.LatchMode;
-import io.tandem.media.relay.MediaSockets;
 import io.tandem.media.stats.MediaCounters;
 
-import org.agrona.CloseHelper;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
-import org.agrona.concurrent.status.AtomicCounter;
 
 /**
  * The call model: calls, their monologues (one per SIP tag) and streams, the ports and sockets they hold, and what
@@ -53,7 +46,6 @@ public final class CallRegistry implements AutoCloseable
     }
 
     private static final String PENDING_TAG = "";
-    private static final int BIND_ATTEMPTS = 16;
 
     private final Settings settings;
     private final MediaCounters counters;
@@ -63,10 +55,8 @@ public final class CallRegistry implements AutoCloseable
     private final OneToOneConcurrentArrayQueue<Endpoint> latched;
     final Map<String, Call> calls = new LinkedHashMap<>();
     private final Map<Long, Call> byHandle = new HashMap<>();
-    private final Map<String, PayloadTransformerProvider> transformers = new HashMap<>();
-    private final Map<String, MediaInterface> interfaces = new LinkedHashMap<>();
-    private final Map<String, AtomicCounter[]> interfacePorts = new HashMap<>();
-    private final MediaInterface defaultInterface;
+    private final Transcoders transcoders = new Transcoders();
+    private final StreamSockets sockets;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private final CallRestorer restorer;
     private long nextHandle = 1;
@@ -91,21 +81,7 @@ public final class CallRegistry implements AutoCloseable
         this.relay = new RelayHandOver(agent);
         this.timedOut = timedOut;
         this.latched = latched;
-        for (final InterfaceSpec spec : settings.interfaces())
-        {
-            interfaces.put(spec.name(), new MediaInterface(spec));
-        }
-        defaultInterface = interfaces.values().iterator().next();
-        for (final MediaInterface iface : interfaces.values())
-        {
-            final AtomicCounter[] gauges = counters.interfacePorts(iface.name());
-            gauges[1].setRelease(2L * iface.ports.capacity());
-            interfacePorts.put(iface.name(), gauges);
-        }
-        for (final PayloadTransformerProvider provider : ServiceLoader.load(PayloadTransformerProvider.class))
-        {
-            transformers.put(provider.name(), provider);
-        }
+        sockets = new StreamSockets(settings.interfaces(), counters, settings.tos(), settings.freebind());
         restorer = new CallRestorer(this);
     }
 
@@ -131,34 +107,9 @@ public final class CallRegistry implements AutoCloseable
      */
     public synchronized void applyReplicated(final String callId, final byte[] encoded)
     {
-        if (closed)
+        if (!closed)
         {
-            return;
-        }
-        final Call existing = calls.get(callId);
-        if (existing != null)
-        {
-            final CallRecord record;
-            try
-            {
-                record = CallRecord.decode(encoded);
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                System.err.println("tandem: replicated call " + callId + " does not decode: " + ex.getMessage());
-                return;
-            }
-            if (CallRecord.of(existing).samePortsAs(record))
-            {
-                resignalInPlace(existing, record);
-                store.put(callId, encoded);
-                return;
-            }
-            release(existing);
-        }
-        if (restorer.restoreOne(callId, encoded))
-        {
-            store.put(callId, encoded);
+            restorer.applyReplicated(callId, encoded);
         }
     }
 
@@ -186,30 +137,6 @@ public final class CallRegistry implements AutoCloseable
     public synchronized void removeReplicated(final String callId)
     {
         delete(callId);
-    }
-
-    /** Take a replicated call's new signalling and latched addresses onto the streams it already has. */
-    private void resignalInPlace(final Call call, final CallRecord record)
-    {
-        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
-        for (final CallRecord.MonologueRecord m : record.monologues())
-        {
-            final Monologue monologue = call.monologues.get(m.tag());
-            for (int i = 0; i < m.streams().size(); i++)
-            {
-                final CallRecord.StreamRecord s = m.streams().get(i);
-                final MediaStream stream = monologue.streams.get(i);
-                stream.spec = s.spec();
-                stream.rtpLearned = s.rtpLearned();
-                stream.rtcpLearned = s.rtcpLearned();
-                if (stream.spec != null)
-                {
-                    changes.add(resignalOf(stream));
-                }
-            }
-        }
-        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
-        relay.publish(call.handle, List.of(), changes);
     }
 
     public MediaCounters counters()
@@ -242,52 +169,35 @@ public final class CallRegistry implements AutoCloseable
      */
     public synchronized boolean hasPortsFor(final int streams, final String fromInterface, final String toInterface)
     {
-        final MediaInterface from = fromInterface == null ? defaultInterface : interfaces.get(fromInterface);
-        final MediaInterface to = toInterface == null ? defaultInterface : interfaces.get(toInterface);
-        if (from == null || to == null)
-        {
-            return true;
-        }
-        return from == to ? from.ports.available() >= 2 * streams :
-            from.ports.available() >= streams && to.ports.available() >= streams;
+        return sockets.hasPortsFor(streams, fromInterface, toInterface);
     }
 
     /** The default interface's port allocator. */
     public PortAllocator ports()
     {
-        return defaultInterface.ports;
+        return sockets.ports();
     }
 
     /** The logical interfaces, the default first. */
     public List<MediaInterface> interfaces()
     {
-        return List.copyOf(interfaces.values());
+        return sockets.interfaces();
     }
 
     MediaInterface mediaInterface(final String name) throws MediaException
     {
-        if (name == null)
-        {
-            return defaultInterface;
-        }
-        final MediaInterface iface = interfaces.get(name);
-        if (iface == null)
-        {
-            throw new MediaException("Unknown interface '" + name + "'");
-        }
-        return iface;
+        return sockets.mediaInterface(name);
     }
 
     void updatePortsInUse()
     {
-        long inUse = 0;
-        for (final MediaInterface iface : interfaces.values())
-        {
-            final long used = 2L * (iface.ports.capacity() - iface.ports.available());
-            interfacePorts.get(iface.name())[0].setRelease(used);
-            inUse += used;
-        }
-        counters.portsInUse.setRelease(inUse);
+        sockets.updatePortsInUse();
+    }
+
+    MediaStream newStream(final int index, final MediaInterface iface, final int port, final List<MediaStream> added)
+        throws MediaException
+    {
+        return sockets.newStream(index, iface, port, added);
     }
 
     /** Called (on the control thread) for every call that ends, by delete or by timeout. */
@@ -342,8 +252,8 @@ public final class CallRegistry implements AutoCloseable
         {
             for (int i = from.streams.size(); i < specs.size(); i++)
             {
-                final MediaStream mine = bindNewStream(i, fromSide, added);
-                final MediaStream theirs = bindNewStream(i, toSide, added);
+                final MediaStream mine = sockets.bindNewStream(i, fromSide, added);
+                final MediaStream theirs = sockets.bindNewStream(i, toSide, added);
                 ForwardingAgent.pair(mine.rtp, theirs.rtp);
                 ForwardingAgent.pair(mine.rtcp, theirs.rtcp);
                 from.streams.add(mine);
@@ -352,7 +262,7 @@ public final class CallRegistry implements AutoCloseable
         }
         catch (final MediaException ex)
         {
-            closeUnpublished(added);
+            StreamSockets.closeUnpublished(added);
             from.streams.removeAll(added);
             to.streams.removeAll(added);
             throw ex;
@@ -569,7 +479,6 @@ public final class CallRegistry implements AutoCloseable
         return calls.size();
     }
 
-
     /**
      * The agent's view of the endpoint on a local port, or null. Interfaces on different addresses may share port
      * numbers; then this is the first endpoint found on that port.
@@ -632,7 +541,6 @@ public final class CallRegistry implements AutoCloseable
         return relay.publishedEndpoints();
     }
 
-
     /** Record each stream's new signalling in the model and return what the agent must apply. */
     private List<RelayHandOver.Resignal> signal(final Monologue monologue, final List<StreamSpec> specs)
     {
@@ -652,13 +560,11 @@ public final class CallRegistry implements AutoCloseable
     {
         final StreamSpec spec = stream.spec;
         final LatchMode mode = spec.latchMode() == null ? settings.latchMode() : spec.latchMode();
-        final PayloadTransformer transformer = spec.transcode() == null ? PayloadTransformer.NONE :
-            transformers.get(spec.transcode()).create();
+        final PayloadTransformer transformer = transcoders.create(spec.transcode());
         return new RelayHandOver.Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
             mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux(), stream.rtpLearned,
             stream.rtcpLearned);
     }
-
 
     private void persist(final Call call)
     {
@@ -667,97 +573,14 @@ public final class CallRegistry implements AutoCloseable
 
     void checkTranscoders(final List<StreamSpec> specs) throws MediaException
     {
-        for (final StreamSpec spec : specs)
-        {
-            if (spec.transcode() != null && !knowsTransformer(spec.transcode()))
-            {
-                throw new MediaException("Unknown transcoder " + spec.transcode());
-            }
-        }
+        transcoders.check(specs);
     }
 
     /** Validate a transcode name before it reaches the agent. */
     public boolean knowsTransformer(final String name)
     {
-        return transformers.containsKey(name);
+        return transcoders.knows(name);
     }
-
-    private int allocatePort(final MediaInterface iface) throws MediaException
-    {
-        final int port = iface.ports.allocate();
-        if (port == PortAllocator.EXHAUSTED)
-        {
-            counters.portsExhausted.incrementRelease();
-            throw new MediaException("Ran out of ports");
-        }
-        return port;
-    }
-
-    /**
-     * A new stream on a free port pair of the interface. A port pair some other process holds (an ephemeral port
-     * of an outgoing connection, say) is skipped, counted, and goes back to the allocator for later.
-     */
-    private MediaStream bindNewStream(final int index, final MediaInterface iface, final List<MediaStream> added)
-        throws MediaException
-    {
-        MediaException last = null;
-        for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++)
-        {
-            try
-            {
-                return newStream(index, iface, allocatePort(iface), added);
-            }
-            catch (final MediaException ex)
-            {
-                if (ex.getMessage().equals("Ran out of ports"))
-                {
-                    throw ex;
-                }
-                counters.portsBusyElsewhere.incrementRelease();
-                last = ex;
-            }
-        }
-        throw last;
-    }
-
-    /** Bind the RTP (even) and RTCP (odd) sockets of one stream on a port already taken from the allocator. */
-    MediaStream newStream(final int index, final MediaInterface iface, final int port, final List<MediaStream> added)
-        throws MediaException
-    {
-        DatagramChannel rtp = null;
-        DatagramChannel rtcp = null;
-        try
-        {
-            rtp = MediaSockets.open(iface.bindAddress(), port, settings.tos(), settings.freebind());
-            rtcp = MediaSockets.open(iface.bindAddress(), port + 1, settings.tos(), settings.freebind());
-        }
-        catch (final IOException ex)
-        {
-            CloseHelper.quietCloseAll(rtp, rtcp);
-            iface.ports.release(port);
-            final boolean notLocal = ex instanceof java.net.BindException && !settings.freebind() &&
-                String.valueOf(ex.getMessage()).contains("Cannot assign requested address");
-            throw new MediaException("Could not bind media ports " + port + "/" + (port + 1) + " on interface " +
-                iface.name() + ": " + ex.getMessage() + (notLocal ? " (the address is not on this host; a standby " +
-                "binding a virtual IP needs --freebind or the ip_nonlocal_bind sysctl)" : ""));
-        }
-        final MediaStream stream =
-            new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
-        Endpoint.siblings(stream.rtp, stream.rtcp);
-        added.add(stream);
-        return stream;
-    }
-
-    /** Undo {@link #newStream} for streams that never reached the agent. */
-    static void closeUnpublished(final List<MediaStream> added)
-    {
-        for (final MediaStream stream : added)
-        {
-            CloseHelper.quietCloseAll(stream.rtp.channel(), stream.rtcp.channel());
-            stream.iface.ports.release(stream.rtp.localPort());
-        }
-    }
-
 
     /** Stop relaying every call and close its sockets. Calls stay in the table: a new registry resumes them. */
     @Override

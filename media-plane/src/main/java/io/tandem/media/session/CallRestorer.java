@@ -175,7 +175,7 @@ final class CallRestorer
         }
         catch (final RestoreException | RuntimeException ex)
         {
-            CallRegistry.closeUnpublished(added);
+            StreamSockets.closeUnpublished(added);
             if (ex instanceof RestoreException restoreException)
             {
                 throw restoreException;
@@ -249,5 +249,63 @@ final class CallRestorer
                 }
             }
         }
+    }
+
+    /**
+     * A mirror applies a call its active journaled, on the journal's thread (under the registry's lock): a new call
+     * is rebuilt on its ports and relays at once (its sockets are hot, its latched addresses known); a call whose
+     * parties and ports are unchanged takes the new signalling in place; any other change rebuilds it.
+     */
+    void applyReplicated(final String callId, final byte[] encoded)
+    {
+        final Call existing = registry.calls.get(callId);
+        if (existing != null)
+        {
+            final CallRecord record;
+            try
+            {
+                record = CallRecord.decode(encoded);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                System.err.println("tandem: replicated call " + callId + " does not decode: " + ex.getMessage());
+                return;
+            }
+            if (CallRecord.of(existing).samePortsAs(record))
+            {
+                resignalInPlace(existing, record);
+                registry.store.put(callId, encoded);
+                return;
+            }
+            registry.release(existing);
+        }
+        if (restoreOne(callId, encoded))
+        {
+            registry.store.put(callId, encoded);
+        }
+    }
+
+    /** Take a replicated call's new signalling and latched addresses onto the streams it already has. */
+    private void resignalInPlace(final Call call, final CallRecord record)
+    {
+        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            final Monologue monologue = call.monologues.get(m.tag());
+            for (int i = 0; i < m.streams().size(); i++)
+            {
+                final CallRecord.StreamRecord s = m.streams().get(i);
+                final MediaStream stream = monologue.streams.get(i);
+                stream.spec = s.spec();
+                stream.rtpLearned = s.rtpLearned();
+                stream.rtcpLearned = s.rtcpLearned();
+                if (stream.spec != null)
+                {
+                    changes.add(registry.resignalOf(stream));
+                }
+            }
+        }
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
+        registry.relay.publish(call.handle, List.of(), changes);
     }
 }
