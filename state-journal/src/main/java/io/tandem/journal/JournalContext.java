@@ -63,6 +63,13 @@ public final class JournalContext
         return concluded;
     }
 
+    /** A name for this node that is unique on its host and stable across restarts: its endpoint, or its channel. */
+    public String nodeName()
+    {
+        final String basis = listen != null ? listen : listenChannel;
+        return basis.replaceAll("[^A-Za-z0-9]+", "-");
+    }
+
     /** The cluster this node belongs to: records of another cluster are refused. */
     public JournalContext clusterId(final int value)
     {

@@ -9,7 +9,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 import io.aeron.Aeron;
@@ -65,7 +64,6 @@ public final class JournalNode implements Agent, AutoCloseable
     private static final byte FLAG_ACTIVE = 2;
     private static final int CHANGE_PUT = 1;
     private static final int CHANGE_REMOVE = 2;
-    private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final JournalContext ctx;
     private final JournalSink sink;
@@ -166,9 +164,12 @@ public final class JournalNode implements Agent, AutoCloseable
         counters = new Counters(counterFactory);
         if (ctx.aeronDirectory() == null)
         {
+            // Named after the node's own journal endpoint (unique on a host), not the process: a node killed with
+            // SIGKILL leaves its driver files behind, and its restart deletes and reuses them, instead of a new
+            // directory of tens of megabytes in /dev/shm at every crash.
             final File shm = new File("/dev/shm");
             driverDirectory = new File(shm.isDirectory() ? shm.getPath() : IoUtil.tmpDirName(), "tandem-journal-" +
-                ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet());
+                ctx.nodeName());
             // The driver runs on the journal's own thread (invoked each pass): one thread for the whole journal.
             driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
                 .aeronDirectoryName(driverDirectory.getPath())
@@ -177,7 +178,7 @@ public final class JournalNode implements Agent, AutoCloseable
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true)
                 .termBufferSparseFile(true)
-                .publicationTermBufferLength(4 * 1024 * 1024)
+                .publicationTermBufferLength(1024 * 1024)
                 .ipcTermBufferLength(64 * 1024)
                 .spiesSimulateConnection(false));
         }
