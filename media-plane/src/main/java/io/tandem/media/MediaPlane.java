@@ -58,9 +58,21 @@ public final class MediaPlane implements AutoCloseable
         this.ctx = ctx.isConcluded() ? ctx : ctx.conclude();
         counters = new MediaCounters(this.ctx.countersFile());
         final long openingNs = System.nanoTime();
-        store = new SessionStore(this.ctx.sessionsFile(), this.ctx.maxCalls());
+        SessionStore opened = null;
+        JournalNode node = null;
+        try
+        {
+            opened = new SessionStore(this.ctx.sessionsFile(), this.ctx.maxCalls());
+            node = this.ctx.journaled() ? newJournal(opened) : null;
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.quietCloseAll(opened, counters); // a failed start leaves no lock, mapping or file open
+            throw ex;
+        }
+        store = opened;
+        journal = node;
         final long openedNs = System.nanoTime();
-        journal = this.ctx.journaled() ? newJournal() : null;
         final SessionTable table = journal == null ? store : new JournaledSessionTable(store, journal);
         final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
         final OneToOneConcurrentArrayQueue<Endpoint> latched = new OneToOneConcurrentArrayQueue<>(65536);
@@ -104,7 +116,7 @@ public final class MediaPlane implements AutoCloseable
     }
 
     /** The journal to the peer, seeded with the calls this node's file holds (it serves them as snapshots). */
-    private JournalNode newJournal()
+    private JournalNode newJournal(final SessionStore sessions)
     {
         final JournalNode node = new JournalNode(new JournalContext()
             .listen(ctx.journalListen())
@@ -129,7 +141,7 @@ public final class MediaPlane implements AutoCloseable
                     roleChanged(role == JournalNode.Role.ACTIVE);
                 }
             }, counters::newCounter);
-        for (final SessionTable.StoredCall call : store.calls())
+        for (final SessionTable.StoredCall call : sessions.calls())
         {
             node.seed(JournaledSessionTable.CALLS, call.callId().getBytes(StandardCharsets.UTF_8), call.record());
         }

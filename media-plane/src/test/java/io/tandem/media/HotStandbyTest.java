@@ -197,4 +197,18 @@ class HotStandbyTest
         }
         assertNotNull(what);
     }
+
+    /** A start that fails (the journal's port is taken) leaves nothing open: the next start on the file works. */
+    @Test
+    void aStartThatFailsLetsGoOfTheSessionsFile() throws Exception
+    {
+        try (java.nio.channels.DatagramChannel squatter = java.nio.channels.DatagramChannel.open())
+        {
+            squatter.bind(new InetSocketAddress("127.0.0.1", 40730));
+            org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> new MediaPlane(context("c", ACTIVE, true, "127.0.0.1:40730", "127.0.0.1:40740")));
+        }
+        active = new MediaPlane(TestContexts.media(dir.resolve("c")).bindAddress("127.0.0.1").portRange(25000, 26999));
+        assertEquals(0, active.registry().callCount());
+    }
 }
