@@ -2,6 +2,7 @@ package io.tandem.journal;
 
 import java.io.File;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.concurrent.TimeUnit;
 
@@ -20,6 +21,7 @@ public final class JournalContext
     private String peer;
     private String listenChannel;
     private String peerChannel;
+    private InetSocketAddress peerSource;
     private String aeronDirectory;
     private File epochFile;
     private boolean startActive = true;
@@ -53,6 +55,14 @@ public final class JournalContext
             // Sent from this node's journal address and the port after its listening one: the source the peer
             // checks every record against.
             peerChannel = "aeron:udp?endpoint=" + peer + (listen == null ? "" : "|interface=" + sendingFrom(listen));
+            if (listen != null)
+            {
+                peerSource = endpoint(sendingFrom(peer));
+                if (peerSource == null)
+                {
+                    throw new IllegalArgumentException("journal: the peer's endpoint is not HOST:PORT: " + peer);
+                }
+            }
         }
         concluded = true;
         return this;
@@ -96,19 +106,13 @@ public final class JournalContext
         return this;
     }
 
-    /** The peer's host, which records must come from; null when only channels were given. */
-    public String peerHost()
-    {
-        return peer == null ? null : host(peer);
-    }
-
     /**
-     * Where the peer's records come from, {@code HOST:PORT}: its journal address and the port after the one it
-     * listens on; null when only channels were given (then the cluster id and checksums are the checks).
+     * Where the peer's records come from: its journal address and the port after the one it listens on; null when
+     * only channels were given (then the cluster id and checksums are the checks). Set by {@link #conclude()}.
      */
-    public String peerSource()
+    public InetSocketAddress peerSource()
     {
-        return peer == null || peerChannel != null && !peerChannel.contains("|interface=") ? null : sendingFrom(peer);
+        return peerSource;
     }
 
     private static String sendingFrom(final String endpoint)
@@ -117,21 +121,18 @@ public final class JournalContext
         return endpoint.substring(0, colon) + ":" + (Integer.parseInt(endpoint.substring(colon + 1)) + 1);
     }
 
-    private static String host(final String endpoint)
-    {
-        return endpoint.substring(0, endpoint.lastIndexOf(':')).replace("[", "").replace("]", "");
-    }
-
-    /** The peer's address resolved, or null when only channels were given. */
-    public InetAddress peerAddress()
+    /** {@code HOST:PORT} (an IPv6 host in brackets or not) as an address, or null if it is not one. */
+    static InetSocketAddress endpoint(final String hostPort)
     {
         try
         {
-            return peerHost() == null ? null : InetAddress.getByName(peerHost());
+            final int colon = hostPort.lastIndexOf(':');
+            final String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
+            return new InetSocketAddress(InetAddress.getByName(host), Integer.parseInt(hostPort.substring(colon + 1)));
         }
-        catch (final UnknownHostException ex)
+        catch (final UnknownHostException | RuntimeException ex)
         {
-            throw new IllegalArgumentException("journal: unknown peer host " + peerHost());
+            return null;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.tandem.journal;
 
 import java.io.File;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -26,6 +27,7 @@ import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.EpochNanoClock;
@@ -95,7 +97,8 @@ public final class JournalNode implements Agent, AutoCloseable
     private long lastSequence;
     private long applied;
     private long appliedEpoch = -1;
-    private Sync sync = Sync.AWAITING_SNAPSHOT;
+    /** Written on the node's thread only; volatile so {@link #isInSync()} may read it from others. */
+    private volatile Sync sync = Sync.AWAITING_SNAPSHOT;
     private long snapshotSequence;
     private final Set<Key> seenInSnapshot = new HashSet<>();
     private long lastRequestNs;
@@ -256,10 +259,8 @@ public final class JournalNode implements Agent, AutoCloseable
     /** Whether this mirror has applied a snapshot and follows the live journal (always true while active). */
     public boolean isInSync()
     {
-        return role == Role.ACTIVE || syncState == Sync.LIVE;
+        return role == Role.ACTIVE || sync == Sync.LIVE;
     }
-
-    private volatile Sync syncState = Sync.AWAITING_SNAPSHOT;
 
     /** Journal a put (while active; a mirror's own writes are the journal's, not journaled again). */
     public void put(final int table, final byte[] key, final byte[] value)
@@ -280,22 +281,30 @@ public final class JournalNode implements Agent, AutoCloseable
             return;
         }
         final int length = 8 + key.length + (value == null ? 0 : value.length);
-        final UnsafeBuffer message = new UnsafeBuffer(new byte[length]);
-        message.putInt(0, table);
-        message.putInt(4, key.length);
-        message.putBytes(8, key);
-        if (value != null)
-        {
-            message.putBytes(8 + key.length, value);
-        }
-        while (!changes.write(type, message, 0, length))
+        int index;
+        while ((index = changes.tryClaim(type, length)) < 0)
         {
             Thread.onSpinWait(); // the journal thread drains this without waiting on the network
         }
+        final AtomicBuffer message = changes.buffer();
+        message.putInt(index, table);
+        message.putInt(index + 4, key.length);
+        message.putBytes(index + 8, key);
+        if (value != null)
+        {
+            message.putBytes(index + 8 + key.length, value);
+        }
+        changes.commit(index);
+        wake();
+    }
+
+    /** Unpark the node's thread: it may be parked between idle passes. */
+    private void wake()
+    {
         final Thread journalThread = runner.thread();
         if (journalThread != null)
         {
-            LockSupport.unpark(journalThread); // it may be parked between idle passes
+            LockSupport.unpark(journalThread);
         }
     }
 
@@ -329,11 +338,7 @@ public final class JournalNode implements Agent, AutoCloseable
         {
             Thread.onSpinWait();
         }
-        final Thread journalThread = runner.thread();
-        if (journalThread != null)
-        {
-            LockSupport.unpark(journalThread);
-        }
+        wake();
     }
 
     private void becomeActive()
@@ -351,16 +356,16 @@ public final class JournalNode implements Agent, AutoCloseable
     {
         role = Role.MIRROR;
         outbound.clear();
-        setSync(Sync.AWAITING_SNAPSHOT);
-        lastRequestNs = 0;
+        resyncNow();
         counters.active.setRelease(0);
         sink.onRoleChange(Role.MIRROR, epoch.get());
     }
 
-    private void setSync(final Sync state)
+    /** Back to a snapshot, asked for at once: a new writer, a gap, lost records. */
+    private void resyncNow()
     {
-        sync = state;
-        syncState = state;
+        sync = Sync.AWAITING_SNAPSHOT;
+        lastRequestNs = 0;
     }
 
     // ---- the node's thread ----
@@ -495,7 +500,7 @@ public final class JournalNode implements Agent, AutoCloseable
     private void requestSnapshot()
     {
         lastRequestNs = nowNs;
-        setSync(Sync.AWAITING_SNAPSHOT);
+        sync = Sync.AWAITING_SNAPSHOT;
         final int length = out.encode(encodeBuffer, 0, JournalRecord.SNAPSHOT_REQUEST, (byte)0, 0, ctx.clusterId(),
             epoch.get(), applied, clock.nanoTime(), null, null);
         controlOut.offer(encodeBuffer, 0, length);
@@ -533,24 +538,8 @@ public final class JournalNode implements Agent, AutoCloseable
 
     private boolean fromPeer(final Image image)
     {
-        final String expected = ctx.peerSource();
-        return expected == null || sameEndpoint(image.sourceIdentity(), expected);
-    }
-
-    private static boolean sameEndpoint(final String source, final String expected)
-    {
-        try
-        {
-            final int a = source.lastIndexOf(':');
-            final int b = expected.lastIndexOf(':');
-            return source.substring(a + 1).equals(expected.substring(b + 1)) &&
-                java.net.InetAddress.getByName(source.substring(0, a).replace("[", "").replace("]", ""))
-                    .equals(java.net.InetAddress.getByName(expected.substring(0, b).replace("[", "").replace("]", "")));
-        }
-        catch (final java.net.UnknownHostException | RuntimeException ex)
-        {
-            return false;
-        }
+        final InetSocketAddress expected = ctx.peerSource();
+        return expected == null || expected.equals(JournalContext.endpoint(image.sourceIdentity()));
     }
 
     private void onImageGone(final Image image)
@@ -595,7 +584,7 @@ public final class JournalNode implements Agent, AutoCloseable
         {
             if (role == Role.MIRROR && sync == Sync.IN_SNAPSHOT)
             {
-                setSync(Sync.AWAITING_SNAPSHOT); // a snapshot with a hole in it is no snapshot
+                sync = Sync.AWAITING_SNAPSHOT; // a snapshot with a hole in it is no snapshot
             }
             return;
         }
@@ -624,8 +613,7 @@ public final class JournalNode implements Agent, AutoCloseable
             counters.epoch.setRelease(epoch.get());
             if (appliedEpoch >= 0 || sync == Sync.LIVE)
             {
-                setSync(Sync.AWAITING_SNAPSHOT); // a new writer: its sequence starts afresh
-                lastRequestNs = 0;
+                resyncNow(); // a new writer: its sequence starts afresh
             }
             appliedEpoch = recordEpoch;
         }
@@ -650,7 +638,7 @@ public final class JournalNode implements Agent, AutoCloseable
         {
             case JournalRecord.SNAPSHOT_BEGIN ->
             {
-                setSync(Sync.IN_SNAPSHOT);
+                sync = Sync.IN_SNAPSHOT;
                 snapshotSequence = sequence;
                 seenInSnapshot.clear();
             }
@@ -691,8 +679,7 @@ public final class JournalNode implements Agent, AutoCloseable
                 counters.lagRecords.setRelease(Math.max(0, sequence - applied));
                 if (sync == Sync.LIVE && sequence > applied)
                 {
-                    setSync(Sync.AWAITING_SNAPSHOT); // records were lost on the way (dropped for a slow mirror)
-                    lastRequestNs = 0;
+                    resyncNow(); // records were lost on the way (dropped for a slow mirror)
                 }
             }
             default ->
@@ -715,8 +702,7 @@ public final class JournalNode implements Agent, AutoCloseable
         }
         if (sequence != applied + 1)
         {
-            setSync(Sync.AWAITING_SNAPSHOT);
-            lastRequestNs = 0;
+            resyncNow();
             return false;
         }
         return true;
@@ -746,7 +732,7 @@ public final class JournalNode implements Agent, AutoCloseable
         applied = snapshotSequence;
         counters.appliedPosition.setRelease(applied);
         counters.snapshotsReceived.increment();
-        setSync(Sync.LIVE);
+        sync = Sync.LIVE;
     }
 
     private void putRow(final int table, final byte[] key, final byte[] value)
@@ -773,11 +759,6 @@ public final class JournalNode implements Agent, AutoCloseable
         {
             return;
         }
-        if (in.epoch() > epoch.get() && role == Role.ACTIVE && isActiveHeartbeat())
-        {
-            becomeMirror();
-            return;
-        }
         if (role != Role.ACTIVE)
         {
             return;
@@ -801,42 +782,6 @@ public final class JournalNode implements Agent, AutoCloseable
         if (driverDirectory != null && driverDirectory.exists())
         {
             IoUtil.delete(driverDirectory, true);
-        }
-    }
-
-    /** For tests: the rows of one table as this node holds them. */
-    Map<String, byte[]> rows(final int table)
-    {
-        final Map<String, byte[]> copy = new HashMap<>();
-        runOnNodeAndWait(() ->
-        {
-            for (final Map.Entry<Key, byte[]> row : tables.getOrDefault(table, Map.of()).entrySet())
-            {
-                copy.put(new String(row.getKey().bytes(), java.nio.charset.StandardCharsets.UTF_8), row.getValue());
-            }
-        });
-        return copy;
-    }
-
-    private void runOnNodeAndWait(final Runnable action)
-    {
-        final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        runOnNode(() ->
-        {
-            action.run();
-            done.countDown();
-        });
-        try
-        {
-            if (!done.await(5, java.util.concurrent.TimeUnit.SECONDS))
-            {
-                throw new IllegalStateException("journal thread did not answer");
-            }
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(ex);
         }
     }
 }
