@@ -52,13 +52,9 @@ public final class SessionStore implements SessionTable
             openMarker = new File(file.getPath() + ".open");
             if (openMarker.exists())
             {
-                // The last process on this file did not close it (killed, crashed): a plain open would wait a
-                // minute for that dead process, so recover the file instead. The marker holds the owner's pid.
-                final long owner = readPid(openMarker);
-                if (owner > 0 && owner != ProcessHandle.current().pid() && ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false))
-                {
-                    throw new IllegalStateException("sessions file " + file + " is in use by running process " + owner);
-                }
+                // The last process on this file did not close it (killed, crashed; a live one would hold the lock):
+                // a plain open would wait a minute for that dead process, so recover the file instead. The marker
+                // holds the last owner's pid, for an operator.
                 map = builder.recoverPersistedTo(file, true);
             }
             else
@@ -211,18 +207,6 @@ public final class SessionStore implements SessionTable
     public void dropAside(final String callId)
     {
         aside.remove(callId);
-    }
-
-    private static long readPid(final File marker)
-    {
-        try
-        {
-            return Long.parseLong(Files.readString(marker.toPath()).trim());
-        }
-        catch (final IOException | NumberFormatException ex)
-        {
-            return -1;
-        }
     }
 
     /** Close cleanly, so the next open is a plain one rather than a recovery. */
