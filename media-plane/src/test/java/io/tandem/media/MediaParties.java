@@ -7,10 +7,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
-import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +18,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The parties of many calls, run by a failover test inside its client network namespace (where the test's own
- * JVM cannot open sockets): each party sends an RTP packet every 20 ms (50 packets/s) to its port on the virtual
- * IP, unless it only listens, and notes what it hears from its own call's other party. Driven over stdin:
+ * JVM cannot open sockets): {@link PartyMedia} with each party sending an RTP packet every 20 ms (50 packets/s) to
+ * its port on the virtual IP, unless it only listens, noting what it hears from its own call's other party. Driven over stdin:
  * {@code mark} starts a measurement, {@code report} prints, per party, when it last heard before the mark and first
  * after it (System.nanoTime, the same clock as the test's on one host) and how many packets since; {@code stop} ends.
  * <p>
@@ -56,67 +53,15 @@ public final class MediaParties
             sends.add(!"1".equals(f[4]));
         }
         final int n = parties.size();
-        final AtomicLongArray lastHeard = new AtomicLongArray(n);
         final AtomicLongArray lastBeforeMark = new AtomicLongArray(n);
         final AtomicLongArray firstAfterMark = new AtomicLongArray(n);
         final AtomicLongArray sinceMark = new AtomicLongArray(n);
-        final Selector selector = Selector.open();
-        for (int p = 0; p < n; p++)
-        {
-            parties.get(p).register(selector, SelectionKey.OP_READ, p);
-        }
-        final Thread media = new Thread(() ->
-        {
-            final ByteBuffer packet = ByteBuffer.allocate(172);
-            int sequence = 0;
-            long nextSend = System.nanoTime();
-            final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-            try
+        final PartyMedia media = new PartyMedia(parties, TimeUnit.MILLISECONDS.toNanos(20),
+            (p) -> sends.get(p) ? targets.get(p) : null, (p, now) ->
             {
-                while (System.nanoTime() - deadline < 0)
-                {
-                    if (System.nanoTime() - nextSend >= 0)
-                    {
-                        sequence++;
-                        for (int p = 0; p < n; p++)
-                        {
-                            if (sends.get(p))
-                            {
-                                packet.clear();
-                                packet.put((byte)0x80).put((byte)8).putShort((short)sequence).putInt(sequence * 160).putInt(p);
-                                packet.position(packet.limit()).flip();
-                                parties.get(p).send(packet, targets.get(p));
-                            }
-                        }
-                        nextSend += TimeUnit.MILLISECONDS.toNanos(20);
-                    }
-                    selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextSend - System.nanoTime())));
-                    for (final SelectionKey key : selector.selectedKeys())
-                    {
-                        final int p = (Integer)key.attachment();
-                        packet.clear();
-                        while (parties.get(p).receive(packet) != null)
-                        {
-                            if (packet.getInt(8) == (p ^ 1))
-                            {
-                                final long now = System.nanoTime();
-                                lastHeard.set(p, now);
-                                firstAfterMark.compareAndSet(p, 0, now);
-                                sinceMark.incrementAndGet(p);
-                            }
-                            packet.clear();
-                        }
-                    }
-                    selector.selectedKeys().clear();
-                }
-            }
-            catch (final IOException ex)
-            {
-                ex.printStackTrace();
-            }
-        }, "media-parties");
-        media.setDaemon(true);
-        media.start();
+                firstAfterMark.compareAndSet(p, 0, now);
+                sinceMark.incrementAndGet(p);
+            });
 
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         out.println("ready " + n);
@@ -130,7 +75,7 @@ public final class MediaParties
                 {
                     for (int p = 0; p < n; p++)
                     {
-                        lastBeforeMark.set(p, lastHeard.get(p));
+                        lastBeforeMark.set(p, media.lastHeard(p));
                         firstAfterMark.set(p, 0);
                         sinceMark.set(p, 0);
                     }
@@ -150,6 +95,7 @@ public final class MediaParties
                 }
                 case "stop" ->
                 {
+                    media.close();
                     return;
                 }
                 default -> out.println("unknown " + command);

@@ -29,6 +29,13 @@ public final class PartyMedia implements AutoCloseable
         InetSocketAddress of(int party);
     }
 
+    /** Told of every packet a party receives from its own call's other party. */
+    @FunctionalInterface
+    public interface Heard
+    {
+        void heard(int party, long nanoTime);
+    }
+
     private final List<DatagramChannel> parties;
     private final AtomicLongArray heard;
     private final AtomicLong misdelivered = new AtomicLong();
@@ -37,6 +44,14 @@ public final class PartyMedia implements AutoCloseable
 
     public PartyMedia(final List<DatagramChannel> parties, final long everyNs, final Target target) throws IOException
     {
+        this(parties, everyNs, target, (party, at) ->
+        {
+        });
+    }
+
+    public PartyMedia(final List<DatagramChannel> parties, final long everyNs, final Target target, final Heard listener)
+        throws IOException
+    {
         this.parties = new ArrayList<>(parties);
         heard = new AtomicLongArray(parties.size());
         final Selector selector = Selector.open();
@@ -44,12 +59,12 @@ public final class PartyMedia implements AutoCloseable
         {
             parties.get(p).register(selector, SelectionKey.OP_READ, p);
         }
-        thread = new Thread(() -> run(selector, everyNs, target), "party-media");
+        thread = new Thread(() -> run(selector, everyNs, target, listener), "party-media");
         thread.setDaemon(true);
         thread.start();
     }
 
-    private void run(final Selector selector, final long everyNs, final Target target)
+    private void run(final Selector selector, final long everyNs, final Target target, final Heard listener)
     {
         final ByteBuffer packet = ByteBuffer.allocate(172);
         int sequence = 0;
@@ -83,7 +98,9 @@ public final class PartyMedia implements AutoCloseable
                     {
                         if (packet.getInt(8) == (p ^ 1))
                         {
-                            heard.set(p, System.nanoTime());
+                            final long now = System.nanoTime();
+                            heard.set(p, now);
+                            listener.heard(p, now);
                         }
                         else
                         {
@@ -102,6 +119,12 @@ public final class PartyMedia implements AutoCloseable
                 throw new UncheckedIOException(ex);
             }
         }
+    }
+
+    /** When a party last heard its own call's other party (System.nanoTime), or 0. */
+    public long lastHeard(final int party)
+    {
+        return heard.get(party);
     }
 
     /** Packets a party received from another call's party. */

@@ -122,11 +122,6 @@ final class AsideRecords
         return found;
     }
 
-    int size()
-    {
-        return all().size();
-    }
-
     private static SessionTable.Aside read(final Path file) throws IOException
     {
         try (DataInputStream in = new DataInputStream(Files.newInputStream(file)))
