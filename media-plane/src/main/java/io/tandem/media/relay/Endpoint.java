@@ -1,5 +1,6 @@
 package io.tandem.media.relay;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
 
@@ -58,7 +59,7 @@ public final class Endpoint
     InetSocketAddress txTo;
     int txLength;
     /** The specific address the socket is bound to, or null (wildcard): set by the agent when published. */
-    java.net.InetAddress boundAddress;
+    InetAddress boundAddress;
     /** Kept by {@link EpollTransport}: the last source seen, so a steady source is not decoded again. */
     InetSocketAddress rxSource;
     long rxKey1;

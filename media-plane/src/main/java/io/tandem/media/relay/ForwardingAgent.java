@@ -1,9 +1,11 @@
 package io.tandem.media.relay;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 import io.tandem.media.codec.PayloadTransformer;
@@ -126,7 +128,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             final Thread reader = latchReader;
             if (reader != null)
             {
-                java.util.concurrent.locks.LockSupport.unpark(reader); // rare: once per stream and learned address
+                LockSupport.unpark(reader); // rare: once per stream and learned address
             }
         }
     }
@@ -350,7 +352,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
-    private static long socketKey(final java.net.InetAddress address, final int port)
+    private static long socketKey(final InetAddress address, final int port)
     {
         return ((long)address.hashCode() << 16) ^ port; // an IPv4 address's hash is the address itself
     }
@@ -456,7 +458,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.callHandle = callHandle;
         endpoint.lastPacketNs = nowNs;
         endpoints[endpointCount++] = endpoint;
-        final java.net.InetAddress bound = endpoint.channel() == null ? null :
+        final InetAddress bound = endpoint.channel() == null ? null :
             ((InetSocketAddress)endpoint.channel().getLocalAddress()).getAddress();
         endpoint.boundAddress = bound == null || bound.isAnyLocalAddress() ? null : bound;
         if (endpoint.boundAddress != null)
@@ -474,9 +476,13 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             return;
         }
         endpoint.published = false;
-        if (endpoint.boundAddress != null && ownSockets.get(socketKey(endpoint.boundAddress, endpoint.localPort)) == endpoint)
+        if (endpoint.boundAddress != null)
         {
-            ownSockets.remove(socketKey(endpoint.boundAddress, endpoint.localPort));
+            final long key = socketKey(endpoint.boundAddress, endpoint.localPort);
+            if (ownSockets.get(key) == endpoint)
+            {
+                ownSockets.remove(key);
+            }
         }
         for (int i = 0; i < endpointCount; i++)
         {
