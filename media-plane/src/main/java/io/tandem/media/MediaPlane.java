@@ -45,6 +45,8 @@ public final class MediaPlane implements AutoCloseable
     private final SessionStore store;
     private final JournalNode journal;
     private final List<Consumer<Boolean>> roleListeners = new CopyOnWriteArrayList<>();
+    /** The role now: set at start, changed by promote, demote and the journal's fencing. */
+    private volatile boolean active;
     private final Transport transport;
     private final ForwardingAgent agent;
     private final AgentRunner runner;
@@ -85,7 +87,8 @@ public final class MediaPlane implements AutoCloseable
         registry = new CallRegistry(new CallRegistry.Settings(this.ctx.interfaceSpecs(), this.ctx.latchMode(),
             this.ctx.finalTimeoutNs(), this.ctx.tos(), this.ctx.freebind(), this.ctx.sessionsFile() + ".aside"),
             counters, table, agent, timedOut, latched);
-        registry.standby(!this.ctx.startActive());
+        active = this.ctx.startActive();
+        registry.standby(!active);
         registry.restoreCalls();
         if (journal != null)
         {
@@ -150,6 +153,7 @@ public final class MediaPlane implements AutoCloseable
 
     private void roleChanged(final boolean active)
     {
+        this.active = active;
         registry.standby(!active);
         for (final Consumer<Boolean> listener : roleListeners)
         {
@@ -157,10 +161,15 @@ public final class MediaPlane implements AutoCloseable
         }
     }
 
-    /** Called with true when this node becomes active, false when it becomes standby (fenced by its peer, say). */
+    /**
+     * Called with true when this node becomes active, false when it becomes standby (fenced by its peer, say), and
+     * once at once with the role it has now: the journal runs from the constructor on, so a fence may come before
+     * anyone listens (a restarted old active hearing its peer's higher epoch during its own start-up).
+     */
     public void onRoleChange(final Consumer<Boolean> listener)
     {
         roleListeners.add(listener);
+        listener.accept(active);
     }
 
     /**

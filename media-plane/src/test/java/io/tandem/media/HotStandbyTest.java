@@ -211,4 +211,21 @@ class HotStandbyTest
         active = new MediaPlane(TestContexts.media(dir.resolve("c")).bindAddress("127.0.0.1").portRange(25000, 26999));
         assertEquals(0, active.registry().callCount());
     }
+
+    /**
+     * A node fenced by its peer before anyone listens for role changes (a restarted old active hearing the new
+     * one's higher epoch while it starts) still reports standby to whoever registers afterwards: Main registers
+     * only once the media plane is built, and the ng role must not stay "active".
+     */
+    @Test
+    void aListenerRegisteredAfterAFenceIsToldTheRoleNow() throws Exception
+    {
+        active = new MediaPlane(context("a", ACTIVE, true, "127.0.0.1:40750", "127.0.0.1:40760"));
+        mirror = new MediaPlane(context("b", MIRROR, false, "127.0.0.1:40760", "127.0.0.1:40750"));
+        mirror.promote();
+        await(() -> active.registry().isStandby(), "the old active is fenced by the promoted mirror");
+        final java.util.concurrent.atomic.AtomicReference<Boolean> told = new java.util.concurrent.atomic.AtomicReference<>();
+        active.onRoleChange(told::set);
+        assertEquals(Boolean.FALSE, told.get(), "a late listener learns the node is standby");
+    }
 }
