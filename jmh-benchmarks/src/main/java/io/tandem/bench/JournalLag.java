@@ -77,25 +77,7 @@ public final class JournalLag
     static Result run(final long rate, final double warmupSeconds, final double durationSeconds) throws Exception
     {
         final File dir = Files.createTempDirectory("tandem-journal-lag").toFile();
-        final Histogram lag = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
-        final AtomicLong applied = new AtomicLong();
-        final long[] measuringFrom = {Long.MAX_VALUE};
-        final JournalSink sink = new JournalSink()
-        {
-            public void onPut(final int table, final byte[] key, final byte[] value)
-            {
-                final long sentAt = ByteBuffer.wrap(value).getLong(0);
-                if (sentAt - measuringFrom[0] >= 0)
-                {
-                    lag.recordValue(Math.min(System.nanoTime() - sentAt, lag.getHighestTrackableValue()));
-                    applied.incrementAndGet();
-                }
-            }
-
-            public void onRemove(final int table, final byte[] key)
-            {
-            }
-        };
+        final LagSink sink = new LagSink();
         try (JournalNode active = new JournalNode(new JournalContext().listen("127.0.0.1:40810").peer("127.0.0.1:40820")
                 .epochFile(new File(dir, "a.epoch")), new NoSink(), counters()).start();
             JournalNode mirror = new JournalNode(new JournalContext().listen("127.0.0.1:40820").peer("127.0.0.1:40810")
@@ -106,53 +88,9 @@ public final class JournalLag
             {
                 Thread.sleep(10);
             }
-            final long intervalNs = TimeUnit.SECONDS.toNanos(1) / rate;
-            final long start = System.nanoTime();
-            final long measureAt = start + (long)(warmupSeconds * 1e9);
-            final long end = measureAt + (long)(durationSeconds * 1e9);
-            long next = start;
-            long sent = 0;
-            long i = 0;
-            final byte[] value = new byte[200];
-            while (true)
-            {
-                final long now = System.nanoTime();
-                if (now - end >= 0)
-                {
-                    break;
-                }
-                if (now - next < 0)
-                {
-                    final long waitNs = next - now;
-                    if (waitNs > 200_000)
-                    {
-                        TimeUnit.NANOSECONDS.sleep(waitNs - 100_000);
-                    }
-                    continue;
-                }
-                next += intervalNs;
-                if (measuringFrom[0] == Long.MAX_VALUE && now - measureAt >= 0)
-                {
-                    measuringFrom[0] = now;
-                }
-                final byte[] key = (new UUID(0x1a9L, i / 4) + "@10.0.0.7").getBytes(StandardCharsets.UTF_8);
-                if (i % 4 == 3)
-                {
-                    active.remove(1, key);
-                }
-                else
-                {
-                    ByteBuffer.wrap(value).putLong(0, System.nanoTime()).putLong(8, i);
-                    active.put(1, key, value.clone());
-                    if (measuringFrom[0] != Long.MAX_VALUE)
-                    {
-                        sent++;
-                    }
-                }
-                i++;
-            }
+            final long sent = drive(active, sink, rate, warmupSeconds, durationSeconds);
             Thread.sleep(500); // let the last ones arrive
-            return new Result(rate, lag, applied.get(), sent);
+            return new Result(rate, sink.lag, sink.applied.get(), sent);
         }
         finally
         {
@@ -161,6 +99,80 @@ public final class JournalLag
                 file.delete();
             }
             dir.delete();
+        }
+    }
+
+    /**
+     * Changes at an even rate, three puts to one removal, each put carrying the time it was written.
+     * @return the puts written while measured
+     */
+    private static long drive(final JournalNode active, final LagSink sink, final long rate, final double warmupSeconds,
+        final double durationSeconds) throws InterruptedException
+    {
+        final long intervalNs = TimeUnit.SECONDS.toNanos(1) / rate;
+        final long start = System.nanoTime();
+        final long measureAt = start + (long)(warmupSeconds * 1e9);
+        final long end = measureAt + (long)(durationSeconds * 1e9);
+        long next = start;
+        long sent = 0;
+        long i = 0;
+        final byte[] value = new byte[200];
+        for (long now = System.nanoTime(); now - end < 0; now = System.nanoTime())
+        {
+            if (now - next < 0)
+            {
+                final long waitNs = next - now;
+                if (waitNs > 200_000)
+                {
+                    TimeUnit.NANOSECONDS.sleep(waitNs - 100_000);
+                }
+                continue;
+            }
+            next += intervalNs;
+            if (sink.measuringFrom == Long.MAX_VALUE && now - measureAt >= 0)
+            {
+                sink.measuringFrom = now;
+            }
+            final byte[] key = (new UUID(0x1a9L, i / 4) + "@10.0.0.7").getBytes(StandardCharsets.UTF_8);
+            if (i % 4 == 3)
+            {
+                active.remove(1, key);
+            }
+            else
+            {
+                ByteBuffer.wrap(value).putLong(0, System.nanoTime()).putLong(8, i);
+                active.put(1, key, value.clone());
+                if (sink.measuringFrom != Long.MAX_VALUE)
+                {
+                    sent++;
+                }
+            }
+            i++;
+        }
+        return sent;
+    }
+
+    /** The mirror's side: records the time from each put's write to its apply, once measuring has begun. */
+    private static final class LagSink implements JournalSink
+    {
+        final Histogram lag = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        final AtomicLong applied = new AtomicLong();
+        volatile long measuringFrom = Long.MAX_VALUE;
+
+        @Override
+        public void onPut(final int table, final byte[] key, final byte[] value)
+        {
+            final long sentAt = ByteBuffer.wrap(value).getLong(0);
+            if (sentAt - measuringFrom >= 0)
+            {
+                lag.recordValue(Math.min(System.nanoTime() - sentAt, lag.getHighestTrackableValue()));
+                applied.incrementAndGet();
+            }
+        }
+
+        @Override
+        public void onRemove(final int table, final byte[] key)
+        {
         }
     }
 

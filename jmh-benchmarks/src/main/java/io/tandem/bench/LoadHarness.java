@@ -40,37 +40,10 @@ import org.HdrHistogram.HistogramLogWriter;
  */
 public final class LoadHarness
 {
-    static final String USAGE = """
-        Usage: bin/tandem-load [options]
-
-        Sets up calls through a relay's ng socket, sends RTP through it both ways and reports loss and
-        one-way latency. The relay must be running (bin/tandem, or rtpengine).
-          --ng HOST:PORT        the relay's ng socket [127.0.0.1:2223]
-          --bind ADDRESS        local address of the test endpoints [127.0.0.1]
-          --calls N             calls to set up [500]
-          --rate PPS            total packets per second, both directions [calls x 2 x 50]
-          --duration SECONDS    measured time [10]
-          --warmup SECONDS      unmeasured time first [2]
-          --closed-loop         one packet in flight per stream instead of a paced rate
-          --in-flight N         with --closed-loop: N packets in flight per stream, a deeper flood than
-                                real RTP makes (batched I/O shows there) [1]
-          --flood               search the highest rate with loss under 0.1% (short runs)
-          --cpu N               pin the generator's threads to CPU N
-          --histogram FILE      HdrHistogram log to write [tandem-load.hlog]
-          --plot FILE           HTML plot of the latency percentiles [tandem-load.html]
-          --label TEXT          name of the relay in the report [the ng address]
-          --relay-pid PID       also report the relay process's CPU time per relayed packet
-        """;
-
     static final int PACKET = 172;
     /** While behind schedule, the paced generator still receives after this many sends. */
     private static final int RECEIVE_EVERY = 16;
     private static final int HEADER = 12;
-
-    record Options(InetSocketAddress ng, String bind, int calls, long rate, double duration, double warmup,
-        boolean closedLoop, int inFlight, boolean flood, int cpu, File histogram, File plot, String label, long relayPid)
-    {
-    }
 
     /** One direction of one call: sent from {@code from} to the relay's {@code target}, received on {@code to}. */
     record Stream(int id, DatagramChannel from, InetSocketAddress target, DatagramChannel to)
@@ -102,34 +75,34 @@ public final class LoadHarness
         }
     }
 
-    private final Options options;
+    private final LoadOptions options;
     private final List<DatagramChannel> channels = new ArrayList<>();
     private final List<Stream> streams = new ArrayList<>();
     private int[] sequences = new int[0];
     private final List<String> callIds = new ArrayList<>();
 
-    LoadHarness(final Options options)
+    LoadHarness(final LoadOptions options)
     {
         this.options = options;
     }
 
     public static void main(final String[] args) throws Exception
     {
-        final Options options;
+        final LoadOptions options;
         try
         {
-            options = parse(args);
+            options = LoadOptions.parse(args);
         }
         catch (final IllegalArgumentException ex)
         {
             System.err.println("tandem-load: " + ex.getMessage());
-            System.err.print(USAGE);
+            System.err.print(LoadOptions.USAGE);
             System.exit(2);
             return;
         }
         if (options == null)
         {
-            System.out.print(USAGE);
+            System.out.print(LoadOptions.USAGE);
             return;
         }
         final LoadHarness harness = new LoadHarness(options);
@@ -151,70 +124,6 @@ public final class LoadHarness
         {
             harness.tearDown();
         }
-    }
-
-    static Options parse(final String[] args)
-    {
-        String ng = "127.0.0.1:2223";
-        String bind = "127.0.0.1";
-        int calls = 500;
-        long rate = -1;
-        double duration = 10;
-        double warmup = 2;
-        boolean closedLoop = false;
-        int inFlight = 1;
-        boolean flood = false;
-        int cpu = -1;
-        File histogram = new File("tandem-load.hlog");
-        File plot = new File("tandem-load.html");
-        String label = null;
-        long relayPid = -1;
-        for (int i = 0; i < args.length; i++)
-        {
-            final String option = args[i];
-            switch (option)
-            {
-                case "--help", "-h" ->
-                {
-                    return null;
-                }
-                case "--closed-loop" -> closedLoop = true;
-                case "--flood" -> flood = true;
-                default ->
-                {
-                    if (i + 1 >= args.length)
-                    {
-                        throw new IllegalArgumentException("unknown option or missing value: " + option);
-                    }
-                    final String value = args[++i];
-                    switch (option)
-                    {
-                        case "--ng" -> ng = value;
-                        case "--bind" -> bind = value;
-                        case "--calls" -> calls = Integer.parseInt(value);
-                        case "--rate" -> rate = Long.parseLong(value);
-                        case "--duration" -> duration = Double.parseDouble(value);
-                        case "--warmup" -> warmup = Double.parseDouble(value);
-                        case "--cpu" -> cpu = Integer.parseInt(value);
-                        case "--histogram" -> histogram = new File(value);
-                        case "--plot" -> plot = new File(value);
-                        case "--label" -> label = value;
-                        case "--relay-pid" -> relayPid = Long.parseLong(value);
-                        case "--in-flight" -> inFlight = Integer.parseInt(value);
-                        default -> throw new IllegalArgumentException("unknown option " + option);
-                    }
-                }
-            }
-        }
-        final int colon = ng.lastIndexOf(':');
-        if (colon <= 0 || calls < 1 || duration <= 0 || inFlight < 1 || inFlight > 64)
-        {
-            throw new IllegalArgumentException("need --ng HOST:PORT, --calls >= 1, --duration > 0 and --in-flight 1..64");
-        }
-        final InetSocketAddress ngAddress =
-            new InetSocketAddress(InetAddress.ofLiteral(ng.substring(0, colon)), Integer.parseInt(ng.substring(colon + 1)));
-        return new Options(ngAddress, bind, calls, rate > 0 ? rate : calls * 2L * 50, duration, warmup, closedLoop,
-            inFlight, flood, cpu, histogram, plot, label == null ? ng : label, relayPid);
     }
 
     private static String sdp(final String address, final int port)

@@ -46,9 +46,9 @@ class LoadHarnessTest
         CloseHelper.quietCloseAll(ng, plane);
     }
 
-    private LoadHarness.Options options(final boolean closedLoop)
+    private LoadOptions options(final boolean closedLoop)
     {
-        return new LoadHarness.Options(ng.localAddress(), "127.0.0.1", 5, 500, 1, 0.2, closedLoop, 1, false, -1,
+        return new LoadOptions(ng.localAddress(), "127.0.0.1", 5, 500, 1, 0.2, closedLoop, 1, false, -1,
             dir.resolve("load.hlog").toFile(), dir.resolve("load.html").toFile(), "tandem", ProcessHandle.current().pid());
     }
 

@@ -161,7 +161,8 @@ public final class Main
         return words;
     }
 
-    static Options parse(final String[] commandLine)
+    /** The command line with each {@code --config FILE} replaced by the file's options, placed first. */
+    private static String[] withConfigFiles(final String[] commandLine)
     {
         final List<String> all = new ArrayList<>();
         for (int i = 0; i < commandLine.length; i++)
@@ -179,7 +180,12 @@ public final class Main
                 all.add(commandLine[i]);
             }
         }
-        final String[] args = all.toArray(new String[0]);
+        return all.toArray(new String[0]);
+    }
+
+    static Options parse(final String[] commandLine)
+    {
+        final String[] args = withConfigFiles(commandLine);
         final MediaContext ctx = new MediaContext();
         final NgContext ng = new NgContext();
         final List<StaticCall> calls = new ArrayList<>();
@@ -231,13 +237,6 @@ public final class Main
                 case "--delete-delay" -> ctx.deleteDelayNs(TimeUnit.SECONDS.toNanos(number(value, option)));
                 case "--interface" -> ctx.addInterface(value);
                 case "--call" -> calls.add(staticCall(value));
-                case "--listen-ng" -> ng.listen(value);
-                case "--listen-tcp-ng" -> ng.listenTcp(value);
-                case "--listen-http" -> ng.listenHttp(value);
-                case "--listen-ws-ng" -> ng.listenWs(value);
-                case "--ng-allow" -> ng.allow(value);
-                case "--max-sessions" -> ng.maxSessions(number(value, option));
-                case "--max-streams" -> ng.maxStreams(number(value, option));
                 case "--role" ->
                 {
                     if (!value.equals("active") && !value.equals("standby"))
@@ -251,10 +250,26 @@ public final class Main
                 case "--journal-peer" -> ctx.journal(ctx.journalListen(), value);
                 case "--journal-cluster" -> ctx.journalCluster(number(value, option));
                 case "--aeron-dir" -> ctx.aeronDirectory(value);
-                default -> throw new IllegalArgumentException("unknown option " + option);
+                default -> ngOption(ng, option, value);
             }
         }
         return new Options(help ? ctx : ctx.conclude(), help ? ng : ng.conclude(), calls, role, help);
+    }
+
+    /** The options of the ng listeners; anything else is unknown. */
+    private static void ngOption(final NgContext ng, final String option, final String value)
+    {
+        switch (option)
+        {
+            case "--listen-ng" -> ng.listen(value);
+            case "--listen-tcp-ng" -> ng.listenTcp(value);
+            case "--listen-http" -> ng.listenHttp(value);
+            case "--listen-ws-ng" -> ng.listenWs(value);
+            case "--ng-allow" -> ng.allow(value);
+            case "--max-sessions" -> ng.maxSessions(number(value, option));
+            case "--max-streams" -> ng.maxStreams(number(value, option));
+            default -> throw new IllegalArgumentException("unknown option " + option);
+        }
     }
 
     private static int number(final String value, final String option)
@@ -339,48 +354,13 @@ public final class Main
         final MediaContext ctx = options.context();
         final CountDownLatch stopped = new CountDownLatch(1);
         final MediaPlane plane = new MediaPlane(ctx);
-        final NgServer ngServer;
-        NgTcpServer tcpServer = null;
-        NgHttpServer httpServer = null;
-        NgWebSocketServer wsServer = null;
+        final Listeners listeners;
         try
         {
             final NgCommands commands = new NgCommands(plane.registry(), options.ng().maxSessions(), ctx.maxCalls(),
                 ctx.deleteDelayNs()).role(options.role()).maxStreams(options.ng().maxStreams());
-            // tandemctl promote|demote reaches the media plane (the journal); a fenced node reports back
-            commands.onRoleCommand((active) ->
-            {
-                if (active)
-                {
-                    plane.promote();
-                }
-                else
-                {
-                    plane.demote();
-                }
-            });
-            plane.onRoleChange((active) ->
-            {
-                if (!commands.role().equals(active ? "active" : "standby"))
-                {
-                    System.out.println("tandem: now " + (active ? "active" : "standby, following its journal peer " +
-                        "(promoted after this node)"));
-                }
-                commands.roleChanged(active ? "active" : "standby");
-            });
-            ngServer = new NgServer(options.ng(), commands, plane.counters());
-            if (options.ng().listenTcpAddress() != null)
-            {
-                tcpServer = new NgTcpServer(options.ng(), commands, plane.counters());
-            }
-            if (options.ng().listenHttpAddress() != null)
-            {
-                httpServer = new NgHttpServer(options.ng(), commands, plane.counters());
-            }
-            if (options.ng().listenWsAddress() != null)
-            {
-                wsServer = new NgWebSocketServer(options.ng(), commands, plane.counters());
-            }
+            wireRoles(plane, commands);
+            listeners = Listeners.open(options.ng(), commands, plane);
         }
         catch (final RuntimeException ex)
         {
@@ -389,13 +369,9 @@ public final class Main
             System.exit(1);
             return;
         }
-        final NgTcpServer ngTcpServer = tcpServer;
-        final NgHttpServer ngHttpServer = httpServer;
-        final NgWebSocketServer ngWsServer = wsServer;
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            CloseHelper.quietCloseAll(ngWsServer, ngHttpServer, ngTcpServer);
-            ngServer.close();
+            listeners.close();
             plane.close();
             System.out.println("tandem: stopped; calls kept in " + ctx.sessionsFile());
             stopped.countDown();
@@ -406,24 +382,7 @@ public final class Main
         }
         System.out.printf("tandem: forwarding agent idle strategy %s, %s transport, %s%n", ctx.idleName(), ctx.transportName(),
             ctx.forwarderCpu() < 0 ? "not pinned" : "pinned to CPU " + ctx.forwarderCpu());
-        System.out.printf("tandem: ng control on udp %s, allowed from %s%n",
-            ngServer.localAddress().getAddress().getHostAddress() + ":" + ngServer.localAddress().getPort(),
-            options.ng().allowed());
-        if (ngTcpServer != null)
-        {
-            System.out.printf("tandem: ng control on tcp %s%n", ngTcpServer.localAddress());
-        }
-        if (ngWsServer != null)
-        {
-            System.out.printf("tandem: ng control on websocket %s (%s)%n", ngWsServer.localAddress(),
-                NgWebSocketServer.SUBPROTOCOL);
-        }
-        if (ngHttpServer != null)
-        {
-            final InetSocketAddress http = ngHttpServer.localAddress();
-            System.out.printf("tandem: http on %s:%d (POST /ng, GET /metrics, GET /ping)%n",
-                http.getAddress().getHostAddress(), http.getPort());
-        }
+        listeners.print(System.out, options.ng());
         final MediaPlane.StartReport start = plane.startReport();
         System.out.printf("tandem: sessions %s (%d calls restored), counters %s%n",
             ctx.sessionsFile(), start.restored(), ctx.countersFile());
@@ -442,5 +401,80 @@ public final class Main
         System.out.println("tandem: running as " + options.role() + " (" + sinceStartMs + " ms after the JVM started); " +
             "stop with Ctrl-C or SIGTERM");
         stopped.await();
+    }
+
+    /** tandemctl promote|demote reaches the media plane (the journal); a node fenced by its peer reports back. */
+    private static void wireRoles(final MediaPlane plane, final NgCommands commands)
+    {
+        commands.onRoleCommand((active) ->
+        {
+            if (active)
+            {
+                plane.promote();
+            }
+            else
+            {
+                plane.demote();
+            }
+        });
+        plane.onRoleChange((active) ->
+        {
+            if (!commands.role().equals(active ? "active" : "standby"))
+            {
+                System.out.println("tandem: now " + (active ? "active" : "standby, following its journal peer " +
+                    "(promoted after this node)"));
+            }
+            commands.roleChanged(active ? "active" : "standby");
+        });
+    }
+
+    /** The ng listeners the command line asked for: UDP always, TCP, HTTP and WebSocket when configured. */
+    private record Listeners(NgServer udp, NgTcpServer tcp, NgHttpServer http, NgWebSocketServer ws) implements AutoCloseable
+    {
+        static Listeners open(final NgContext ng, final NgCommands commands, final MediaPlane plane)
+        {
+            final NgServer udp = new NgServer(ng, commands, plane.counters());
+            NgTcpServer tcp = null;
+            NgHttpServer http = null;
+            try
+            {
+                tcp = ng.listenTcpAddress() == null ? null : new NgTcpServer(ng, commands, plane.counters());
+                http = ng.listenHttpAddress() == null ? null : new NgHttpServer(ng, commands, plane.counters());
+                final NgWebSocketServer ws = ng.listenWsAddress() == null ? null :
+                    new NgWebSocketServer(ng, commands, plane.counters());
+                return new Listeners(udp, tcp, http, ws);
+            }
+            catch (final RuntimeException ex)
+            {
+                CloseHelper.quietCloseAll(http, tcp, udp);
+                throw ex;
+            }
+        }
+
+        void print(final PrintStream out, final NgContext ng)
+        {
+            out.printf("tandem: ng control on udp %s, allowed from %s%n",
+                udp.localAddress().getAddress().getHostAddress() + ":" + udp.localAddress().getPort(), ng.allowed());
+            if (tcp != null)
+            {
+                out.printf("tandem: ng control on tcp %s%n", tcp.localAddress());
+            }
+            if (ws != null)
+            {
+                out.printf("tandem: ng control on websocket %s (%s)%n", ws.localAddress(), NgWebSocketServer.SUBPROTOCOL);
+            }
+            if (http != null)
+            {
+                out.printf("tandem: http on %s:%d (POST /ng, GET /metrics, GET /ping)%n",
+                    http.localAddress().getAddress().getHostAddress(), http.localAddress().getPort());
+            }
+        }
+
+        @Override
+        public void close()
+        {
+            CloseHelper.quietCloseAll(ws, http, tcp);
+            udp.close();
+        }
     }
 }

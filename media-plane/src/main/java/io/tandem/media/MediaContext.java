@@ -104,6 +104,15 @@ public final class MediaContext
             throw new IllegalArgumentException(
                 "the epoll transport needs Linux and the JVM flag --add-exports=java.base/sun.nio.ch=ALL-UNNAMED (or use nio)");
         }
+        final List<InterfaceSpec> specs = interfaceSpecsChecked();
+        interfaceSpecs = List.copyOf(specs);
+        concluded = true;
+        return this;
+    }
+
+    /** The media interfaces (the default one from bind/advertise/ports when none is named), checked against each other. */
+    private List<InterfaceSpec> interfaceSpecsChecked()
+    {
         final List<InterfaceSpec> specs = new ArrayList<>();
         if (interfaces.isEmpty())
         {
@@ -134,9 +143,7 @@ public final class MediaContext
                 }
             }
         }
-        interfaceSpecs = List.copyOf(specs);
-        concluded = true;
-        return this;
+        return specs;
     }
 
     public IdleStrategy idleStrategy()
