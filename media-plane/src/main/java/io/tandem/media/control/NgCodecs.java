@@ -3,65 +3,22 @@ package io.tandem.media.control;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
+
+import io.tandem.ng.NgFlags;
 
 /** codec options of an offer: codecs to strip or mask towards the answerer, G.711 laws to add by transcoding. */
 record NgCodecs(List<String> transcode, List<String> strip, List<String> mask)
 {
-    static NgCodecs of(final Map<String, Object> request, final Set<String> flags, final List<String> warnings)
+    static NgCodecs of(final NgFlags flags, final List<String> warnings)
     {
-        final List<String> transcode = new ArrayList<>();
-        final List<String> strip = new ArrayList<>();
-        final List<String> mask = new ArrayList<>();
-        if (request.get("codec") instanceof Map<?, ?> codec)
-        {
-            addAll(codec.get("transcode"), transcode);
-            addAll(codec.get("strip"), strip);
-            addAll(codec.get("mask"), mask);
-        }
-        for (final String flag : flags)
-        {
-            if (flag.startsWith("transcode-"))
-            {
-                transcode.add(flag.substring("transcode-".length()));
-            }
-            else if (flag.startsWith("codec-transcode-"))
-            {
-                transcode.add(flag.substring("codec-transcode-".length()));
-            }
-            else if (flag.startsWith("codec-strip-"))
-            {
-                strip.add(flag.substring("codec-strip-".length()));
-            }
-            else if (flag.startsWith("codec-mask-"))
-            {
-                mask.add(flag.substring("codec-mask-".length()));
-            }
-        }
-        for (final String target : transcode)
+        for (final String target : flags.transcode())
         {
             if (!target.equalsIgnoreCase("PCMU") && !target.equalsIgnoreCase("PCMA"))
             {
                 warnings.add("only PCMU and PCMA can be transcoded; ignored transcode " + target);
             }
         }
-        return new NgCodecs(transcode, strip, mask);
-    }
-
-    private static void addAll(final Object value, final List<String> into)
-    {
-        if (value instanceof List<?> list)
-        {
-            for (final Object item : list)
-            {
-                into.add(String.valueOf(item));
-            }
-        }
-        else if (value instanceof String single)
-        {
-            into.add(single);
-        }
+        return new NgCodecs(flags.transcode(), flags.strip(), flags.mask());
     }
 
     private boolean removes(final String codec)

@@ -1,18 +1,14 @@
 package io.tandem.media.control;
 
-import static io.tandem.media.control.NgRequest.flags;
-import static io.tandem.media.control.NgRequest.list;
-import static io.tandem.media.control.NgRequest.optionalString;
 import static io.tandem.media.control.NgRequest.result;
 import static io.tandem.media.control.NgRequest.string;
-import static io.tandem.media.control.NgRequest.warnUnknownKeys;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
+import io.tandem.ng.NgFlags;
 import io.tandem.media.session.Call;
 import io.tandem.media.session.MediaException;
 import io.tandem.media.session.MediaStream;
@@ -72,19 +68,23 @@ public final class NgCommands
         {
             final String command = string(request, "command");
             final List<String> warnings = new ArrayList<>();
+            final NgFlags flags = NgFlags.parse(request);
             final Map<String, Object> reply = switch (command)
             {
                 case "ping" -> result("pong");
-                case "offer" -> offerOrAnswer(activeOnly(request), false, warnings);
-                case "answer" -> offerOrAnswer(activeOnly(request), true, warnings);
-                case "delete" -> delete(activeOnly(request), warnings);
+                case "offer" -> offerOrAnswer(activeOnly(request), flags, false, warnings);
+                case "answer" -> offerOrAnswer(activeOnly(request), flags, true, warnings);
+                case "delete" -> delete(activeOnly(request), flags, warnings);
                 case "query" -> reports.query(request);
                 case "list" -> reports.list(request);
                 case "statistics" -> reports.statistics();
                 case "tandem-role" -> role(request);
                 default -> throw new NgException("Unrecognized command '" + command + "'");
             };
-            warnUnknownKeys(request, warnings);
+            if (!flags.ignored().isEmpty())
+            {
+                warnings.add("Ignored: " + String.join(", ", flags.ignored()));
+            }
             if (!warnings.isEmpty() && "ok".equals(reply.get("result")))
             {
                 reply.put("warning", String.join("; ", warnings));
@@ -124,10 +124,10 @@ public final class NgCommands
     // ---- offer / answer ----
 
     /** Refuse a new call for want of capacity: a {@code load limit} reply where the client understands it. */
-    private Map<String, Object> loadLimit(final Map<String, Object> request, final String why) throws NgException
+    private Map<String, Object> loadLimit(final NgFlags flags, final String why) throws NgException
     {
         counters.ngLoadLimit.increment();
-        if (list(request, "supports").contains("load limit"))
+        if (flags.supportsLoadLimit())
         {
             final Map<String, Object> reply = result("load limit");
             reply.put("message", why);
@@ -137,9 +137,9 @@ public final class NgCommands
     }
 
     /** The interface ng's {@code direction} names for one side (0: the offerer's, 1: the other's), or null. */
-    private static String direction(final Map<String, Object> request, final int side)
+    private static String direction(final NgFlags flags, final int side)
     {
-        final List<String> direction = list(request, "direction");
+        final List<String> direction = flags.direction();
         return direction.size() == 2 ? direction.get(side) : null;
     }
 
@@ -148,27 +148,15 @@ public final class NgCommands
      * change, the offerer's transcoding and rtcp-mux, the SDP rewrite) see one state of the call, and a delete from
      * another thread lands before or after, never between them.
      */
-    private Map<String, Object> offerOrAnswer(final Map<String, Object> request, final boolean answer,
-        final List<String> warnings) throws NgException
+    private Map<String, Object> offerOrAnswer(final Map<String, Object> request, final NgFlags flags,
+        final boolean answer, final List<String> warnings) throws NgException
     {
-        return registry.locked(() -> offerOrAnswerLocked(request, answer, warnings));
+        return registry.locked(() -> offerOrAnswerLocked(request, flags, answer, warnings));
     }
 
-    private Map<String, Object> offerOrAnswerLocked(final Map<String, Object> request, final boolean answer,
-        final List<String> warnings) throws NgException
+    /** The request's SDP, parsed, with what a call can take checked before any port is taken. */
+    private Sdp sdpOf(final Map<String, Object> request) throws NgException
     {
-        final String callId = string(request, "call-id");
-        final String fromTag = string(request, "from-tag");
-        final String toTag = answer ? string(request, "to-tag") : null;
-        if (fromTag.isEmpty())
-        {
-            throw new NgException("Invalid from-tag: empty"); // its party could not be told apart from a pending one
-        }
-        if (fromTag.equals(toTag))
-        {
-            throw new NgException("Invalid to-tag: the same as the from-tag");
-        }
-        final Set<String> flags = flags(request);
         final Sdp sdp;
         try
         {
@@ -193,20 +181,59 @@ public final class NgCommands
                 throw new NgException("Invalid port " + m.port() + " in an m= line: it leaves no port for RTCP");
             }
         }
+        return sdp;
+    }
+
+    /** The answer as the offerer will read it: in the offerer's codec where Tandem transcodes, rtcp-mux as it offered. */
+    private static void rewriteForOfferer(final Sdp sdp, final G711Pair[] transcoding, final boolean[] offererMux)
+    {
+        for (int i = 0; i < transcoding.length; i++)
+        {
+            final G711Pair pair = transcoding[i];
+            if (pair != null)
+            {
+                sdp.replaceFormat(sdp.media().get(i), G711Pair.payloadType(pair.answerer),
+                    G711Pair.payloadType(pair.offerer), pair.offerer + "/8000");
+            }
+        }
+        for (int i = 0; i < offererMux.length; i++)
+        {
+            if (!offererMux[i])
+            {
+                sdp.removeAttribute(sdp.media().get(i), "rtcp-mux"); // the offerer did not offer it
+            }
+        }
+    }
+
+    private Map<String, Object> offerOrAnswerLocked(final Map<String, Object> request, final NgFlags flags,
+        final boolean answer, final List<String> warnings) throws NgException
+    {
+        final String callId = string(request, "call-id");
+        final String fromTag = string(request, "from-tag");
+        final String toTag = answer ? string(request, "to-tag") : null;
+        if (fromTag.isEmpty())
+        {
+            throw new NgException("Invalid from-tag: empty"); // its party could not be told apart from a pending one
+        }
+        if (fromTag.equals(toTag))
+        {
+            throw new NgException("Invalid to-tag: the same as the from-tag");
+        }
+        final Sdp sdp = sdpOf(request);
         final boolean newCall = registry.call(callId) == null;
         if (!answer && newCall && registry.callCount() >= maxSessions)
         {
-            return loadLimit(request, "Parallel session limit reached");
+            return loadLimit(flags, "Parallel session limit reached");
         }
-        if (!answer && newCall && !registry.hasPortsFor(sdp.media().size(), direction(request, 0), direction(request, 1)))
+        if (!answer && newCall && !registry.hasPortsFor(sdp.media().size(), direction(flags, 0), direction(flags, 1)))
         {
-            return loadLimit(request, "Out of media ports"); // another node may have them: say so, as load
+            return loadLimit(flags, "Out of media ports"); // another node may have them: say so, as load
         }
 
-        final List<StreamSpec> specs = NgStreams.specs(request, sdp, flags);
-        final NgCodecs codecs = NgCodecs.of(request, flags, warnings);
+        final List<StreamSpec> specs = NgStreams.specs(sdp, flags);
+        final NgCodecs codecs = NgCodecs.of(flags, warnings);
         final G711Pair[] transcoding = answer ? planTranscoding(callId, fromTag, sdp) : new G711Pair[0];
-        final boolean[] offererMux = answer ? planOffererMux(request, callId, fromTag, sdp) : new boolean[0];
+        final boolean[] offererMux = answer ? planOffererMux(flags, callId, fromTag, sdp) : new boolean[0];
         final List<MediaStream> streams;
         try
         {
@@ -224,7 +251,7 @@ public final class NgCommands
             }
             else
             {
-                final List<String> direction = list(request, "direction");
+                final List<String> direction = flags.direction();
                 if (!direction.isEmpty() && direction.size() != 2)
                 {
                     throw new NgException("direction must name two interfaces");
@@ -241,32 +268,16 @@ public final class NgCommands
         {
             throw new NgException("Answer has more media sections than the offer");
         }
-        rewrite(request, sdp, streams, warnings);
+        rewrite(flags, sdp, streams, warnings);
         if (answer)
         {
-            for (int i = 0; i < transcoding.length; i++)
-            {
-                final G711Pair pair = transcoding[i];
-                if (pair != null)
-                {
-                    sdp.replaceFormat(sdp.media().get(i), G711Pair.payloadType(pair.answerer),
-                        G711Pair.payloadType(pair.offerer), pair.offerer + "/8000");
-                }
-            }
-            for (int i = 0; i < offererMux.length; i++)
-            {
-                if (!offererMux[i])
-                {
-                    sdp.removeAttribute(sdp.media().get(i), "rtcp-mux"); // the offerer did not offer it
-                }
-            }
+            rewriteForOfferer(sdp, transcoding, offererMux);
         }
         else
         {
             codecs.apply(sdp, warnings);
         }
-        if (list(request, "replace").stream().anyMatch((r) -> r.equalsIgnoreCase("SDP-version") ||
-            r.equalsIgnoreCase("sdp version")))
+        if (flags.replaces(NgFlags.Replace.SDP_VERSION))
         {
             versionSdp(callId + '\u0000' + fromTag, sdp);
         }
@@ -330,21 +341,19 @@ public final class NgCommands
     }
 
     /** rtcp-mux demux or reject: Tandem removes a=rtcp-mux and relays RTCP on separate ports. */
-    private static boolean demuxRequested(final Map<String, Object> request)
+    private static boolean demuxRequested(final NgFlags flags)
     {
-        final List<String> rtcpMux = list(request, "rtcp-mux");
-        return rtcpMux.contains("demux") || rtcpMux.contains("reject");
+        return flags.rtcpMux(NgFlags.RtcpMux.DEMUX) || flags.rtcpMux(NgFlags.RtcpMux.REJECT);
     }
 
     /**
      * Whether the offerer ends up multiplexing RTCP on each stream: only if it offered rtcp-mux and the answer it
      * gets keeps it (the answerer accepted, and this request does not demux or reject it).
      */
-    private boolean[] planOffererMux(final Map<String, Object> request, final String callId, final String fromTag,
-        final Sdp answer)
+    private boolean[] planOffererMux(final NgFlags flags, final String callId, final String fromTag, final Sdp answer)
     {
         final boolean[] mux = new boolean[answer.media().size()];
-        final boolean demux = demuxRequested(request);
+        final boolean demux = demuxRequested(flags);
         synchronized (registry)
         {
             final Call call = registry.call(callId);
@@ -397,8 +406,7 @@ public final class NgCommands
         }
     }
 
-    private void rewrite(final Map<String, Object> request, final Sdp sdp, final List<MediaStream> streams,
-        final List<String> warnings)
+    private void rewrite(final NgFlags flags, final Sdp sdp, final List<MediaStream> streams, final List<String> warnings)
     {
         final String sessionAddress = streams.get(0).advertisedAddress();
         sdp.rewriteSessionConnection(sessionAddress);
@@ -407,14 +415,14 @@ public final class NgCommands
             final MediaStream stream = streams.get(i);
             sdp.rewriteMedia(sdp.media().get(i), stream.advertisedAddress(), stream.localRtpPort());
         }
-        final String ice = optionalString(request, "ICE");
+        final String ice = flags.ice();
         if (ice != null && !ice.equals("remove") && !ice.equals("force") && !ice.equals("default"))
         {
             warnings.add("ICE=" + ice + " is not supported: ICE attributes removed");
         }
         sdp.removeIce();
-        final boolean demux = demuxRequested(request);
-        final boolean offerMux = list(request, "rtcp-mux").contains("offer");
+        final boolean demux = demuxRequested(flags);
+        final boolean offerMux = flags.rtcpMux(NgFlags.RtcpMux.OFFER);
         for (final Sdp.Media m : sdp.media())
         {
             if (demux)
@@ -426,20 +434,15 @@ public final class NgCommands
                 sdp.addAttribute(m, "rtcp-mux"); // Tandem demultiplexes for the party that does not
             }
         }
-        for (final String replace : list(request, "replace"))
+        if (flags.replaces(NgFlags.Replace.ORIGIN))
         {
-            switch (replace)
-            {
-                case "origin", "origin-full", "origin full" -> sdp.replaceOrigin(sessionAddress);
-                case "session-connection", "session connection" -> sdp.rewriteSessionConnection(sessionAddress);
-                case "session-name", "session name" -> sdp.replaceSessionName("Tandem");
-                case "SDP-version", "sdp-version", "SDP version", "sdp version" ->
-                {
-                    // applied last, once the body is final: see versionSdp
-                }
-                default -> warnings.add("replace " + replace + " is not supported");
-            }
+            sdp.replaceOrigin(sessionAddress);
         }
+        if (flags.replaces(NgFlags.Replace.SESSION_NAME))
+        {
+            sdp.replaceSessionName("Tandem");
+        }
+        // session-connection: already rewritten above; SDP-version: applied last, once the body is final (versionSdp)
     }
 
     /**
@@ -478,14 +481,14 @@ public final class NgCommands
 
     // ---- delete / query / list / statistics ----
 
-    private Map<String, Object> delete(final Map<String, Object> request, final List<String> warnings) throws NgException
+    private Map<String, Object> delete(final Map<String, Object> request, final NgFlags flags, final List<String> warnings)
+        throws NgException
     {
         final String callId = string(request, "call-id");
-        final Set<String> flags = flags(request);
         final Call call = registry.call(callId);
         if (call == null)
         {
-            if (flags.contains("fatal"))
+            if (flags.fatal())
             {
                 throw new NgException("Unknown call-id");
             }

@@ -1,17 +1,13 @@
 package io.tandem.media.control;
 
-import static io.tandem.media.control.NgRequest.optionalString;
-import static io.tandem.media.control.NgRequest.list;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 import io.tandem.media.relay.LatchMode;
 import io.tandem.media.session.StreamSpec;
+import io.tandem.ng.NgFlags;
 
 /**
  * From an offer's or answer's SDP and flags to the stream specs the call registry takes: where each party
@@ -24,13 +20,12 @@ final class NgStreams
     {
     }
 
-    static List<StreamSpec> specs(final Map<String, Object> request, final Sdp sdp, final Set<String> flags)
-        throws NgException
+    static List<StreamSpec> specs(final Sdp sdp, final NgFlags flags) throws NgException
     {
-        final InetAddress override = overrideAddress(request, flags);
-        final LatchMode latch = latchMode(request, flags);
+        final InetAddress override = overrideAddress(flags);
+        final LatchMode latch = latchMode(flags);
         final boolean strict = true; // Tandem's default, against RTP Bleed: strict source once latched
-        final boolean asymmetric = flags.contains("asymmetric");
+        final boolean asymmetric = flags.asymmetric();
         final List<StreamSpec> specs = new ArrayList<>();
         for (final Sdp.Media m : sdp.media())
         {
@@ -54,18 +49,16 @@ final class NgStreams
     }
 
     /** "media address", or the SIP source (received-from) with the "SIP source address" flag. */
-    static InetAddress overrideAddress(final Map<String, Object> request, final Set<String> flags)
-        throws NgException
+    static InetAddress overrideAddress(final NgFlags flags) throws NgException
     {
-        final String mediaAddress = optionalString(request, "media address", "media-address");
+        final String mediaAddress = flags.mediaAddress();
         if (mediaAddress != null)
         {
             return literal(mediaAddress, "media address");
         }
-        if (flags.contains("sip source address") || flags.contains("sip-source-address") ||
-            flags.contains("SIP source address") || flags.contains("SIP-source-address"))
+        if (flags.sipSourceAddress())
         {
-            final List<String> receivedFrom = list(request, "received-from");
+            final List<String> receivedFrom = flags.receivedFrom();
             if (receivedFrom.size() != 2)
             {
                 throw new NgException("SIP source address needs received-from [family, address]");
@@ -87,19 +80,12 @@ final class NgStreams
         }
     }
 
-    static LatchMode latchMode(final Map<String, Object> request, final Set<String> flags) throws NgException
+    static LatchMode latchMode(final NgFlags flags) throws NgException
     {
-        String mode = optionalString(request, "endpoint-learning");
-        for (final String flag : flags)
-        {
-            if (flag.startsWith("endpoint-learning-"))
-            {
-                mode = flag.substring("endpoint-learning-".length());
-            }
-        }
+        final String mode = flags.endpointLearning();
         if (mode == null)
         {
-            return flags.contains("port latching") || flags.contains("port-latching") ? LatchMode.IMMEDIATE : null;
+            return flags.portLatching() ? LatchMode.IMMEDIATE : null;
         }
         try
         {
