@@ -198,9 +198,9 @@ public final class MediaContext
     }
 
     /**
-     * How long the forwarding agent goes without packets or commands before it waits in the kernel rather than
-     * polling: 50 ms in the default back-off mode (an idle relay then uses next to no CPU; media at any real rate
-     * keeps it polling), never when busy-spinning. Irrelevant in blocking mode, which always waits there.
+     * How long the forwarding agent goes without media before it waits in the kernel rather than polling: 50 ms in
+     * the default back-off mode (a relay without media then uses next to no CPU, and signalling wakes it; media at
+     * any real rate keeps it polling), never when busy-spinning. Irrelevant in blocking mode, which always waits there.
      */
     public long sleepWhenQuietNs()
     {

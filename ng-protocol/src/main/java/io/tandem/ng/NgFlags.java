@@ -332,6 +332,12 @@ public final class NgFlags
         return direction;
     }
 
+    /** The interface {@code direction} names for one side (0: the offerer's, 1: the other's), or null unless it names two. */
+    public String directionOf(final int side)
+    {
+        return direction.size() == 2 ? direction.get(side) : null;
+    }
+
     /** Codecs to add by transcoding: {@code codec: {transcode: [...]}} and {@code transcode-X}, {@code codec-transcode-X}. */
     public List<String> transcode()
     {

@@ -78,6 +78,7 @@ class NgFlagsTest
         assertTrue(flags.rtcpMux(NgFlags.RtcpMux.OFFER));
         assertEquals("force", flags.ice());
         assertEquals(List.of("external", "internal"), flags.direction());
+        assertEquals("internal", flags.directionOf(1));
         assertEquals(List.of("IP4", "192.0.2.9"), flags.receivedFrom());
         assertEquals("198.51.100.4", flags.mediaAddress());
         assertTrue(flags.supportsLoadLimit());
@@ -112,6 +113,7 @@ class NgFlagsTest
         assertEquals(List.of(), flags.strip());
         assertNull(flags.ice());
         assertEquals(List.of(), flags.direction());
+        assertNull(flags.directionOf(0));
         assertFalse(flags.supportsLoadLimit());
         assertEquals(List.of(), flags.ignored());
     }

@@ -63,6 +63,22 @@ public final class NgCommands
     /** Execute one request. Never throws for bad input: errors become {@code result: error} replies. */
     public Map<String, Object> execute(final Map<String, Object> request)
     {
+        try
+        {
+            return executeBeforeReply(request);
+        }
+        finally
+        {
+            afterReply();
+        }
+    }
+
+    /**
+     * {@link #execute} without waking the relay for the changes it queued: the caller sends the reply, then calls
+     * {@link #afterReply()}, so the wake-up's cost is not in the reply's latency.
+     */
+    public Map<String, Object> executeBeforeReply(final Map<String, Object> request)
+    {
         counters.ngRequests.increment();
         try
         {
@@ -103,6 +119,12 @@ public final class NgCommands
         }
     }
 
+    /** The reply to the last {@link #executeBeforeReply} has gone: the relay may take the changes now. */
+    public void afterReply()
+    {
+        registry.wakeRelay();
+    }
+
     /** Signalling that changes calls belongs on the active node: a standby says so, for a misrouted proxy to notice. */
     private Map<String, Object> activeOnly(final Map<String, Object> request) throws NgException
     {
@@ -136,13 +158,6 @@ public final class NgCommands
         throw new NgException(why);
     }
 
-    /** The interface ng's {@code direction} names for one side (0: the offerer's, 1: the other's), or null. */
-    private static String direction(final NgFlags flags, final int side)
-    {
-        final List<String> direction = flags.direction();
-        return direction.size() == 2 ? direction.get(side) : null;
-    }
-
     /**
      * An offer or answer runs under the registry's lock from start to end: its steps (the load check, the model
      * change, the offerer's transcoding and rtcp-mux, the SDP rewrite) see one state of the call, and a delete from
@@ -151,7 +166,7 @@ public final class NgCommands
     private Map<String, Object> offerOrAnswer(final Map<String, Object> request, final NgFlags flags,
         final boolean answer, final List<String> warnings) throws NgException
     {
-        return registry.locked(() -> offerOrAnswerLocked(request, flags, answer, warnings));
+        return registry.lockedReplyFirst(() -> offerOrAnswerLocked(request, flags, answer, warnings));
     }
 
     /** The request's SDP, parsed, with what a call can take checked before any port is taken. */
@@ -225,7 +240,7 @@ public final class NgCommands
         {
             return loadLimit(flags, "Parallel session limit reached");
         }
-        if (!answer && newCall && !registry.hasPortsFor(sdp.media().size(), direction(flags, 0), direction(flags, 1)))
+        if (!answer && newCall && !registry.hasPortsFor(sdp.media().size(), flags.directionOf(0), flags.directionOf(1)))
         {
             return loadLimit(flags, "Out of media ports"); // another node may have them: say so, as load
         }

@@ -33,6 +33,25 @@ final class NgMessage
         final int bodyOffset,
         final boolean tooLong)
     {
+        try
+        {
+            return replyBeforeWake(commands, counters, cookie, bytes, bodyOffset, tooLong);
+        }
+        finally
+        {
+            commands.afterReply();
+        }
+    }
+
+    /** {@link #reply} without waking the relay: the caller sends the reply, then calls {@code commands.afterReply()}. */
+    static byte[] replyBeforeWake(
+        final NgCommands commands,
+        final MediaCounters counters,
+        final String cookie,
+        final byte[] bytes,
+        final int bodyOffset,
+        final boolean tooLong)
+    {
         if (tooLong)
         {
             counters.ngMalformed.increment();
@@ -98,6 +117,6 @@ final class NgMessage
             counters.ngMalformed.increment();
             return NgCommands.error("Message is not " + mustBe);
         }
-        return commands.execute((Map<String, Object>)decoded);
+        return commands.executeBeforeReply((Map<String, Object>)decoded);
     }
 }

@@ -112,6 +112,10 @@ public final class NgServer implements AutoCloseable
                 counters.ngErrors.increment();
                 System.err.println("tandem-ng: " + ex);
             }
+            finally
+            {
+                commands.afterReply(); // the reply has gone: now the relay may take the call's changes
+            }
         }
     }
 
@@ -142,7 +146,7 @@ public final class NgServer implements AutoCloseable
             counters.ngRetransmits.increment();
             return cached.reply();
         }
-        final byte[] encoded = NgMessage.reply(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);
+        final byte[] encoded = NgMessage.replyBeforeWake(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);
         if (encoded.length <= ctx.retransmitCacheBytes())
         {
             while (cachedBytes + encoded.length > ctx.retransmitCacheBytes())

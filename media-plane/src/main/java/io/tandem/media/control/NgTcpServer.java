@@ -109,7 +109,14 @@ public final class NgTcpServer extends NgConnectionServer
             write(out, cookie, NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage()));
             return -1;
         }
-        write(out, cookie, NgMessage.execute(commands, counters, message.value(), "a bencode dictionary"));
+        try
+        {
+            write(out, cookie, NgMessage.execute(commands, counters, message.value(), "a bencode dictionary"));
+        }
+        finally
+        {
+            commands.afterReply();
+        }
         return space + 1 + message.length();
     }
 
@@ -162,7 +169,14 @@ public final class NgTcpServer extends NgConnectionServer
             writeJson(out, cookie, NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage()));
             return -1;
         }
-        writeJson(out, cookie, NgMessage.execute(commands, counters, decoded, "a JSON object"));
+        try
+        {
+            writeJson(out, cookie, NgMessage.execute(commands, counters, decoded, "a JSON object"));
+        }
+        finally
+        {
+            commands.afterReply();
+        }
         return end + 1;
     }
 

@@ -55,7 +55,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private long sleepAfterNs;
     private boolean timeoutsPaused;
     private long timeoutsFromNs;
-    private long lastWorkNs;
+    /** When the agent last relayed or received media: it polls while media flows, sleeps when none has for a while. */
+    private long lastMediaNs;
     private Endpoint[] endpoints = new Endpoint[64];
     /** Tandem's own media sockets by (bound address, port): a packet from one of them is a relay loop. */
     private final Long2ObjectHashMap<Endpoint> ownSockets = new Long2ObjectHashMap<>();
@@ -145,18 +146,34 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         return nativeThreadId;
     }
 
-    /** Queue a change for the agent thread. @return false if the queue is full. */
+    /** Queue a change for the agent thread, and wake it if it waits in the kernel. @return false if the queue is full. */
     public boolean submit(final Consumer<ForwardingAgent> command)
     {
         if (!commands.offer(command))
         {
             return false;
         }
+        wake();
+        return true;
+    }
+
+    /**
+     * Queue a change without waking the agent: a caller with a reply to send first (an ng command) calls
+     * {@link #wake()} after it. A polling agent takes it on its next pass; a sleeping one when woken, or at the
+     * latest when its wait in the kernel ends (100 ms). @return false if the queue is full.
+     */
+    public boolean submitWithoutWake(final Consumer<ForwardingAgent> command)
+    {
+        return commands.offer(command);
+    }
+
+    /** Wake the agent if it waits in the kernel (a system call); a polling agent needs nothing. */
+    public void wake()
+    {
         if (blocking || sleeping)
         {
             transport.wakeup();
         }
-        return true;
     }
 
     @Override
@@ -173,34 +190,37 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     public int doWork()
     {
         nowNs = clock.nanoTime();
-        int work = commands.drain(applyCommand, 64);
-        if (blocking && work == 0)
+        final int commandsApplied = commands.drain(applyCommand, 64);
+        final int packets;
+        if (blocking && commandsApplied == 0)
         {
             // Nothing queued: wait in the kernel for packets (or a command's wakeup), at most until the next scan.
-            work += transport.pollBlocking(this, BLOCKING_WAIT_MS);
+            packets = transport.pollBlocking(this, BLOCKING_WAIT_MS);
             nowNs = clock.nanoTime();
         }
-        else if (work == 0 && sleepAfterNs > 0 && nowNs - lastWorkNs > sleepAfterNs)
+        else if (commandsApplied == 0 && sleepAfterNs > 0 && nowNs - lastMediaNs > sleepAfterNs)
         {
-            sleeping = true; // then look at the queue again: a command queued before this was seen is not missed
-            work += commands.isEmpty() ? transport.pollBlocking(this, BLOCKING_WAIT_MS) : transport.poll(this);
+            // No media for a while: commands alone (signalling without media yet) do not keep the agent polling,
+            // each wakes it. Look at the queue again after saying so: a command queued before is not missed.
+            sleeping = true;
+            packets = commands.isEmpty() ? transport.pollBlocking(this, BLOCKING_WAIT_MS) : transport.poll(this);
             sleeping = false;
             nowNs = clock.nanoTime();
         }
         else
         {
-            work += transport.poll(this);
+            packets = transport.poll(this);
         }
-        if (work > 0)
+        if (packets > 0)
         {
-            lastWorkNs = nowNs;
+            lastMediaNs = nowNs;
         }
         if (nowNs - nextTimeoutScanNs >= 0)
         {
             nextTimeoutScanNs = nowNs + timeoutScanIntervalNs;
             scanTimeouts();
         }
-        return work;
+        return commandsApplied + packets;
     }
 
     @Override

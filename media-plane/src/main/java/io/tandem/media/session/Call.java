@@ -67,4 +67,47 @@ public final class Call
         }
         return null;
     }
+
+    /** The socket of this call on a local port (RTP or RTCP), or null. */
+    io.tandem.media.relay.Endpoint endpointOn(final int localPort)
+    {
+        for (final Monologue monologue : monologues.values())
+        {
+            for (final MediaStream stream : monologue.streams)
+            {
+                if (stream.rtp.localPort() == localPort)
+                {
+                    return stream.rtp;
+                }
+                if (stream.rtcp.localPort() == localPort)
+                {
+                    return stream.rtcp;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Keep the source the agent latched {@code endpoint} onto (read off the agent thread: an immutable address, at
+     * least as new as the report). @return whether the call's record changed.
+     */
+    boolean learned(final io.tandem.media.relay.Endpoint endpoint)
+    {
+        final MediaStream stream = streamOf(endpoint);
+        final java.net.InetSocketAddress source = endpoint.source();
+        if (stream == null || source == null)
+        {
+            return false;
+        }
+        if (stream.rtp == endpoint)
+        {
+            final boolean changed = !source.equals(stream.rtpLearned);
+            stream.rtpLearned = source;
+            return changed;
+        }
+        final boolean changed = !source.equals(stream.rtcpLearned);
+        stream.rtcpLearned = source;
+        return changed;
+    }
 }

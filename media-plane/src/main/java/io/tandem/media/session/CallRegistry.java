@@ -1,8 +1,8 @@
 package io.tandem.media.session;
 
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,16 +51,17 @@ public final class CallRegistry implements AutoCloseable
     private final MediaCounters counters;
     final SessionTable store;
     final RelayHandOver relay;
-    private final OneToOneConcurrentArrayQueue<Long> timedOut;
-    private final OneToOneConcurrentArrayQueue<Endpoint> latched;
     final Map<String, Call> calls = new LinkedHashMap<>();
     private final Map<Long, Call> byHandle = new HashMap<>();
     private final Transcoders transcoders = new Transcoders();
     private final StreamSockets sockets;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private final CallRestorer restorer;
+    private final Housekeeping housekeeping;
     private long nextHandle = 1;
     private boolean closed;
+    /** Set, under the lock, while a reply-first command runs (see {@link #lockedReplyFirst}). */
+    private boolean replyFirst;
     private volatile boolean standby;
 
     /**
@@ -78,11 +79,10 @@ public final class CallRegistry implements AutoCloseable
         this.settings = settings;
         this.counters = counters;
         this.store = store;
-        this.relay = new RelayHandOver(agent);
-        this.timedOut = timedOut;
-        this.latched = latched;
-        sockets = new StreamSockets(settings.interfaces(), counters, settings.tos(), settings.freebind());
+        this.relay = new RelayHandOver(agent, counters);
+        sockets = new StreamSockets(settings.interfaces(), counters, settings.tos(), settings.freebind(), relay);
         restorer = new CallRestorer(this);
+        housekeeping = new Housekeeping(this, timedOut, latched);
     }
 
     /** Run {@code command} under the registry's lock: a read or a change of several steps that nothing interleaves. */
@@ -92,12 +92,44 @@ public final class CallRegistry implements AutoCloseable
     }
 
     /**
+     * {@link #locked}, for a caller with a reply to send first (an ng command): a new call's offer then goes to the
+     * relay without waiting for it, and the caller wakes the relay ({@link #wakeRelay}) once its reply has gone. A
+     * new call loses nothing by it: its sockets are bound before the reply, and a packet that comes before the relay
+     * takes the call waits in its socket. Any other change (an answer, a re-offer) tells the relay where media
+     * goes now, so it is applied before the reply: a party that sends the moment it hears back is relayed.
+     */
+    public synchronized <T, E extends Exception> T lockedReplyFirst(final Command<T, E> command) throws E
+    {
+        replyFirst = true;
+        try
+        {
+            return command.run();
+        }
+        finally
+        {
+            replyFirst = false;
+        }
+    }
+
+    /** Hand a call's change to the relay: a new call of a reply-first caller is only queued, any other is applied. */
+    private void handOver(final long callHandle, final List<MediaStream> added, final List<RelayHandOver.Resignal> changes,
+        final boolean newCall)
+    {
+        relay.publish(callHandle, added, changes);
+        if (!(replyFirst && newCall))
+        {
+            relay.settle();
+        }
+    }
+
+    /**
      * Re-open every call the session table holds and retry those kept aside (see {@link CallRestorer}), before any
      * command: the calls relay again when this returns.
      */
     public synchronized void restoreCalls()
     {
         restorer.restoreAll();
+        relay.settle();
     }
 
     /**
@@ -110,6 +142,7 @@ public final class CallRegistry implements AutoCloseable
         if (!closed)
         {
             restorer.applyReplicated(callId, encoded);
+            relay.wake();
         }
     }
 
@@ -137,6 +170,16 @@ public final class CallRegistry implements AutoCloseable
     public synchronized void removeReplicated(final String callId)
     {
         delete(callId);
+        relay.wake();
+    }
+
+    /**
+     * Wake the relay for what the commands before queued (changes reach it without a wake, so an ng reply goes
+     * out first). Every caller of offer, answer or delete calls this once done.
+     */
+    public void wakeRelay()
+    {
+        relay.wake();
     }
 
     public MediaCounters counters()
@@ -172,9 +215,17 @@ public final class CallRegistry implements AutoCloseable
         return sockets.hasPortsFor(streams, fromInterface, toInterface);
     }
 
-    /** The default interface's port allocator. */
+    /**
+     * The default interface's port allocator, once the agent has closed every socket it was asked to close (for
+     * tests and tools: it waits for the agent).
+     */
     public PortAllocator ports()
     {
+        relay.settle();
+        synchronized (this)
+        {
+            sockets.reclaim();
+        }
         return sockets.ports();
     }
 
@@ -228,6 +279,7 @@ public final class CallRegistry implements AutoCloseable
         final String fromInterface,
         final String toInterface) throws MediaException
     {
+        sockets.reclaim();
         checkTranscoders(specs);
         final MediaInterface fromSide = mediaInterface(fromInterface);
         final MediaInterface toSide = mediaInterface(toInterface);
@@ -281,7 +333,7 @@ public final class CallRegistry implements AutoCloseable
             byHandle.put(call.handle, call);
             counters.sessions.incrementRelease();
         }
-        relay.publish(call.handle, added, signal(from, specs));
+        handOver(call.handle, added, signal(from, specs), created);
         call.deleteAtNs = 0;
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
         persist(call);
@@ -296,6 +348,7 @@ public final class CallRegistry implements AutoCloseable
     public synchronized List<MediaStream> answer(
         final String callId, final String fromTag, final String toTag, final List<StreamSpec> specs) throws MediaException
     {
+        sockets.reclaim();
         checkTranscoders(specs);
         final Call call = calls.get(callId);
         if (call == null)
@@ -318,7 +371,7 @@ public final class CallRegistry implements AutoCloseable
             to = renamed;
             call.monologues.put(toTag, to);
         }
-        relay.publish(call.handle, List.of(), signal(to, specs));
+        handOver(call.handle, List.of(), signal(to, specs), false);
         call.deleteAtNs = 0;
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
         persist(call);
@@ -362,104 +415,48 @@ public final class CallRegistry implements AutoCloseable
         return true;
     }
 
-    /** Stop relaying a call and give back its sockets and ports; its persisted record is left alone. */
+    /**
+     * Stop relaying a call and give back its sockets and ports; its persisted record is left alone. The agent
+     * closes the sockets on its next pass; the ports return to their allocators after that (StreamSockets.reclaim).
+     */
     void release(final Call call)
     {
         calls.remove(call.callId);
         byHandle.remove(call.handle);
         final List<MediaStream> streams = new ArrayList<>(call.owned);
-        relay.remove(streams);
-        for (final MediaStream stream : streams)
-        {
-            stream.iface.ports.release(stream.rtp.localPort());
-        }
+        relay.remove(streams, sockets.closing(streams));
         counters.sessions.decrementRelease();
-        updatePortsInUse();
+    }
+
+    /** {@link #release}, and wait until the call's ports are free again: a call rebuilt on the same ports needs it. */
+    void releaseAndWait(final Call call)
+    {
+        release(call);
+        relay.settle();
+        sockets.reclaim();
     }
 
     /**
-     * End every call whose media timed out and every call older than the final timeout. Runs on the housekeeping
-     * thread every 100 ms. @return calls ended.
+     * End every call whose media timed out, whose delayed delete is due, or older than the final timeout, and persist
+     * latched addresses. Runs on the housekeeping thread every 100 ms. @return calls ended.
      */
     public int housekeeping()
     {
-        if (standby)
-        {
-            return 0; // the active ends calls, and journals it
-        }
-        persistLatched();
-        int ended = 0;
-        Long handle;
-        while ((handle = timedOut.poll()) != null)
-        {
-            final Call call;
-            synchronized (this)
-            {
-                call = byHandle.get(handle);
-            }
-            if (call != null && delete(call.callId))
-            {
-                counters.callsTimedOut.incrementRelease();
-                ended++;
-            }
-        }
-        final long finalTimeoutNs = settings.finalTimeoutNs();
-        final long now = System.nanoTime();
-        for (final Call call : calls())
-        {
-            final long deleteAt = call.deleteAtNs;
-            if (deleteAt != 0 && now - deleteAt >= 0 && delete(call.callId))
-            {
-                ended++;
-            }
-            else if (finalTimeoutNs > 0 && now - call.createdNs > finalTimeoutNs && delete(call.callId))
-            {
-                counters.callsFinalTimeout.incrementRelease();
-                ended++;
-            }
-        }
-        return ended;
+        return housekeeping.run();
     }
 
-    /**
-     * Record in each call's persisted record where the agent latched its NATed parties, so a restarted (or, with the
-     * journal, a standby) node sends them media at once. The endpoint's source is read off the agent thread: an
-     * immutable address, at least as new as when the agent reported it.
-     */
-    private void persistLatched()
+    /** Give back the ports of streams the relay has closed since. */
+    synchronized void reclaimPorts()
     {
-        Endpoint endpoint;
-        while ((endpoint = latched.poll()) != null)
-        {
-            synchronized (this)
-            {
-                final Call call = byHandle.get(endpoint.callHandle());
-                final MediaStream stream = call == null ? null : call.streamOf(endpoint);
-                if (stream == null)
-                {
-                    continue;
-                }
-                final InetSocketAddress source = endpoint.source();
-                final boolean rtp = stream.rtp == endpoint;
-                final InetSocketAddress before = rtp ? stream.rtpLearned : stream.rtcpLearned;
-                if (source == null || source.equals(before))
-                {
-                    continue;
-                }
-                if (rtp)
-                {
-                    stream.rtpLearned = source;
-                }
-                else
-                {
-                    stream.rtcpLearned = source;
-                }
-                store.put(call.callId, CallRecord.of(call).encode());
-            }
-        }
+        sockets.reclaim();
     }
 
-    private synchronized List<Call> calls()
+    synchronized Call byHandle(final long handle)
+    {
+        return byHandle.get(handle);
+    }
+
+    synchronized List<Call> calls()
     {
         return new ArrayList<>(calls.values());
     }
@@ -488,22 +485,9 @@ public final class CallRegistry implements AutoCloseable
         Endpoint found = null;
         synchronized (this)
         {
-            for (final Call call : calls.values())
+            for (final Iterator<Call> it = calls.values().iterator(); found == null && it.hasNext(); )
             {
-                for (final Monologue monologue : call.monologues.values())
-                {
-                    for (final MediaStream stream : monologue.streams)
-                    {
-                        if (found == null && stream.rtp.localPort() == localPort)
-                        {
-                            found = stream.rtp;
-                        }
-                        if (found == null && stream.rtcp.localPort() == localPort)
-                        {
-                            found = stream.rtcp;
-                        }
-                    }
-                }
+                found = it.next().endpointOn(localPort);
             }
         }
         return found == null ? null : relay.viewOnAgent(found);
@@ -595,5 +579,7 @@ public final class CallRegistry implements AutoCloseable
         {
             release(call);
         }
+        relay.settle(); // every socket closed before the agent stops
+        sockets.reclaim();
     }
 }

@@ -277,7 +277,7 @@ final class CallRestorer
                 registry.store.put(callId, encoded);
                 return;
             }
-            registry.release(existing);
+            registry.releaseAndWait(existing); // rebuilt on some of the same ports
         }
         if (restoreOne(callId, encoded))
         {

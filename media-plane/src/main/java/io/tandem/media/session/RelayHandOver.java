@@ -1,11 +1,11 @@
 package io.tandem.media.session;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -17,18 +17,29 @@ import io.tandem.media.codec.PayloadTransformer;
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.stats.MediaCounters;
 
 /**
  * The registry's side of the hand-over to the relay: what a signalling event or a restore changes, turned into
  * commands on the forwarding agent's queue, and the agent's view of endpoints read back on its thread.
+ * <p>
+ * Changes are fire-and-forget, as Aeron's conductor hands work to its sender: {@link #publish} and {@link #remove}
+ * queue a command and return, so no ng command waits for the agent (a parked agent's wake-up was most of an
+ * offer's latency) and none holds the registry's lock while the agent works. Sockets are bound before a publish,
+ * so a packet that arrives first waits in its socket; a removed stream's ports are handed back by a callback once
+ * the agent has closed its sockets. Reads of the agent's state ({@link #views}) and {@link #settle} still wait.
  */
 final class RelayHandOver
 {
     private final ForwardingAgent agent;
+    private final MediaCounters counters;
+    /** Commands were queued without waking the agent: {@link #wake} owes it a wake-up. */
+    private final AtomicBoolean wakeOwed = new AtomicBoolean();
 
-    RelayHandOver(final ForwardingAgent agent)
+    RelayHandOver(final ForwardingAgent agent, final MediaCounters counters)
     {
         this.agent = agent;
+        this.counters = counters;
     }
 
     /** What the agent must apply to one stream's endpoints after a signalling event; built on the control thread. */
@@ -53,26 +64,25 @@ final class RelayHandOver
     {
     }
 
-    /** Hand new endpoints and new signalling to the forwarding agent, and wait until it has applied them. */
+    /** Hand new endpoints and new signalling to the forwarding agent; it applies them on its next pass. */
     void publish(final long callHandle, final List<MediaStream> added, final List<Resignal> changes)
     {
         publish(List.of(new Publication(callHandle, added, changes)));
     }
 
-    /** Hand several calls to the agent in one command (a start restoring thousands waits once, not per call). */
+    /** Hand several calls to the agent in one command (a start restoring thousands wakes it once, not per call). */
     void publish(final List<Publication> publications)
     {
-        run((a) ->
+        submit((a) ->
         {
             for (final Publication p : publications)
             {
                 apply(a, p);
             }
-            return null;
         });
     }
 
-    private static void apply(final ForwardingAgent a, final Publication p)
+    private void apply(final ForwardingAgent a, final Publication p)
     {
         for (final MediaStream stream : p.added())
         {
@@ -83,7 +93,10 @@ final class RelayHandOver
             }
             catch (final IOException ex)
             {
-                throw new UncheckedIOException("cannot receive on port " + stream.rtp.localPort(), ex);
+                // The sockets are bound: only the kernel's poll set can refuse them (out of memory). The stream
+                // stays silent; the call's media timeout ends it. Counted, and said once per stream.
+                counters.relayRegisterFailures.increment();
+                System.err.println("tandem: the relay cannot receive on port " + stream.rtp.localPort() + ": " + ex);
             }
         }
         for (final Resignal r : p.changes())
@@ -103,18 +116,50 @@ final class RelayHandOver
         }
     }
 
-    /** Stop relaying the streams' endpoints and close their sockets; their ports are free when this returns. */
-    void remove(final List<MediaStream> streams)
+    /**
+     * Stop relaying the streams' endpoints and close their sockets, on the agent's next pass; then, on the agent's
+     * thread, {@code closed} runs: only from then on are the ports free to bind again.
+     */
+    void remove(final List<MediaStream> streams, final Runnable closed)
     {
-        run((a) ->
+        submit((a) ->
         {
             for (final MediaStream stream : streams)
             {
                 a.remove(stream.rtp);
                 a.remove(stream.rtcp);
             }
-            return null;
+            closed.run();
         });
+    }
+
+    /** Wait until the agent has applied every command queued before this call. */
+    void settle()
+    {
+        run((a) -> null);
+    }
+
+    /** Queue a command without waking the agent (see {@link #wake}). */
+    private void submit(final Consumer<ForwardingAgent> command)
+    {
+        while (!agent.submitWithoutWake(command))
+        {
+            agent.wake(); // 4096 commands queued: the agent drains 64 a pass
+            Thread.onSpinWait();
+        }
+        wakeOwed.set(true);
+    }
+
+    /**
+     * Wake the agent for the commands queued since the last wake, if it waits in the kernel. The ng server calls
+     * this once its reply has gone, so the wake-up's system call and the agent's work come after the reply.
+     */
+    void wake()
+    {
+        if (wakeOwed.getAndSet(false))
+        {
+            agent.wake();
+        }
     }
 
     int publishedEndpoints()

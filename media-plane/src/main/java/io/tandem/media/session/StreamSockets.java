@@ -6,17 +6,24 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.MediaSockets;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.status.AtomicCounter;
 
 /**
  * The media interfaces of a node at run time, their ports, and binding a stream's RTP and RTCP sockets on a port
  * pair of one of them, skipping (and counting) pairs another process holds. The registry's, under its lock.
+ * <p>
+ * The forwarding agent closes a removed stream's sockets on its own time; only then may its ports be bound again.
+ * So a removal hands the agent a callback ({@link #closing}) that queues the streams back here once closed, and the
+ * control side takes their ports back ({@link #reclaim}) before it allocates. Out of ports while streams are still
+ * closing, it waits for the agent once ({@link #reclaimWaiting}) rather than refuse a call for ports about to be free.
  */
 final class StreamSockets
 {
@@ -28,9 +35,16 @@ final class StreamSockets
     private final MediaCounters counters;
     private final int tos;
     private final boolean freebind;
+    private final RelayHandOver relay;
+    /** Streams whose sockets the agent has closed, queued on its thread. */
+    private final ManyToOneConcurrentArrayQueue<List<MediaStream>> closed = new ManyToOneConcurrentArrayQueue<>(4096);
+    /** Removals handed to the agent whose ports are not back yet. */
+    private final AtomicInteger closing = new AtomicInteger();
 
-    StreamSockets(final List<InterfaceSpec> specs, final MediaCounters counters, final int tos, final boolean freebind)
+    StreamSockets(final List<InterfaceSpec> specs, final MediaCounters counters, final int tos, final boolean freebind,
+        final RelayHandOver relay)
     {
+        this.relay = relay;
         this.counters = counters;
         this.tos = tos;
         this.freebind = freebind;
@@ -52,6 +66,13 @@ final class StreamSockets
      * side's interface (null: the default). An unknown interface answers true: the offer then says what is wrong.
      */
     boolean hasPortsFor(final int streams, final String fromInterface, final String toInterface)
+    {
+        reclaim();
+        return hasPortsNow(streams, fromInterface, toInterface) ||
+            (reclaimWaiting() && hasPortsNow(streams, fromInterface, toInterface));
+    }
+
+    private boolean hasPortsNow(final int streams, final String fromInterface, final String toInterface)
     {
         final MediaInterface from = fromInterface == null ? defaultInterface : interfaces.get(fromInterface);
         final MediaInterface to = toInterface == null ? defaultInterface : interfaces.get(toInterface);
@@ -101,9 +122,58 @@ final class StreamSockets
         counters.portsInUse.setRelease(inUse);
     }
 
+    /** The callback for the agent to run once it has closed {@code streams}' sockets (on its thread). */
+    Runnable closing(final List<MediaStream> streams)
+    {
+        closing.incrementAndGet();
+        return () ->
+        {
+            while (!closed.offer(streams))
+            {
+                Thread.onSpinWait(); // drained at every command and housekeeping pass
+            }
+        };
+    }
+
+    /** Give back the ports of streams whose sockets the agent has closed since the last call. */
+    void reclaim()
+    {
+        List<MediaStream> streams;
+        boolean any = false;
+        while ((streams = closed.poll()) != null)
+        {
+            for (final MediaStream stream : streams)
+            {
+                stream.iface.ports.release(stream.rtp.localPort());
+            }
+            closing.decrementAndGet();
+            any = true;
+        }
+        if (any)
+        {
+            updatePortsInUse();
+        }
+    }
+
+    /** If streams are still closing, wait for the agent and take their ports back. @return whether it waited. */
+    boolean reclaimWaiting()
+    {
+        if (closing.get() == 0)
+        {
+            return false;
+        }
+        relay.settle();
+        reclaim();
+        return true;
+    }
+
     private int allocatePort(final MediaInterface iface) throws MediaException
     {
-        final int port = iface.ports.allocate();
+        int port = iface.ports.allocate();
+        if (port == PortAllocator.EXHAUSTED && reclaimWaiting())
+        {
+            port = iface.ports.allocate();
+        }
         if (port == PortAllocator.EXHAUSTED)
         {
             counters.portsExhausted.incrementRelease();

@@ -1,0 +1,89 @@
+package io.tandem.media.session;
+
+import io.tandem.media.relay.Endpoint;
+
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+
+/**
+ * What the housekeeping thread does for the registry every 100 ms: end calls whose media timed out (the agent
+ * reports them by handle), whose delayed delete is due, or that are older than the final timeout; persist the
+ * addresses the agent latched; take back the ports of streams the agent has closed; and wake the agent for any
+ * change queued without waking it. A standby ends no call itself: its active does, and journals it.
+ */
+final class Housekeeping
+{
+    private final CallRegistry registry;
+    private final OneToOneConcurrentArrayQueue<Long> timedOut;
+    private final OneToOneConcurrentArrayQueue<Endpoint> latched;
+
+    Housekeeping(final CallRegistry registry, final OneToOneConcurrentArrayQueue<Long> timedOut,
+        final OneToOneConcurrentArrayQueue<Endpoint> latched)
+    {
+        this.registry = registry;
+        this.timedOut = timedOut;
+        this.latched = latched;
+    }
+
+    /** @return calls ended */
+    int run()
+    {
+        registry.relay.wake(); // a safety net: a change queued without a wake waits no longer than this tick
+        registry.reclaimPorts();
+        if (registry.isStandby())
+        {
+            return 0;
+        }
+        persistLatched();
+        int ended = 0;
+        Long handle;
+        while ((handle = timedOut.poll()) != null)
+        {
+            final Call call = registry.byHandle(handle);
+            if (call != null && registry.delete(call.callId))
+            {
+                registry.counters().callsTimedOut.incrementRelease();
+                ended++;
+            }
+        }
+        final long finalTimeoutNs = registry.settings().finalTimeoutNs();
+        final long now = System.nanoTime();
+        for (final Call call : registry.calls())
+        {
+            final long deleteAt = call.deleteAtNs;
+            if (deleteAt != 0 && now - deleteAt >= 0 && registry.delete(call.callId))
+            {
+                ended++;
+            }
+            else if (finalTimeoutNs > 0 && now - call.createdNs > finalTimeoutNs && registry.delete(call.callId))
+            {
+                registry.counters().callsFinalTimeout.incrementRelease();
+                ended++;
+            }
+        }
+        registry.relay.wake(); // the removals just queued
+        return ended;
+    }
+
+    /**
+     * Record in each call's persisted record where the agent latched its NATed parties, so a restarted (or, with the
+     * journal, a standby) node sends them media at once. The endpoint's source is read off the agent thread: an
+     * immutable address, at least as new as when the agent reported it.
+     */
+    private void persistLatched()
+    {
+        Endpoint endpoint;
+        while ((endpoint = latched.poll()) != null)
+        {
+            final Endpoint latchedEndpoint = endpoint;
+            registry.locked(() ->
+            {
+                final Call call = registry.byHandle(latchedEndpoint.callHandle());
+                if (call != null && call.learned(latchedEndpoint))
+                {
+                    registry.store.put(call.callId, CallRecord.of(call).encode());
+                }
+                return null;
+            });
+        }
+    }
+}
