@@ -13,6 +13,8 @@ import io.tandem.media.relay.Transport;
 import io.tandem.media.session.InterfaceSpec;
 
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NoOpIdleStrategy;
@@ -30,6 +32,7 @@ public final class MediaContext
     private String idle = System.getProperty("tandem.media.idle", "backoff");
     /** Null until set: {@link #conclude()} then picks epoll where it can run, NIO elsewhere. */
     private String transport = System.getProperty("tandem.media.transport");
+    private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
     private long finalTimeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.final-timeout-s", 0));
@@ -264,6 +267,22 @@ public final class MediaContext
     Transport newTransport(final int maxPacket)
     {
         return "epoll".equals(transport) ? new EpollTransport(maxPacket) : new NioTransport(maxPacket);
+    }
+
+    /** The clock the relay and the call registry read (learning windows, timeouts, delayed deletes). */
+    public NanoClock nanoClock()
+    {
+        return nanoClock;
+    }
+
+    /**
+     * Replace the system's monotonic clock, before the media plane starts: tests advance a settable clock (Agrona's
+     * {@code CachedNanoClock}) instead of sleeping through learning windows and timeouts.
+     */
+    public MediaContext nanoClock(final NanoClock clock)
+    {
+        nanoClock = clock;
+        return this;
     }
 
     public long learningWindowNs()

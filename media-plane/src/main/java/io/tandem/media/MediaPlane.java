@@ -3,8 +3,10 @@ package io.tandem.media;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 import io.tandem.journal.JournalContext;
@@ -25,7 +27,6 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.agrona.concurrent.SleepingIdleStrategy;
-import org.agrona.concurrent.SystemNanoClock;
 
 /**
  * One media node's lifecycle and wiring: the counters file, the sessions table, the relay's forwarding agent on
@@ -52,6 +53,7 @@ public final class MediaPlane implements AutoCloseable
     private final AgentRunner runner;
     private final CallRegistry registry;
     private final AgentRunner housekeeper;
+    private final AtomicLong housekeepingPasses = new AtomicLong();
     private final StartReport startReport;
     private boolean closed;
 
@@ -79,13 +81,14 @@ public final class MediaPlane implements AutoCloseable
         final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
         final OneToOneConcurrentArrayQueue<Endpoint> latched = new OneToOneConcurrentArrayQueue<>(65536);
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
-        agent = new ForwardingAgent(transport, counters, SystemNanoClock.INSTANCE, this.ctx.learningWindowNs(),
+        agent = new ForwardingAgent(transport, counters, this.ctx.nanoClock(), this.ctx.learningWindowNs(),
             this.ctx.timeoutNs(), this.ctx.silentTimeoutNs(), timedOut, this.ctx.forwarderCpu(), this.ctx.blockingIdle())
             .latchReports(latched).sleepWhenQuietFor(this.ctx.sleepWhenQuietNs());
         runner = new AgentRunner(this.ctx.idleStrategy(), MediaPlane::logError, null, agent);
         AgentRunner.startOnThread(runner);
         registry = new CallRegistry(new CallRegistry.Settings(this.ctx.interfaceSpecs(), this.ctx.latchMode(),
-            this.ctx.finalTimeoutNs(), this.ctx.tos(), this.ctx.freebind(), this.ctx.sessionsFile() + ".aside"),
+            this.ctx.finalTimeoutNs(), this.ctx.tos(), this.ctx.freebind(), this.ctx.sessionsFile() + ".aside",
+            this.ctx.nanoClock()),
             counters, table, agent, timedOut, latched);
         active = this.ctx.startActive();
         registry.standby(!active);
@@ -107,7 +110,9 @@ public final class MediaPlane implements AutoCloseable
 
             public int doWork()
             {
-                return registry.housekeeping();
+                final int ended = registry.housekeeping();
+                housekeepingPasses.incrementAndGet();
+                return ended;
             }
 
             public String roleName()
@@ -248,6 +253,25 @@ public final class MediaPlane implements AutoCloseable
     int forwarderNativeThreadId()
     {
         return agent.nativeThreadId();
+    }
+
+    /**
+     * Wait until the housekeeper has made a whole pass that began after this call (for tests that check what a
+     * pass did not do: a call it must not end).
+     */
+    void awaitHousekeepingPass() throws InterruptedException
+    {
+        final long target = housekeepingPasses.get() + 2;
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (housekeepingPasses.get() < target && System.nanoTime() - deadline < 0)
+        {
+            LockSupport.unpark(housekeeper.thread());
+            Thread.sleep(1);
+        }
+        if (housekeepingPasses.get() < target)
+        {
+            throw new IllegalStateException("the housekeeper made no pass in 5 s");
+        }
     }
 
     /** Whether the forwarding agent waits in the kernel after a quiet spell. */

@@ -40,6 +40,7 @@ class LatchingTest
     private RtpPeer bob;
     private RtpPeer mallory;
     private MediaPlane plane;
+    private final TestClock clock = new TestClock();
     private int aliceSendsTo;
     private int bobSendsTo;
 
@@ -66,6 +67,7 @@ class LatchingTest
     {
         plane = new MediaPlane(TestContexts.media(dir)
             .portRange(24000, 24099)
+            .nanoClock(clock)
             .learningWindowNs(TimeUnit.MILLISECONDS.toNanos(WINDOW_MS)));
         final StreamSpec alice = StreamSpec.of(aliceSignalled.address()).withLatch(mode).withStrictSource(strictSource);
         bobSendsTo = plane.registry().offer("c", "alice", List.of(alice)).get(0).localRtpPort();
@@ -91,7 +93,7 @@ class LatchingTest
         start(LatchMode.HEURISTIC, true);
         aliceSignalled.send(aliceSignalled.rtp(1), aliceSendsTo);
         assertReceives(bob, aliceSignalled.rtp(1));
-        Thread.sleep(WINDOW_MS + 100); // Bob never sent: his window closes with nothing learned
+        clock.advance(plane, WINDOW_MS + 1); // Bob never sent: his window closes with nothing learned
 
         mallory.send(mallory.rtp(2), bobSendsTo);
         assertNull(aliceSignalled.receive(), "the stranger's packet must not reach Alice");
@@ -114,7 +116,7 @@ class LatchingTest
         assertReceives(aliceNat, bob.rtp(1));
         assertNull(aliceSignalled.receive(), "media must follow the NAT, not the signalled address");
 
-        Thread.sleep(WINDOW_MS + 100);
+        clock.advance(plane, WINDOW_MS + 1);
         aliceNat.send(aliceNat.rtp(2), aliceSendsTo); // the window has closed: this locks onto the NAT address
         assertReceives(bob, aliceNat.rtp(2));
         assertTrue(plane.registry().endpointView(aliceSendsTo).latched());
@@ -137,7 +139,7 @@ class LatchingTest
         start(LatchMode.HEURISTIC, true);
         aliceNat.send(aliceNat.rtp(1), aliceSendsTo);
         assertReceives(bob, aliceNat.rtp(1));
-        Thread.sleep(WINDOW_MS + 100);
+        clock.advance(plane, WINDOW_MS + 1);
         aliceNat.send(aliceNat.rtp(2), aliceSendsTo); // latches onto the NAT address; the housekeeper persists it
         assertReceives(bob, aliceNat.rtp(2));
         final CallRecord.StreamRecord persisted = awaitLearnedInStore();

@@ -207,7 +207,7 @@ class RelayTest
         {
             exchange(sequence, ports[0], ports[1]);
         }
-        Thread.sleep(300); // the agent is blocked in select now; a command must wake it
+        awaitSleeping(); // the agent waits in the kernel now; a command must wake it
         assertTrue(plane.registry().delete("call-blocking"));
         assertEquals(0, plane.registry().publishedEndpoints());
         setUpCall("call-blocking-2");
@@ -227,7 +227,7 @@ class RelayTest
         awaitSleeping();
         exchange(1, ports[0], ports[1]); // a packet wakes it
         awaitSleeping();
-        assertTrue(plane.registry().delete("call-quiet")); // so does a command: delete waits for the agent to apply it
+        assertTrue(plane.registry().delete("call-quiet")); // queued: the read below is a command that waits for it
         assertEquals(0, plane.registry().publishedEndpoints());
         awaitSleeping();
         final int[] again = setUpCall("call-quiet-2");

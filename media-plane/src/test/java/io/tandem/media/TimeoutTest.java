@@ -22,6 +22,7 @@ class TimeoutTest
     Path dir;
 
     private MediaPlane plane;
+    private final TestClock clock = new TestClock();
     private RtpPeer alice;
     private RtpPeer bob;
 
@@ -34,6 +35,7 @@ class TimeoutTest
     private MediaContext context()
     {
         return TestContexts.media(dir)
+            .nanoClock(clock)
             .portRange(25000, 25099);
     }
 
@@ -66,12 +68,14 @@ class TimeoutTest
         {
             alice.send(alice.rtp(i), aliceSendsTo);
             assertNotNull(bob.receive());
-            Thread.sleep(40);
+            clock.advance(plane, 40);
         }
+        plane.awaitHousekeepingPass();
         assertEquals(List.of("talking"), plane.registry().callIds(), "the silent call ended, the talking one did not");
         assertCounter(1, plane.counters().callsTimedOut, "calls ended by timeout");
         assertEquals(capacity - 2, plane.registry().ports().available());
 
+        clock.advance(plane, 500); // Alice stops too
         awaitNoCalls(plane);
         assertEquals(capacity, plane.registry().ports().available(), "every port is back");
         assertEquals(0, plane.counters().portsInUse.get());
@@ -91,8 +95,10 @@ class TimeoutTest
         bob = new RtpPeer(2);
         plane.registry().offer("held", "a", List.of(StreamSpec.of(alice.address()).withSends(false)));
         plane.registry().answer("held", "a", "b", List.of(StreamSpec.of(bob.address()).withSends(false)));
-        Thread.sleep(900); // three times the normal timeout: a held call is not ended by it
+        clock.advance(plane, 900); // three times the normal timeout: a held call is not ended by it
+        plane.awaitHousekeepingPass();
         assertEquals(List.of("held"), plane.registry().callIds());
+        clock.advance(plane, 700); // past the silent timeout
         awaitNoCalls(plane);
         assertCounter(1, plane.counters().callsTimedOut, "calls ended by timeout"); // counted just after the delete
     }
@@ -104,6 +110,7 @@ class TimeoutTest
         alice = new RtpPeer(1);
         plane.registry().offer("long", "a", List.of(StreamSpec.of(alice.address())));
         assertEquals(1, plane.registry().callCount());
+        clock.advance(plane, 301);
         awaitNoCalls(plane);
         assertCounter(1, plane.counters().callsFinalTimeout, "calls ended by final timeout");
         assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available());

@@ -72,7 +72,7 @@ public final class NgTcpServer extends NgConnectionServer
      * Handle the first complete message in the buffer. @return the bytes it took, 0 if it is not complete yet,
      * or -1 if the stream cannot be read any further.
      */
-    private int handleOne(final byte[] buffer, final int filled, final OutputStream out) throws IOException
+    int handleOne(final byte[] buffer, final int filled, final OutputStream out) throws IOException
     {
         final int space = NgDatagram.cookieEnd(buffer, filled);
         if (space < 0)

@@ -50,7 +50,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final int cpu;
     private final boolean blocking;
     private volatile int nativeThreadId;
-    /** Set while the agent waits in the kernel after a quiet spell: a command must wake it. */
+    /** Set while the agent waits in the kernel (after a quiet spell, or whenever idle in blocking mode): a command must wake it. */
     private volatile boolean sleeping;
     private long sleepAfterNs;
     private boolean timeoutsPaused;
@@ -195,7 +195,9 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         if (blocking && commandsApplied == 0)
         {
             // Nothing queued: wait in the kernel for packets (or a command's wakeup), at most until the next scan.
+            sleeping = true;
             packets = transport.pollBlocking(this, BLOCKING_WAIT_MS);
+            sleeping = false;
             nowNs = clock.nanoTime();
         }
         else if (commandsApplied == 0 && sleepAfterNs > 0 && nowNs - lastMediaNs > sleepAfterNs)

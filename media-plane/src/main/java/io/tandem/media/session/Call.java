@@ -16,7 +16,7 @@ public final class Call
     final List<MediaStream> owned = new ArrayList<>();
     final long createdEpochSeconds = System.currentTimeMillis() / 1000;
     long lastSignalEpochSeconds = createdEpochSeconds;
-    /** When a delayed delete ends the call (System.nanoTime), or 0 if none is pending. */
+    /** When a delayed delete ends the call (on the registry's clock), or 0 if none is pending. */
     long deleteAtNs;
 
     Call(final String callId, final long handle, final long createdNs)

@@ -14,6 +14,7 @@ import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.LatchMode;
 import io.tandem.media.stats.MediaCounters;
 
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
@@ -32,9 +33,10 @@ public final class CallRegistry implements AutoCloseable
      * @param tos TOS byte of media sockets; 0 leaves it unmarked
      * @param freebind media sockets may bind an address not (yet) on this host
      * @param asideLocation where calls that cannot be restored are kept, for log lines
+     * @param clock the monotonic clock of call ages and delayed deletes (the relay's clock)
      */
     public record Settings(List<InterfaceSpec> interfaces, LatchMode latchMode, long finalTimeoutNs, int tos,
-        boolean freebind, String asideLocation)
+        boolean freebind, String asideLocation, NanoClock clock)
     {
     }
 
@@ -287,7 +289,7 @@ public final class CallRegistry implements AutoCloseable
         final boolean created = call == null;
         if (created)
         {
-            call = new Call(callId, nextHandle++, System.nanoTime());
+            call = new Call(callId, nextHandle++, settings.clock().nanoTime());
         }
         Monologue from = call.monologues.get(fromTag);
         if (from == null)
@@ -395,7 +397,7 @@ public final class CallRegistry implements AutoCloseable
         {
             return false;
         }
-        call.deleteAtNs = Math.max(1, System.nanoTime() + delayNs);
+        call.deleteAtNs = Math.max(1, settings.clock().nanoTime() + delayNs);
         return true;
     }
 

@@ -166,7 +166,7 @@ final class CallRestorer
         {
             throw new RestoreException(RestoreFailure.UNKNOWN_TRANSCODER, ex.getMessage());
         }
-        final Call call = new Call(record.callId(), registry.nextHandle(), System.nanoTime());
+        final Call call = new Call(record.callId(), registry.nextHandle(), registry.settings().clock().nanoTime());
         final List<MediaStream> added = new ArrayList<>();
         try
         {

@@ -46,7 +46,7 @@ final class Housekeeping
             }
         }
         final long finalTimeoutNs = registry.settings().finalTimeoutNs();
-        final long now = System.nanoTime();
+        final long now = registry.settings().clock().nanoTime();
         for (final Call call : registry.calls())
         {
             final long deleteAt = call.deleteAtNs;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.tandem.media.MediaPlane;
+import io.tandem.media.TestClock;
 import io.tandem.media.TestContexts;
 import io.tandem.media.RtpPeerAccess;
 
@@ -29,6 +30,7 @@ class NgCallFlowTest
     Path dir;
 
     private MediaPlane plane;
+    private final TestClock clock = new TestClock();
     private NgServer server;
     private NgClient client;
     private final List<AutoCloseable> peers = new ArrayList<>();
@@ -37,6 +39,7 @@ class NgCallFlowTest
     void setUp() throws Exception
     {
         plane = new MediaPlane(TestContexts.media(dir)
+            .nanoClock(clock)
             .portRange(20100, 20199));
         final NgContext ng = new NgContext().listen("127.0.0.1:0").conclude();
         server = new NgServer(ng, new NgCommands(plane.registry(), 0, plane.context().maxCalls(), plane.context().deleteDelayNs()), plane.counters());
@@ -207,15 +210,13 @@ class NgCallFlowTest
 
         // A new offer (a re-INVITE that crossed the BYE) cancels the pending delete.
         assertEquals(bobSendsTo, offer("c", "alice", "bob", sdp(alice.port(), "a")));
-        Thread.sleep(1500);
+        clock.advanceAndHousekeep(plane, 1500);
         assertEquals(1, plane.registry().callCount());
 
         assertEquals("ok", client.send(delete).get("result"));
-        final long deadline = System.nanoTime() + 5_000_000_000L;
-        while (plane.registry().callCount() > 0 && System.nanoTime() - deadline < 0)
-        {
-            Thread.sleep(50);
-        }
+        clock.advanceAndHousekeep(plane, 999);
+        assertEquals(1, plane.registry().callCount(), "not before the delay");
+        clock.advanceAndHousekeep(plane, 2);
         assertEquals(0, plane.registry().callCount(), "deleted once the delay passed");
         assertEquals(plane.registry().ports().capacity(), plane.registry().ports().available());
     }
