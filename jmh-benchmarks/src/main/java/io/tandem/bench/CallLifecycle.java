@@ -32,6 +32,7 @@ public final class CallLifecycle
           --calls N           calls to run, after the warm-up [5000]
           --warmup N          calls run first, not measured [1000]
           --in-flight N       calls in flight at once (client threads) [1]
+          --rate N            start at most N calls per second in all (0: as fast as replies come) [0]
           --relay-pid PID     also report the relay process's CPU time per call
           --label TEXT        name of the relay in the report [the ng address]
         """;
@@ -53,6 +54,7 @@ public final class CallLifecycle
         int calls = 5000;
         int warmup = 1000;
         int inFlight = 1;
+        double rate = 0;
         long pid = -1;
         String label = null;
         for (int i = 0; i < args.length; i++)
@@ -73,20 +75,21 @@ public final class CallLifecycle
                 case "--calls" -> calls = Integer.parseInt(value);
                 case "--warmup" -> warmup = Integer.parseInt(value);
                 case "--in-flight" -> inFlight = Integer.parseInt(value);
+                case "--rate" -> rate = Double.parseDouble(value);
                 case "--relay-pid" -> pid = Long.parseLong(value);
                 case "--label" -> label = value;
                 default -> fail("unknown option " + args[i - 1]);
             }
         }
         final int colon = ng.lastIndexOf(':');
-        if (colon <= 0 || calls < 1 || inFlight < 1 || inFlight > 256 || warmup < 0)
+        if (colon <= 0 || calls < 1 || inFlight < 1 || inFlight > 256 || warmup < 0 || rate < 0)
         {
-            fail("need --ng HOST:PORT, --calls >= 1, --in-flight 1..256, --warmup >= 0");
+            fail("need --ng HOST:PORT, --calls >= 1, --in-flight 1..256, --warmup >= 0, --rate >= 0");
         }
         final InetSocketAddress server =
             new InetSocketAddress(InetAddress.ofLiteral(ng.substring(0, colon)), Integer.parseInt(ng.substring(colon + 1)));
-        run(server, warmup, inFlight, -1);
-        final Result result = run(server, calls, inFlight, pid);
+        run(server, warmup, inFlight, rate, -1);
+        final Result result = run(server, calls, inFlight, rate, pid);
         report(label == null ? ng : label, inFlight, result, System.out);
     }
 
@@ -97,9 +100,9 @@ public final class CallLifecycle
         System.exit(2);
     }
 
-    /** Run {@code calls} call lifecycles over {@code inFlight} client threads. */
-    static Result run(final InetSocketAddress server, final int calls, final int inFlight, final long pid)
-        throws Exception
+    /** Run {@code calls} call lifecycles over {@code inFlight} client threads, at most {@code rate} a second (0: no limit). */
+    static Result run(final InetSocketAddress server, final int calls, final int inFlight, final double rate,
+        final long pid) throws Exception
     {
         final Histogram[] latency = new Histogram[COMMANDS.length];
         for (int c = 0; c < latency.length; c++)
@@ -115,8 +118,9 @@ public final class CallLifecycle
         for (int t = 0; t < inFlight; t++)
         {
             final int client = t;
+            final long intervalNs = rate > 0 ? (long)(1e9 * inFlight / rate) : 0;
             threads.add(Thread.ofPlatform().name("lifecycle-" + t).start(() ->
-                runClient(server, client, calls, next, latency, errors)));
+                runClient(server, client, calls, intervalNs, next, latency, errors)));
         }
         for (final Thread thread : threads)
         {
@@ -126,14 +130,24 @@ public final class CallLifecycle
         return new Result(latency, calls, seconds, cpu.seconds(cpu.ticks() - cpuBefore), errors.get());
     }
 
-    private static void runClient(final InetSocketAddress server, final int client, final int calls, final AtomicLong next,
-        final Histogram[] latency, final AtomicLong errors)
+    private static void runClient(final InetSocketAddress server, final int client, final int calls,
+        final long intervalNs, final AtomicLong next, final Histogram[] latency, final AtomicLong errors)
     {
         final int port = 20000 + 4 * client;
+        long startAt = System.nanoTime();
         try (NgClient ng = new NgClient(server, Duration.ofSeconds(2), 3))
         {
             for (long n = next.getAndIncrement(); n < calls; n = next.getAndIncrement())
             {
+                if (intervalNs > 0)
+                {
+                    final long waitNs = startAt - System.nanoTime();
+                    if (waitNs > 0)
+                    {
+                        TimeUnit.NANOSECONDS.sleep(waitNs);
+                    }
+                    startAt += intervalNs;
+                }
                 final String callId = UUID.randomUUID() + "@192.0.2.10";
                 final Map<String, Object>[] requests = lifecycle(callId, port);
                 for (int c = 0; c < requests.length; c++)

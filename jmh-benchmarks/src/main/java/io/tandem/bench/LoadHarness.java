@@ -55,8 +55,11 @@ public final class LoadHarness
      * @param relayCpuSeconds CPU time the relay process used while measured, or -1 if not known
      * @param lagMs           how far behind its schedule the paced generator ended (0 for the closed loop): above
      *                        a few milliseconds the generator, not the relay, set the rate actually offered
+     * @param maxGapNs        the longest time between two packets arriving on one stream while measured: a relay
+     *                        that stalls shows here even when few packets wait behind the stall
      */
-    record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds, double lagMs)
+    record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds, double lagMs,
+        long maxGapNs)
     {
         /** The paced generator kept to its schedule: it ended less than 1% of the run behind. */
         boolean keptPace()
@@ -230,6 +233,9 @@ public final class LoadHarness
         long received;
         long fromNs = Long.MAX_VALUE;
         long untilNs = Long.MAX_VALUE;
+        /** When each stream's last packet arrived (0: none yet), and the longest gap between two, measured. */
+        final long[] lastArrivalNs = new long[streams.size()];
+        long maxGapNs;
 
         Receiving(final ClosedLoop closedLoop) throws IOException
         {
@@ -279,10 +285,19 @@ public final class LoadHarness
                 return;
             }
             final long stamp = packet.getLong(HEADER);
+            final int stream = packet.getInt(HEADER + 8);
             if (stamp - fromNs >= 0 && stamp - untilNs < 0)
             {
                 histogram.recordValue(Math.max(0, now - stamp));
                 received++;
+                if (stream >= 0 && stream < lastArrivalNs.length && lastArrivalNs[stream] != 0)
+                {
+                    maxGapNs = Math.max(maxGapNs, now - lastArrivalNs[stream]);
+                }
+            }
+            if (stream >= 0 && stream < lastArrivalNs.length)
+            {
+                lastArrivalNs[stream] = now;
             }
             if (closedLoop != null)
             {
@@ -370,7 +385,8 @@ public final class LoadHarness
             {
                 receiving.poll(1);
             }
-            return new Result(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), lagMs);
+            return new Result(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), lagMs,
+                receiving.maxGapNs);
         }
     }
 
@@ -470,7 +486,8 @@ public final class LoadHarness
             {
                 receiving.poll(1);
             }
-            return new Result(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), 0);
+            return new Result(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), 0,
+                receiving.maxGapNs);
         }
     }
 
@@ -548,6 +565,7 @@ public final class LoadHarness
         out.printf(Locale.ROOT, "  one-way latency (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  p99.99 %.1f  max %.1f%n",
             us(h.getValueAtPercentile(50)), us(h.getValueAtPercentile(90)), us(h.getValueAtPercentile(99)),
             us(h.getValueAtPercentile(99.9)), us(h.getValueAtPercentile(99.99)), us(h.getMaxValue()));
+        out.printf(Locale.ROOT, "  largest gap between two packets of one stream: %.1f ms%n", result.maxGapNs() / 1e6);
         if (!result.keptPace())
         {
             out.printf(Locale.ROOT, "  the generator fell %.0f ms behind its schedule: it, not the relay, limited the rate%n",

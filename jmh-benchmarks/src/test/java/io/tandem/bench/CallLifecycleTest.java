@@ -53,7 +53,7 @@ class CallLifecycleTest
     @Test
     void everyCallIsOfferedAnsweredAndDeletedWithNothingLeft() throws Exception
     {
-        final CallLifecycle.Result result = CallLifecycle.run(ng.localAddress(), 300, 4, ProcessHandle.current().pid());
+        final CallLifecycle.Result result = CallLifecycle.run(ng.localAddress(), 300, 4, 0, ProcessHandle.current().pid());
         assertEquals(0, result.errors());
         assertEquals(300, result.latency()[0].getTotalCount(), "one offer per call");
         assertEquals(300, result.latency()[2].getTotalCount(), "one delete per call");
@@ -63,6 +63,14 @@ class CallLifecycleTest
         CallLifecycle.report("tandem", 4, result, new PrintStream(text, true, StandardCharsets.UTF_8));
         final String report = text.toString(StandardCharsets.UTF_8);
         assertTrue(report.contains("300 calls") && report.contains("offer ") && report.contains("relay CPU"), report);
+    }
+
+    @Test
+    void aRateSpreadsTheCallsOverTime() throws Exception
+    {
+        final CallLifecycle.Result result = CallLifecycle.run(ng.localAddress(), 40, 2, 100, -1);
+        assertEquals(0, result.errors());
+        assertTrue(result.seconds() >= 0.3, "40 calls at 100 a second take about 0.4 s: " + result.seconds());
     }
 
     /** bin/tandem picks the media plane's jar, not the tests jar beside it (it once picked the tests jar). */

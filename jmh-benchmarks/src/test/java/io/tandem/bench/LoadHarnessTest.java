@@ -68,6 +68,9 @@ class LoadHarnessTest
         assertTrue(result.keptPace(), "500 packets/s is within any generator's pace: " + result.lagMs() + " ms behind");
         assertEquals(result.sent(), result.received(), "no loss at 500 packets/s on loopback");
         assertEquals(result.received(), result.latency().getTotalCount());
+        assertTrue(result.maxGapNs() >= 10_000_000 && result.maxGapNs() < 1_000_000_000L,
+            "10 streams at 50 packets/s each: about 20 ms between two packets of one stream: " + result.maxGapNs());
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("largest gap"), out.toString(StandardCharsets.UTF_8));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("loss 0.000%"), out.toString(StandardCharsets.UTF_8));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("relay CPU:"), out.toString(StandardCharsets.UTF_8));
         assertTrue(Files.readString(dir.resolve("load.hlog")).contains("#[StartTime:"));
@@ -79,12 +82,12 @@ class LoadHarnessTest
     void aGeneratorThatFellBehindSaysSoInsteadOfBlamingTheRelay()
     {
         final LoadHarness harness = new LoadHarness(options(false));
-        final LoadHarness.Result behind = new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 250);
+        final LoadHarness.Result behind = new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 250, 0);
         assertTrue(!behind.keptPace(), "250 ms behind in a 1 s run");
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         harness.report(behind, new PrintStream(out, true, StandardCharsets.UTF_8));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("the generator fell 250 ms behind"), out.toString(StandardCharsets.UTF_8));
-        assertTrue(new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 5).keptPace());
+        assertTrue(new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 5, 0).keptPace());
     }
 
     @Test
