@@ -50,34 +50,6 @@ public final class LoadHarness
     {
     }
 
-    /**
-     * What one run measured.
-     * @param relayCpuSeconds CPU time the relay process used while measured, or -1 if not known
-     * @param lagMs           how far behind its schedule the paced generator ended (0 for the closed loop): above
-     *                        a few milliseconds the generator, not the relay, set the rate actually offered
-     * @param maxGapNs        the longest time between two packets arriving on one stream while measured: a relay
-     *                        that stalls shows here even when few packets wait behind the stall
-     */
-    record Result(long sent, long received, double seconds, Histogram latency, double relayCpuSeconds, double lagMs,
-        long maxGapNs)
-    {
-        /** The paced generator kept to its schedule: it ended less than 1% of the run behind. */
-        boolean keptPace()
-        {
-            return lagMs < seconds * 10;
-        }
-
-        double lossPercent()
-        {
-            return sent == 0 ? 0 : 100.0 * Math.max(0, sent - received) / sent;
-        }
-
-        double packetsPerSecond()
-        {
-            return received / seconds;
-        }
-    }
-
     private final LoadOptions options;
     private final List<DatagramChannel> channels = new ArrayList<>();
     private final List<Stream> streams = new ArrayList<>();
@@ -118,7 +90,7 @@ public final class LoadHarness
             }
             else
             {
-                final Result result = options.closedLoop() ? harness.runClosedLoop() : harness.runPaced(options.rate());
+                final LoadResult result = options.closedLoop() ? harness.runClosedLoop() : harness.runPaced(options.rate());
                 harness.report(result, System.out);
                 harness.writeOutputs(result);
             }
@@ -324,7 +296,7 @@ public final class LoadHarness
      * Open loop: packets leave evenly spaced at {@code rate}, each stamped with when it was meant to leave; between
      * sends the same thread receives. A bounded busy loop: a benchmark, not a service.
      */
-    Result runPaced(final long rate) throws IOException, InterruptedException
+    LoadResult runPaced(final long rate) throws IOException, InterruptedException
     {
         pin();
         final RelayCpu cpu = RelayCpu.of(options.relayPid());
@@ -385,7 +357,7 @@ public final class LoadHarness
             {
                 receiving.poll(1);
             }
-            return new Result(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), lagMs,
+            return new LoadResult(sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), lagMs,
                 receiving.maxGapNs);
         }
     }
@@ -437,7 +409,7 @@ public final class LoadHarness
         }
     }
 
-    Result runClosedLoop() throws IOException, InterruptedException
+    LoadResult runClosedLoop() throws IOException, InterruptedException
     {
         pin();
         final RelayCpu cpu = RelayCpu.of(options.relayPid());
@@ -486,7 +458,7 @@ public final class LoadHarness
             {
                 receiving.poll(1);
             }
-            return new Result(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), 0,
+            return new LoadResult(loop.sent, receiving.received, options.duration(), receiving.histogram, cpu.seconds(cpuTicks), 0,
                 receiving.maxGapNs);
         }
     }
@@ -505,7 +477,7 @@ public final class LoadHarness
         // Double until a run fails, then bisect.
         while (true)
         {
-            final Result result = runPaced(high);
+            final LoadResult result = runPaced(high);
             printFloodRun(out, high, result);
             if (!result.keptPace())
             {
@@ -522,7 +494,7 @@ public final class LoadHarness
         for (int i = 0; i < 5 && high - low > low / 20; i++)
         {
             final long mid = (low + high) / 2;
-            final Result result = runPaced(mid);
+            final LoadResult result = runPaced(mid);
             printFloodRun(out, mid, result);
             if (result.lossPercent() < 0.1 && result.keptPace())
             {
@@ -547,13 +519,13 @@ public final class LoadHarness
         }
     }
 
-    private static void printFloodRun(final PrintStream out, final long rate, final Result result)
+    private static void printFloodRun(final PrintStream out, final long rate, final LoadResult result)
     {
         out.printf(Locale.ROOT, "  rate %,9d pps: loss %.3f%%%s%n", rate, result.lossPercent(),
             result.keptPace() ? "" : String.format(Locale.ROOT, ", generator %.0f ms behind", result.lagMs()));
     }
 
-    void report(final Result result, final PrintStream out)
+    void report(final LoadResult result, final PrintStream out)
     {
         final Histogram h = result.latency();
         out.printf(Locale.ROOT, "%s: %d calls, %s, %.0f s measured%n", options.label(), options.calls(),
@@ -583,7 +555,7 @@ public final class LoadHarness
         return nanos / 1000.0;
     }
 
-    void writeOutputs(final Result result) throws IOException
+    void writeOutputs(final LoadResult result) throws IOException
     {
         try (PrintStream log = new PrintStream(new FileOutputStream(options.histogram()), false, StandardCharsets.UTF_8))
         {

@@ -58,7 +58,7 @@ class LoadHarnessTest
         final LoadHarness harness = new LoadHarness(options(false));
         harness.setUpCalls();
         assertEquals(5, plane.registry().callCount());
-        final LoadHarness.Result result = harness.runPaced(500);
+        final LoadResult result = harness.runPaced(500);
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         harness.report(result, new PrintStream(out, true, StandardCharsets.UTF_8));
         harness.writeOutputs(result);
@@ -82,12 +82,12 @@ class LoadHarnessTest
     void aGeneratorThatFellBehindSaysSoInsteadOfBlamingTheRelay()
     {
         final LoadHarness harness = new LoadHarness(options(false));
-        final LoadHarness.Result behind = new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 250, 0);
+        final LoadResult behind = new LoadResult(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 250, 0);
         assertTrue(!behind.keptPace(), "250 ms behind in a 1 s run");
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         harness.report(behind, new PrintStream(out, true, StandardCharsets.UTF_8));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("the generator fell 250 ms behind"), out.toString(StandardCharsets.UTF_8));
-        assertTrue(new LoadHarness.Result(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 5, 0).keptPace());
+        assertTrue(new LoadResult(1000, 1000, 1, new org.HdrHistogram.Histogram(3), -1, 5, 0).keptPace());
     }
 
     @Test
@@ -95,7 +95,7 @@ class LoadHarnessTest
     {
         final LoadHarness harness = new LoadHarness(options(true));
         harness.setUpCalls();
-        final LoadHarness.Result result = harness.runClosedLoop();
+        final LoadResult result = harness.runClosedLoop();
         harness.tearDown();
         assertTrue(result.received() > 100, "packets went round: " + result.received());
         assertTrue(result.received() <= result.sent() + 10, result.toString());

@@ -81,6 +81,9 @@ public final class Main
           --journal-peer HOST:PORT     the peer's journal endpoint: while active, every call is
                                   journaled there over Aeron; while standby, the peer's calls are
                                   applied here, sockets bound (use --freebind for a virtual IP) [off]
+          --journal-listen-channel URI, --journal-peer-channel URI
+                                  an Aeron channel instead of either endpoint: multicast, or
+                                  multi-destination-cast to several standbys (README, HA section) [off]
           --journal-cluster N     the pair's cluster id; records of another are refused [1]
           --aeron-dir DIR         an external Aeron media driver for the journal [an embedded one]
           --call ID,A_HOST:A_PORT,B_HOST:B_PORT
@@ -248,6 +251,8 @@ public final class Main
                 }
                 case "--journal-listen" -> ctx.journal(value, ctx.journalPeer());
                 case "--journal-peer" -> ctx.journal(ctx.journalListen(), value);
+                case "--journal-listen-channel" -> ctx.journalChannels(value, ctx.journalPeerChannel());
+                case "--journal-peer-channel" -> ctx.journalChannels(ctx.journalListenChannel(), value);
                 case "--journal-cluster" -> ctx.journalCluster(number(value, option));
                 case "--aeron-dir" -> ctx.aeronDirectory(value);
                 default -> ngOption(ng, option, value);

@@ -48,6 +48,8 @@ public final class MediaContext
     private boolean freebind = Boolean.getBoolean("tandem.media.freebind");
     private String journalListen = System.getProperty("tandem.journal.listen");
     private String journalPeer = System.getProperty("tandem.journal.peer");
+    private String journalListenChannel = System.getProperty("tandem.journal.listen-channel");
+    private String journalPeerChannel = System.getProperty("tandem.journal.peer-channel");
     private int journalCluster = Integer.getInteger("tandem.journal.cluster", 1);
     private String aeronDirectory = System.getProperty("tandem.journal.aeron-dir");
     private boolean startActive = true;
@@ -62,10 +64,10 @@ public final class MediaContext
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
         }
-        if ((journalListen == null) != (journalPeer == null))
+        if ((journalListen == null && journalListenChannel == null) != (journalPeer == null && journalPeerChannel == null))
         {
             throw new IllegalArgumentException("the journal needs both this node's endpoint and its peer's " +
-                "(--journal-listen and --journal-peer)");
+                "(--journal-listen or --journal-listen-channel, and --journal-peer or --journal-peer-channel)");
         }
         if (timeoutNs < 0 || finalTimeoutNs < 0 || deleteDelayNs < 0 || silentTimeoutNs < 0)
         {
@@ -414,10 +416,32 @@ public final class MediaContext
         return journalPeer;
     }
 
+    /**
+     * Aeron channels for the journal instead of the endpoints: where this node receives (a multicast group, or a
+     * multi-destination-cast subscription) and where it sends (multicast, or an MDC publication for several
+     * standbys). Either may be null: that direction then uses its endpoint.
+     */
+    public MediaContext journalChannels(final String listenChannel, final String peerChannel)
+    {
+        journalListenChannel = listenChannel;
+        journalPeerChannel = peerChannel;
+        return this;
+    }
+
+    public String journalListenChannel()
+    {
+        return journalListenChannel;
+    }
+
+    public String journalPeerChannel()
+    {
+        return journalPeerChannel;
+    }
+
     /** Whether this node replicates its calls to a peer. */
     public boolean journaled()
     {
-        return journalListen != null && journalPeer != null;
+        return (journalListen != null || journalListenChannel != null) && (journalPeer != null || journalPeerChannel != null);
     }
 
     /** The HA pair's cluster id: journal records of another cluster are refused. */

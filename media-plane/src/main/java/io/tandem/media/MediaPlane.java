@@ -129,6 +129,8 @@ public final class MediaPlane implements AutoCloseable
         final JournalNode node = new JournalNode(new JournalContext()
             .listen(ctx.journalListen())
             .peer(ctx.journalPeer())
+            .listenChannel(ctx.journalListenChannel())
+            .peerChannel(ctx.journalPeerChannel())
             .clusterId(ctx.journalCluster())
             .aeronDirectory(ctx.aeronDirectory())
             .epochFile(ctx.epochFile())

@@ -82,12 +82,27 @@ class MainTest
     }
 
     @Test
+    void theJournalTakesAeronChannelsInsteadOfEndpoints()
+    {
+        final MediaContext ctx = Main.parse(new String[] {
+            "--journal-listen-channel", "aeron:udp?endpoint=127.0.0.1:7400",
+            "--journal-peer-channel", "aeron:udp?control=127.0.0.1:7401|control-mode=dynamic"}).context();
+        assertTrue(ctx.journaled());
+        assertEquals("aeron:udp?control=127.0.0.1:7401|control-mode=dynamic", ctx.journalPeerChannel());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {
+            "--journal-listen-channel", "aeron:udp?endpoint=127.0.0.1:7400"})).getMessage().contains("--journal-peer"));
+        assertTrue(Main.parse(new String[] {"--journal-listen", "127.0.0.1:7400", "--journal-peer-channel",
+            "aeron:udp?endpoint=127.0.0.1:7410"}).context().journaled(), "an endpoint one way, a channel the other");
+    }
+
+    @Test
     void helpNamesEveryOption()
     {
         assertTrue(Main.parse(new String[] {"--help"}).help());
         for (final String option : new String[] {"--bind", "--advertise", "--ports", "--sessions", "--counters",
             "--max-calls", "--idle", "--endpoint-learning", "--timeout", "--final-timeout", "--silent-timeout", "--delete-delay", "--call", "--interface",
-            "--forwarder-cpu", "--listen-ng", "--listen-tcp-ng", "--ng-allow", "--max-sessions", "--role"})
+            "--forwarder-cpu", "--listen-ng", "--listen-tcp-ng", "--ng-allow", "--max-sessions", "--role", "--journal-listen",
+            "--journal-peer", "--journal-listen-channel", "--journal-peer-channel", "--journal-cluster", "--aeron-dir"})
         {
             assertTrue(Main.USAGE.contains(option), option);
         }

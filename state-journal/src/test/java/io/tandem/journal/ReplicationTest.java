@@ -116,6 +116,51 @@ class ReplicationTest
         assertEquals(JournalNode.Role.MIRROR, mirror.role());
     }
 
+    /**
+     * One active, two mirrors, over an Aeron multi-destination-cast channel: the active sends each record once, to a
+     * control endpoint the mirrors register with, and each mirror asks for its snapshot over unicast. Both end
+     * with the active's table; a mirror that joins late gets a snapshot without disturbing the other.
+     */
+    @Test
+    void twoMirrorsFollowOneActiveOverMultiDestinationCast() throws Exception
+    {
+        final String activeControl = "aeron:udp?endpoint=127.0.0.1:40710";
+        final String mdc = "127.0.0.1:40711";
+        final JournalNode active = node("mdc-a", new JournalContext()
+            .listenChannel(activeControl)
+            .peerChannel("aeron:udp?control=" + mdc + "|control-mode=dynamic"), new RecordingSink(), new TestCounters()).start();
+        final RecordingSink first = new RecordingSink();
+        final JournalNode b = node("mdc-b", new JournalContext()
+            .listenChannel("aeron:udp?endpoint=127.0.0.1:40720|control=" + mdc)
+            .peerChannel(activeControl).startActive(false), first, new TestCounters()).start();
+        await(b::isInSync, "the first mirror has its snapshot");
+
+        final Map<String, String> rows = new HashMap<>();
+        for (int i = 0; i < 300; i++)
+        {
+            rows.put(callId(i), "offer " + i);
+            active.put(TABLE, bytes(callId(i)), bytes("offer " + i));
+        }
+        await(() -> first.rows.equals(expected(rows)), "the first mirror holds the active's table");
+
+        final RecordingSink second = new RecordingSink();
+        final TestCounters secondCounters = new TestCounters();
+        final JournalNode c = node("mdc-c", new JournalContext()
+            .listenChannel("aeron:udp?endpoint=127.0.0.1:40730|control=" + mdc)
+            .peerChannel(activeControl).startActive(false), second, secondCounters).start();
+        await(c::isInSync, "the second mirror has its snapshot");
+        for (int i = 0; i < 300; i += 2)
+        {
+            rows.remove(callId(i));
+            active.remove(TABLE, bytes(callId(i)));
+        }
+        await(() -> first.rows.equals(expected(rows)) && second.rows.equals(expected(rows)),
+            "both mirrors hold the active's table");
+        assertEquals(0, secondCounters.get("tandem_journal_refused_total"));
+        assertEquals(JournalNode.Role.MIRROR, b.role());
+        assertEquals(JournalNode.Role.MIRROR, c.role());
+    }
+
     @Test
     void aMirrorThatRestartsResyncsBySnapshotWithNothingLostOrLeftOver() throws Exception
     {
