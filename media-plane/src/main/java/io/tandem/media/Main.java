@@ -366,6 +366,7 @@ public final class Main
                 ctx.deleteDelayNs()).role(options.role()).maxStreams(options.ng().maxStreams());
             wireRoles(plane, commands);
             listeners = Listeners.open(options.ng(), commands, plane);
+            commands.guardControlEndpoints(listeners.addresses());
         }
         catch (final RuntimeException ex)
         {
@@ -454,6 +455,25 @@ public final class Main
                 CloseHelper.quietCloseAll(http, tcp, udp);
                 throw ex;
             }
+        }
+
+        /** Where the listeners listen: SDP may not point media there. */
+        List<InetSocketAddress> addresses()
+        {
+            final List<InetSocketAddress> all = new ArrayList<>(List.of(udp.localAddress()));
+            if (tcp != null)
+            {
+                all.add(tcp.localAddress());
+            }
+            if (http != null)
+            {
+                all.add(http.localAddress());
+            }
+            if (ws != null)
+            {
+                all.add(ws.localAddress());
+            }
+            return all;
         }
 
         void print(final PrintStream out, final NgContext ng)

@@ -32,18 +32,14 @@ public final class NgCommands
 
     private final CallRegistry registry;
     private final NgReports reports;
+    private final MediaAddressPolicy addresses;
     private int maxStreams = DEFAULT_MAX_STREAMS;
     private final MediaCounters counters;
     private final long maxSessions;
     private final long deleteDelayNs;
     private volatile String role = "active";
     private java.util.function.Consumer<Boolean> roleListener;
-    /** For replace=SDP-version: the last SDP sent on behalf of each party (call-id, tag) and its version. */
-    private final Map<String, SentSdp> sentSdp = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private record SentSdp(String body, long version)
-    {
-    }
+    private final SdpVersions sdpVersions = new SdpVersions();
 
     /**
      * @param maxSessions calls beyond which an offer gets {@code load limit}; 0: {@code maxCalls}
@@ -54,10 +50,11 @@ public final class NgCommands
     {
         this.registry = registry;
         this.reports = new NgReports(registry);
+        this.addresses = new MediaAddressPolicy(registry.interfaces());
         this.counters = registry.counters();
         this.maxSessions = maxSessions > 0 ? maxSessions : maxCalls;
         this.deleteDelayNs = deleteDelayNs;
-        registry.onCallEnded((call) -> sentSdp.keySet().removeIf((key) -> key.startsWith(call.callId() + '\u0000')));
+        registry.onCallEnded((call) -> sdpVersions.forget(call.callId()));
     }
 
     /** Execute one request. Never throws for bad input: errors become {@code result: error} replies. */
@@ -117,6 +114,12 @@ public final class NgCommands
             counters.ngErrors.increment();
             return error("Internal error: " + ex);
         }
+    }
+
+    /** Refuse SDP that points media at these control endpoints (the ng listeners, HTTP) too. */
+    public void guardControlEndpoints(final List<java.net.InetSocketAddress> endpoints)
+    {
+        addresses.guardControl(endpoints);
     }
 
     /** The reply to the last {@link #executeBeforeReply} has gone: the relay may take the changes now. */
@@ -245,7 +248,7 @@ public final class NgCommands
             return loadLimit(flags, "Out of media ports"); // another node may have them: say so, as load
         }
 
-        final List<StreamSpec> specs = NgStreams.specs(sdp, flags);
+        final List<StreamSpec> specs = NgStreams.specs(sdp, flags, addresses);
         final NgCodecs codecs = NgCodecs.of(flags, warnings);
         final G711Pair[] transcoding = answer ? planTranscoding(callId, fromTag, sdp) : new G711Pair[0];
         final boolean[] offererMux = answer ? planOffererMux(flags, callId, fromTag, sdp) : new boolean[0];
@@ -294,7 +297,7 @@ public final class NgCommands
         }
         if (flags.replaces(NgFlags.Replace.SDP_VERSION))
         {
-            versionSdp(callId + '\u0000' + fromTag, sdp);
+            sdpVersions.version(callId, fromTag, sdp);
         }
         final Map<String, Object> reply = result("ok");
         reply.put("sdp", sdp.toString());
@@ -457,41 +460,7 @@ public final class NgCommands
         {
             sdp.replaceSessionName("Tandem");
         }
-        // session-connection: already rewritten above; SDP-version: applied last, once the body is final (versionSdp)
-    }
-
-    /**
-     * replace=SDP-version: the o= session version of what Tandem sends on behalf of a party goes up by one each
-     * time the body changes, and stays when it does not, as RFC 3264 asks, whatever the party itself did.
-     */
-    private void versionSdp(final String party, final Sdp sdp)
-    {
-        final String given = sdp.originVersion();
-        if (given == null)
-        {
-            return;
-        }
-        sdp.originVersion(0);
-        final String body = sdp.toString();
-        final SentSdp previous = sentSdp.get(party);
-        long version;
-        if (previous == null)
-        {
-            try
-            {
-                version = Long.parseLong(given);
-            }
-            catch (final NumberFormatException ex)
-            {
-                version = 1;
-            }
-        }
-        else
-        {
-            version = previous.body().equals(body) ? previous.version() : previous.version() + 1;
-        }
-        sentSdp.put(party, new SentSdp(body, version));
-        sdp.originVersion(version);
+        // session-connection: already rewritten above; SDP-version: applied last, once the body is final (SdpVersions)
     }
 
     // ---- delete / query / list / statistics ----

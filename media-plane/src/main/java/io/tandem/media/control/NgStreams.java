@@ -20,7 +20,7 @@ final class NgStreams
     {
     }
 
-    static List<StreamSpec> specs(final Sdp sdp, final NgFlags flags) throws NgException
+    static List<StreamSpec> specs(final Sdp sdp, final NgFlags flags, final MediaAddressPolicy policy) throws NgException
     {
         final InetAddress override = overrideAddress(flags);
         final LatchMode latch = latchMode(flags);
@@ -36,6 +36,8 @@ final class NgStreams
                 rtp = new InetSocketAddress(override, rtp.getPort());
                 rtcp = new InetSocketAddress(override, rtcp.getPort());
             }
+            rtp = policy.check(rtp, "media address");
+            rtcp = rtp == null ? null : policy.check(rtcp, "RTCP address");
             specs.add(StreamSpec.of(rtp)
                 .withRtcp(rtcp, m.hasAttribute("rtcp-mux"))
                 .withLatch(latch)

@@ -45,6 +45,17 @@ public final class MediaInterface
         return ports;
     }
 
+    /** The lowest and highest port this interface relays on. */
+    public int portMin()
+    {
+        return spec.portMin();
+    }
+
+    public int portMax()
+    {
+        return spec.portMax();
+    }
+
     @Override
     public String toString()
     {

@@ -3,8 +3,11 @@ package io.tandem.media.control;
 import static io.tandem.media.control.NgServerTest.kamailio;
 import static io.tandem.media.control.NgServerTest.sdp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import io.tandem.media.MediaPlane;
@@ -162,5 +165,64 @@ class HostileSignallingTest
         assertEquals(limited + 1, plane.counters().ngLoadLimit.get());
         assertEquals(2, plane.registry().callCount());
         assertEquals(0, plane.registry().ports().available());
+    }
+
+    private static String sdpAt(final String address, final int port)
+    {
+        return "v=0\r\no=- 1 1 IN IP4 " + address + "\r\ns=-\r\nc=IN IP4 " + address + "\r\nt=0 0\r\n" +
+            "m=audio " + port + " RTP/AVP 0\r\na=sendrecv\r\n";
+    }
+
+    private static String reason(final Map<String, Object> reply)
+    {
+        assertEquals("error", reply.get("result"), String.valueOf(reply));
+        return (String)reply.get("error-reason");
+    }
+
+    /**
+     * Issue 17, item 2: an SDP that points a party at one of Tandem's own media ports (a loop: two legs pointed at
+     * each other would circulate a packet for ever), at its ng port (reflection into the control plane), or at a
+     * multicast group is refused before any port is taken.
+     */
+    @Test
+    void sdpPointingAtTandemItselfOrAMulticastGroupIsRefused()
+    {
+        commands.guardControlEndpoints(List.of(new InetSocketAddress("127.0.0.1", 2223)));
+        assertTrue(reason(offer("loop", "a", sdpAt("127.0.0.1", 23100))).contains("Tandem's own media port"));
+        assertTrue(reason(offer("reflect", "a", sdpAt("127.0.0.1", 2223))).contains("Tandem's control port"));
+        assertTrue(reason(offer("group", "a", sdpAt("239.1.2.3", 5004))).contains("multicast"));
+        final Map<String, Object> rtcpAtTandem = kamailio("offer", "rtcp-loop", "a");
+        rtcpAtTandem.put("sdp", sdpAt("127.0.0.1", 5000) + "a=rtcp:23101\r\n");
+        assertTrue(reason(commands.execute(rtcpAtTandem)).contains("Invalid RTCP address 127.0.0.1:23101"));
+        assertTrue(plane.counters().ngErrors.get() >= 4);
+        assertNothingLeft();
+    }
+
+    /** c=0.0.0.0 is the old way to hold a call: accepted, and Tandem sends nothing there (0.0.0.0 is the local host). */
+    @Test
+    void theUnspecifiedAddressIsHoldNotADestination() throws Exception
+    {
+        final Map<String, Object> reply = offer("held", "a", sdpAt("0.0.0.0", 5000));
+        assertEquals("ok", reply.get("result"), String.valueOf(reply));
+        final int port = Sdp.parse((String)reply.get("sdp")).media().get(0).port();
+        final Map<String, Object> answer = kamailio("answer", "held", "a");
+        answer.put("to-tag", "b");
+        answer.put("sdp", sdpAt("127.0.0.1", 5002));
+        assertEquals("ok", commands.execute(answer).get("result"));
+        assertTrue(port > 0);
+        final io.tandem.media.session.CallRecord.MonologueRecord held = plane.registry().storedRecord("held").monologues()
+            .stream().filter((m) -> m.tag().equals("a")).findFirst().orElseThrow();
+        assertEquals(null, held.streams().get(0).spec().rtp(), "no destination for the held party");
+    }
+
+    /** With media interfaces off loopback, a loopback media address can only reach this host's own services. */
+    @Test
+    void loopbackIsRefusedWhenTheMediaInterfacesAreNotOnLoopback() throws Exception
+    {
+        plane.close();
+        plane = new MediaPlane(TestContexts.media(dir).bindAddress("0.0.0.0").portRange(23000, 23999));
+        commands = new NgCommands(plane.registry(), 0, plane.context().maxCalls(), 0);
+        assertTrue(reason(offer("lo", "a", sdpAt("127.0.0.1", 5000))).contains("loopback"));
+        assertNothingLeft();
     }
 }

@@ -1,0 +1,135 @@
+package io.tandem.media.control;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import io.tandem.media.session.MediaInterface;
+
+/**
+ * Where an SDP may point media (issue 17, item 2). An offer or answer names the address a party receives on; Tandem
+ * then sends media there. An attacker who controls signalling could name an address that turns Tandem against
+ * itself or its host: one of Tandem's own media ports (two legs pointed at each other make a packet circulate for
+ * ever), its ng, HTTP or WebSocket port, another service on loopback, or a multicast group. Those are refused with
+ * a clear ng error before any port is taken. The unspecified address (c=0.0.0.0, the old way to put a call on hold)
+ * is not refused: it means "send nothing" (sent to, 0.0.0.0 would reach the local host).
+ */
+final class MediaAddressPolicy
+{
+    private record Guard(InetAddress address, int portMin, int portMax, String what)
+    {
+        /** Whether this guard covers {@code a}: the same address, or any local address when bound to the wildcard. */
+        boolean covers(final InetSocketAddress a, final Set<InetAddress> local)
+        {
+            final InetAddress host = a.getAddress();
+            final boolean sameHost = address.isAnyLocalAddress() ? local.contains(host) || host.isLoopbackAddress() :
+                address.equals(host) || (address.isLoopbackAddress() && host.isLoopbackAddress());
+            return sameHost && a.getPort() >= portMin && a.getPort() <= portMax;
+        }
+    }
+
+    private final List<Guard> guards = new ArrayList<>();
+    private final boolean loopbackAllowed;
+    private final Set<InetAddress> localAddresses;
+
+    /**
+     * @param interfaces the media interfaces: their ports are guarded on their bind and advertised addresses;
+     *                   loopback is allowed when one of them is itself on loopback (the embedded default)
+     */
+    MediaAddressPolicy(final List<MediaInterface> interfaces)
+    {
+        boolean loopback = false;
+        for (final MediaInterface iface : interfaces)
+        {
+            loopback |= iface.bindAddress().isLoopbackAddress();
+            guards.add(new Guard(iface.bindAddress(), iface.portMin(), iface.portMax(), "Tandem's own media port"));
+            final InetAddress advertised = literal(iface.advertisedAddress());
+            if (advertised != null && !advertised.equals(iface.bindAddress()))
+            {
+                guards.add(new Guard(advertised, iface.portMin(), iface.portMax(), "Tandem's own media port"));
+            }
+        }
+        loopbackAllowed = loopback;
+        localAddresses = localAddresses();
+    }
+
+    /** Guard also the control ports (ng over UDP, TCP, WebSocket; HTTP): a reflected packet must not reach them. */
+    synchronized void guardControl(final List<InetSocketAddress> endpoints)
+    {
+        for (final InetSocketAddress endpoint : endpoints)
+        {
+            guards.add(new Guard(endpoint.getAddress(), endpoint.getPort(), endpoint.getPort(), "Tandem's control port"));
+        }
+    }
+
+    /**
+     * @param what what the address is, for the error ("media address", "RTCP address")
+     * @return where to send: the address, or null for none (none given, or the unspecified address: on hold)
+     * @throws NgException naming the address and why it is refused
+     */
+    synchronized InetSocketAddress check(final InetSocketAddress address, final String what) throws NgException
+    {
+        if (address == null || address.getAddress() == null || address.getAddress().isAnyLocalAddress())
+        {
+            return null;
+        }
+        final InetAddress host = address.getAddress();
+        if (host.isMulticastAddress())
+        {
+            throw refused(address, what, "a multicast address");
+        }
+        if (host.isLoopbackAddress() && !loopbackAllowed)
+        {
+            throw refused(address, what, "a loopback address, and Tandem's media interfaces are not on loopback");
+        }
+        for (final Guard guard : guards)
+        {
+            if (guard.covers(address, localAddresses))
+            {
+                throw refused(address, what, guard.what());
+            }
+        }
+        return address;
+    }
+
+    private static NgException refused(final InetSocketAddress address, final String what, final String why)
+    {
+        return new NgException("Invalid " + what + " " + address.getAddress().getHostAddress() + ":" + address.getPort() +
+            ": " + why);
+    }
+
+    private static InetAddress literal(final String address)
+    {
+        try
+        {
+            return address == null ? null : InetAddress.ofLiteral(address);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return null;
+        }
+    }
+
+    /** The host's addresses, read once: a guard bound to the wildcard covers each of them. */
+    private static Set<InetAddress> localAddresses()
+    {
+        final Set<InetAddress> local = new HashSet<>();
+        try
+        {
+            for (final NetworkInterface nic : NetworkInterface.networkInterfaces().toList())
+            {
+                nic.inetAddresses().forEach(local::add);
+            }
+        }
+        catch (final SocketException ex)
+        {
+            // no list: a wildcard guard then covers loopback only
+        }
+        return local;
+    }
+}
