@@ -153,7 +153,10 @@ public final class Sdp
         return new InetSocketAddress(SdpParser.literal(address.contains("/") ? address.substring(0, address.indexOf('/')) : address), m.port);
     }
 
-    /** Where it receives RTCP: a=rtcp if given, else the RTP port + 1 (or the RTP port itself with rtcp-mux). */
+    /**
+     * Where it receives RTCP: a=rtcp if given, else the RTP port + 1 (also with rtcp-mux: where the party falls back
+     * to should the answer not accept it), or the RTP port itself for port 65535, which has no next.
+     */
     public InetSocketAddress rtcpAddress(final Media m)
     {
         final InetSocketAddress rtp = rtpAddress(m);
@@ -164,7 +167,7 @@ public final class Sdp
         final Line rtcp = rtcpLine(m);
         if (rtcp == null)
         {
-            return new InetSocketAddress(rtp.getAddress(), rtp.getPort() + 1);
+            return new InetSocketAddress(rtp.getAddress(), rtp.getPort() < 65535 ? rtp.getPort() + 1 : rtp.getPort());
         }
         final String[] fields = rtcp.value.substring("rtcp:".length()).split(" ", -1);
         final int port = Integer.parseInt(fields[0]);

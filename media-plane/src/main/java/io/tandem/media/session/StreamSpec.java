@@ -23,9 +23,11 @@ public record StreamSpec(
     String formats,
     boolean sends)
 {
+    /** A stream whose RTCP is on the next port (on the same port for RTP port 65535, which has no next). */
     public static StreamSpec of(final InetSocketAddress rtp)
     {
-        return new StreamSpec(rtp, rtp == null ? null : new InetSocketAddress(rtp.getAddress(), rtp.getPort() + 1),
+        return new StreamSpec(rtp, rtp == null ? null :
+            new InetSocketAddress(rtp.getAddress(), rtp.getPort() < 65535 ? rtp.getPort() + 1 : rtp.getPort()),
             false, null, true, false, null, "audio", "RTP/AVP", null, true);
     }
 

@@ -104,6 +104,16 @@ class HostileSignallingTest
         assertNothingLeft();
     }
 
+    /** Found by NgCommandsFuzzTest: port 65535 with rtcp-mux needs no next port, and once gave "Internal error". */
+    @Test
+    void port65535WithRtcpMuxIsAccepted()
+    {
+        final Map<String, Object> reply = offer("port-65535-mux", "a", sdpAt("127.0.0.1", 65535) + "a=rtcp-mux\r\n");
+        assertEquals("ok", reply.get("result"), String.valueOf(reply));
+        commands.execute(kamailio("delete", "port-65535-mux", "a"));
+        assertNothingLeft();
+    }
+
     /** Two parties offer in one call before anyone answers: both pending placeholders' ports are freed. */
     @Test
     void offersFromTwoTagsWithNoAnswerLeaveNoPortAfterTheDelete()
