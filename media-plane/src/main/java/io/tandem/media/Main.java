@@ -74,6 +74,8 @@ public final class Main
                                   [127.0.0.0/8 and ::1]
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
           --max-streams N         media sections (m= lines) one offer may carry; more is refused [16]
+          --ng-max-connections N  TCP and WebSocket ng connections open at once, per listener; more are
+                                  closed and counted; a begun message must complete within 10 s [64]
           --role active|standby   HA role at start; keepalived's notify script changes it with
                                   tandemctl promote|demote [active]
           --journal-listen HOST:PORT   this node's state-journal endpoint, on a private link to its HA
@@ -273,6 +275,7 @@ public final class Main
             case "--ng-allow" -> ng.allow(value);
             case "--max-sessions" -> ng.maxSessions(number(value, option));
             case "--max-streams" -> ng.maxStreams(number(value, option));
+            case "--ng-max-connections" -> ng.maxConnections(number(value, option));
             default -> throw new IllegalArgumentException("unknown option " + option);
         }
     }

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -13,8 +14,9 @@ import io.tandem.ng.WebSocket;
 
 /**
  * What the connection-oriented ng transports (TCP, WebSocket) share: a listening socket, an acceptor that drops
- * sources outside the ng access list (counted), one virtual thread per accepted connection, and a close that ends
- * them all. Subclasses say how a connection is served.
+ * sources outside the ng access list and connections beyond the maximum (both counted), one virtual thread per
+ * accepted connection, a time limit on completing a begun message, and a close that ends them all. Subclasses say
+ * how a connection is served.
  */
 abstract class NgConnectionServer implements AutoCloseable
 {
@@ -63,6 +65,22 @@ abstract class NgConnectionServer implements AutoCloseable
     /** Serve one accepted, allowed connection until it ends; the socket is closed afterwards either way. */
     protected abstract void serve(Socket socket) throws IOException;
 
+    /**
+     * Before each read: with part of a message buffered, the rest must come within the partial-message timeout
+     * (a read that waits longer throws {@link SocketTimeoutException}, and the connection is closed and counted);
+     * between messages, no limit.
+     */
+    protected final void readTimeout(final Socket socket, final boolean partial) throws IOException
+    {
+        socket.setSoTimeout(partial ? ctx.partialMessageTimeoutMs() : 0);
+    }
+
+    /** Connections open now (for tests and tools). */
+    int openConnections()
+    {
+        return connections.size();
+    }
+
     private void accept()
     {
         while (running)
@@ -83,12 +101,22 @@ abstract class NgConnectionServer implements AutoCloseable
                 closeQuietly(socket);
                 continue;
             }
+            if (connections.size() >= ctx.maxConnections())
+            {
+                counters.ngConnectionsRefused.increment(); // each holds a thread and a buffer: bounded
+                closeQuietly(socket);
+                continue;
+            }
             connections.add(socket);
             Thread.ofVirtual().name(name + "-" + source).start(() ->
             {
                 try (socket)
                 {
                     serve(socket);
+                }
+                catch (final SocketTimeoutException ex)
+                {
+                    counters.ngConnectionsTimedOut.increment(); // a message begun and never completed
                 }
                 catch (final IOException ex)
                 {

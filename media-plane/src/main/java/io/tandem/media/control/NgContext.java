@@ -22,6 +22,8 @@ public final class NgContext
     private long retransmitCacheBytes = Long.getLong("tandem.ng.retransmit-cache-bytes", 64L << 20);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
     private int maxStreams = Integer.getInteger("tandem.ng.max-streams", NgCommands.DEFAULT_MAX_STREAMS);
+    private int maxConnections = Integer.getInteger("tandem.ng.max-connections", 64);
+    private int partialMessageTimeoutMs = Integer.getInteger("tandem.ng.partial-message-timeout-ms", 10_000);
     private InetSocketAddress listenAddress;
     private InetSocketAddress listenTcpAddress;
     private InetSocketAddress listenHttpAddress;
@@ -47,6 +49,10 @@ public final class NgContext
         if (maxSessions < 0)
         {
             throw new IllegalArgumentException("max-sessions cannot be negative");
+        }
+        if (maxConnections < 1 || partialMessageTimeoutMs < 1)
+        {
+            throw new IllegalArgumentException("ng-max-connections and the partial-message timeout must be at least 1");
         }
         return this;
     }
@@ -138,6 +144,34 @@ public final class NgContext
     {
         maxStreams = value;
         return this;
+    }
+
+    /** TCP and WebSocket ng connections open at once, per listener; one more is closed at once and counted. */
+    public NgContext maxConnections(final int value)
+    {
+        maxConnections = value;
+        return this;
+    }
+
+    public int maxConnections()
+    {
+        return maxConnections;
+    }
+
+    /**
+     * How long a TCP or WebSocket connection may take to complete a message it has begun: a client that sends part
+     * of one and stops (slowloris) loses its connection. Between messages a connection may idle for as long as it
+     * likes (a proxy keeps it open through quiet hours).
+     */
+    public NgContext partialMessageTimeoutMs(final int value)
+    {
+        partialMessageTimeoutMs = value;
+        return this;
+    }
+
+    public int partialMessageTimeoutMs()
+    {
+        return partialMessageTimeoutMs;
     }
 
     public int maxStreams()

@@ -39,6 +39,7 @@ public final class NgTcpServer extends NgConnectionServer
         {
             while (running)
             {
+                readTimeout(socket, filled > 0);
                 final int read = in.read(buffer, filled, buffer.length - filled);
                 if (read < 0)
                 {

@@ -75,13 +75,13 @@ public final class NgWebSocketServer extends NgConnectionServer
                 (offered.length > 0 ? "Sec-WebSocket-Protocol: " + SUBPROTOCOL + "\r\n" : "") + "\r\n")
                 .getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
-            socket.setSoTimeout(0); // an upgraded ng connection may idle between calls for as long as it likes
-            frames(in, out, Arrays.copyOfRange(head, end, filled));
+            frames(socket, in, out, Arrays.copyOfRange(head, end, filled));
         }
     }
 
     /** Read frames until the connection or the protocol ends; {@code early} holds bytes read with the handshake. */
-    private void frames(final InputStream in, final OutputStream out, final byte[] early) throws IOException
+    private void frames(final Socket socket, final InputStream in, final OutputStream out, final byte[] early)
+        throws IOException
     {
         byte[] buffer = Arrays.copyOf(early, Math.max(4096, early.length));
         int filled = early.length;
@@ -108,6 +108,8 @@ public final class NgWebSocketServer extends NgConnectionServer
                 {
                     buffer = Arrays.copyOf(buffer, Math.min(buffer.length * 2, NgServer.MAX_MESSAGE + 16));
                 }
+                // between messages an upgraded ng connection may idle for as long as it likes; within one, not
+                readTimeout(socket, filled > 0 || messageOpcode >= 0);
                 final int read = in.read(buffer, filled, buffer.length - filled);
                 if (read < 0)
                 {

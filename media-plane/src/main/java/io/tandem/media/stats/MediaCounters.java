@@ -60,6 +60,8 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter ngMalformed;
     public final AtomicCounter ngSourceRefused;
     public final AtomicCounter ngLoadLimit;
+    public final AtomicCounter ngConnectionsRefused;
+    public final AtomicCounter ngConnectionsTimedOut;
     public final AtomicCounter roleActive;
     public final AtomicCounter roleChanges;
 
@@ -104,6 +106,8 @@ public final class MediaCounters implements AutoCloseable
         ngMalformed = counter("ng malformed messages", "tandem_ng_malformed_total", false, "ng messages that could not be decoded");
         ngSourceRefused = counter("ng dropped: source not allowed", "tandem_ng_refused_total", false, "ng messages dropped: source not allowed");
         ngLoadLimit = counter("ng load limit replies", "tandem_ng_load_limit_total", false, "Offers answered with load limit");
+        ngConnectionsRefused = counter("ng connections refused: too many open", "tandem_ng_connections_refused_total", false, "TCP and WebSocket ng connections closed at once: the listener had its maximum open");
+        ngConnectionsTimedOut = counter("ng connections closed: message not completed in time", "tandem_ng_connections_timed_out_total", false, "TCP and WebSocket ng connections closed because a message they began was not completed in time");
         roleActive = counter("role: 1 active, 0 standby", "tandem_role_active", true, "1 when this node is active, 0 when standby");
         roleChanges = counter("role changes", "tandem_role_changes_total", false, "HA role changes");
     }

@@ -167,6 +167,56 @@ class NgTcpServerTest
         }
     }
 
+    /** Issue 17, item 10: each connection holds a thread and a buffer, so a listener takes only so many. */
+    @Test
+    void connectionsBeyondTheMaximumAreClosedAndCounted() throws Exception
+    {
+        start(new NgContext().maxConnections(2));
+        final Socket first = socket;
+        try (first; Socket second = new Socket(server.localAddress().getAddress(), server.localAddress().getPort());
+            Socket third = new Socket(server.localAddress().getAddress(), server.localAddress().getPort()))
+        {
+            third.setSoTimeout(3000);
+            assertEquals(-1, third.getInputStream().read(), "the third connection is closed at once");
+            assertEquals(1, plane.counters().ngConnectionsRefused.get());
+            second.getOutputStream().write(message("s1", Map.of("command", "ping")));
+            second.setSoTimeout(3000);
+            socket = second; // reply() reads the socket under test
+            assertEquals("pong", reply("s1").get("result"), "the connections within the maximum are served");
+        }
+    }
+
+    /**
+     * A client that begins a message and never completes it (slowloris) loses its connection once the partial-
+     * message timeout passes; one that sends whole messages may idle between them for as long as it likes.
+     */
+    @Test
+    void aBegunMessageMustCompleteInTimeButIdleConnectionsStay() throws Exception
+    {
+        start(new NgContext().partialMessageTimeoutMs(200));
+        final Socket slow = socket;
+        try (slow; Socket idle = new Socket(server.localAddress().getAddress(), server.localAddress().getPort()))
+        {
+            final OutputStream out = socket.getOutputStream();
+            out.write("t1 d7:comm".getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            assertEquals(-1, socket.getInputStream().read(), "closed once the rest did not come in time");
+            final long deadline = System.nanoTime() + 2_000_000_000L; // counted just after the close
+            while (plane.counters().ngConnectionsTimedOut.get() == 0 && System.nanoTime() - deadline < 0)
+            {
+                Thread.onSpinWait();
+            }
+            assertEquals(1, plane.counters().ngConnectionsTimedOut.get());
+
+            Thread.sleep(400); // twice the timeout with nothing begun on the idle connection
+            idle.setSoTimeout(3000);
+            idle.getOutputStream().write(message("i1", Map.of("command", "ping")));
+            socket = idle;
+            assertEquals("pong", reply("i1").get("result"), "an idle connection is not timed out");
+            assertEquals(1, plane.counters().ngConnectionsTimedOut.get());
+        }
+    }
+
     @Test
     void malformedBencodeGetsAnErrorAndTheConnectionIsClosed() throws Exception
     {
