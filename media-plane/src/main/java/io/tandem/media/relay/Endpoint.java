@@ -44,6 +44,8 @@ public final class Endpoint
 
     /** Added to the agent and not removed since. */
     boolean published;
+    /** Where the agent keeps it in its array of published endpoints (-1 when not published). */
+    int slot = -1;
 
     long packets;
     long bytes;

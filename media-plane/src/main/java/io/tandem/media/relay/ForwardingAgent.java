@@ -13,6 +13,7 @@ import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 import org.agrona.collections.LongLongConsumer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -45,6 +46,8 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final Long2LongHashMap expectingByCall = new Long2LongHashMap(1024, 0.65f, 0);
     private final long silentTimeoutNs;
     private final LongLongConsumer checkCallTimeout = this::checkCallTimeout;
+    /** Calls reported timed out in the current scan. */
+    private final LongHashSet reportedNow = new LongHashSet();
 
     private static final long BLOCKING_WAIT_MS = 100;
     private final int cpu;
@@ -433,6 +436,17 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             }
         }
         lastPacketByCall.forEachLong(checkCallTimeout);
+        if (!reportedNow.isEmpty())
+        {
+            for (int i = 0; i < endpointCount; i++)
+            {
+                if (reportedNow.contains(endpoints[i].callHandle))
+                {
+                    endpoints[i].callHandle = 0; // each call is reported once
+                }
+            }
+            reportedNow.clear();
+        }
     }
 
     private void checkCallTimeout(final long handle, final long lastPacketNs)
@@ -479,6 +493,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
         endpoint.callHandle = callHandle;
         endpoint.lastPacketNs = nowNs;
+        endpoint.slot = endpointCount;
         endpoints[endpointCount++] = endpoint;
         final InetAddress bound = endpoint.channel() == null ? null :
             ((InetSocketAddress)endpoint.channel().getLocalAddress()).getAddress();
@@ -506,15 +521,15 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
                 ownSockets.remove(key);
             }
         }
-        for (int i = 0; i < endpointCount; i++)
+        final int slot = endpoint.slot;
+        if (slot >= 0 && slot < endpointCount && endpoints[slot] == endpoint)
         {
-            if (endpoints[i] == endpoint)
-            {
-                endpoints[i] = endpoints[--endpointCount];
-                endpoints[endpointCount] = null;
-                break;
-            }
+            final Endpoint last = endpoints[--endpointCount]; // O(1): a mass delete is linear, not quadratic
+            endpoints[slot] = last;
+            last.slot = slot;
+            endpoints[endpointCount] = null;
         }
+        endpoint.slot = -1;
     }
 
     /**
