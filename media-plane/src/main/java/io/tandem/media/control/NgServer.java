@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.tandem.media.stats.MediaCounters;
+import io.tandem.ng.Bencode;
 import io.tandem.ng.NgDatagram;
 
 /**
@@ -26,6 +27,8 @@ import io.tandem.ng.NgDatagram;
 public final class NgServer implements AutoCloseable
 {
     public static final int MAX_MESSAGE = 65535;
+    /** The largest UDP payload over IPv4 (65,535 less the IP and UDP headers): a larger reply cannot be sent. */
+    static final int MAX_DATAGRAM = 65_507;
 
     private record CachedReply(byte[] reply, long expiresNs)
     {
@@ -146,7 +149,14 @@ public final class NgServer implements AutoCloseable
             counters.ngRetransmits.increment();
             return cached.reply();
         }
-        final byte[] encoded = NgMessage.replyBeforeWake(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);
+        byte[] encoded = NgMessage.replyBeforeWake(commands, counters, cookie, bytes, space + 1, length > MAX_MESSAGE);
+        if (encoded.length > MAX_DATAGRAM)
+        {
+            // The kernel would refuse to send it and the client would hear nothing: say why instead.
+            counters.ngErrors.increment();
+            encoded = NgDatagram.withCookie(cookie, Bencode.encode(NgCommands.error("Reply too large for a UDP datagram (" +
+                encoded.length + " bytes): ask over ng TCP or WebSocket, or list with a smaller limit")));
+        }
         if (encoded.length <= ctx.retransmitCacheBytes())
         {
             while (cachedBytes + encoded.length > ctx.retransmitCacheBytes())

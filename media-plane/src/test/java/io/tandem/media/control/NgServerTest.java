@@ -253,6 +253,29 @@ class NgServerTest
             warning);
     }
 
+    /**
+     * Issue 17: a reply larger than a UDP datagram can carry (a long list) could not be sent, and the client heard
+     * nothing; it now gets an error saying so.
+     */
+    @Test
+    void aReplyTooLargeForAUdpDatagramIsAnErrorNotSilence() throws Exception
+    {
+        start();
+        final String longTail = "x".repeat(2_800);
+        for (int i = 0; i < 24; i++)
+        {
+            plane.registry().offer(i + "-" + longTail + "@pbx", "a",
+                List.of(io.tandem.media.session.StreamSpec.of(new java.net.InetSocketAddress("127.0.0.1", 4000 + 2 * i))));
+        }
+        final Map<String, Object> list = kamailio("list", "any", "a");
+        list.put("limit", 100L);
+        final Map<String, Object> reply = client.send(list);
+        assertEquals("error", reply.get("result"), String.valueOf(reply).substring(0, 80));
+        assertTrue(((String)reply.get("error-reason")).startsWith("Reply too large for a UDP datagram"));
+        list.put("limit", 5L);
+        assertEquals("ok", client.send(list).get("result"), "a smaller limit fits");
+    }
+
     @Test
     void beyondTheSessionLimitClientsThatSupportItGetLoadLimit() throws Exception
     {
