@@ -33,6 +33,8 @@ public final class NgCommands
     private final CallRegistry registry;
     private final NgReports reports;
     private final MediaAddressPolicy addresses;
+    /** loop protect's mark, a=rtpengine:tandem-ADDRESS: the same on both nodes of a pair (they advertise one VIP). */
+    private final String loopMark;
     private int maxStreams = DEFAULT_MAX_STREAMS;
     private final MediaCounters counters;
     private final long maxSessions;
@@ -51,6 +53,7 @@ public final class NgCommands
         this.registry = registry;
         this.reports = new NgReports(registry);
         this.addresses = new MediaAddressPolicy(registry.interfaces());
+        this.loopMark = "rtpengine:tandem-" + registry.interfaces().get(0).advertisedAddress();
         this.counters = registry.counters();
         this.maxSessions = maxSessions > 0 ? maxSessions : maxCalls;
         this.deleteDelayNs = deleteDelayNs;
@@ -223,12 +226,21 @@ public final class NgCommands
         }
     }
 
-    private Map<String, Object> offerOrAnswerLocked(final Map<String, Object> request, final NgFlags flags,
-        final boolean answer, final List<String> warnings) throws NgException
+    /**
+     * loop protect: this SDP has been through this node already (a signalling loop), and relaying it again would
+     * point Tandem's media at Tandem. Answered as it is, as rtpengine does; no call is touched.
+     */
+    private static Map<String, Object> loopedBack(final Map<String, Object> request, final List<String> warnings)
+        throws NgException
     {
-        final String callId = string(request, "call-id");
-        final String fromTag = string(request, "from-tag");
-        final String toTag = answer ? string(request, "to-tag") : null;
+        warnings.add("loop protect: the SDP already carries this node's mark; left untouched");
+        final Map<String, Object> reply = result("ok");
+        reply.put("sdp", string(request, "sdp"));
+        return reply;
+    }
+
+    private static void checkTags(final String fromTag, final String toTag) throws NgException
+    {
         if (fromTag.isEmpty())
         {
             throw new NgException("Invalid from-tag: empty"); // its party could not be told apart from a pending one
@@ -237,7 +249,20 @@ public final class NgCommands
         {
             throw new NgException("Invalid to-tag: the same as the from-tag");
         }
+    }
+
+    private Map<String, Object> offerOrAnswerLocked(final Map<String, Object> request, final NgFlags flags,
+        final boolean answer, final List<String> warnings) throws NgException
+    {
+        final String callId = string(request, "call-id");
+        final String fromTag = string(request, "from-tag");
+        final String toTag = answer ? string(request, "to-tag") : null;
+        checkTags(fromTag, toTag);
         final Sdp sdp = sdpOf(request);
+        if (flags.loopProtect() && sdp.hasSessionAttribute(loopMark))
+        {
+            return loopedBack(request, warnings);
+        }
         final boolean newCall = registry.call(callId) == null;
         if (!answer && newCall && registry.callCount() >= maxSessions)
         {
@@ -298,6 +323,10 @@ public final class NgCommands
         if (flags.replaces(NgFlags.Replace.SDP_VERSION))
         {
             sdpVersions.version(callId, fromTag, sdp);
+        }
+        if (flags.loopProtect())
+        {
+            sdp.addSessionAttribute(loopMark);
         }
         final Map<String, Object> reply = result("ok");
         reply.put("sdp", sdp.toString());

@@ -338,6 +338,25 @@ public final class Sdp
     }
 
     /** Add a value-less attribute (e.g. rtcp-mux) at the end of a media section. */
+    /** Whether the session level carries the attribute line {@code a=value} exactly. */
+    public boolean hasSessionAttribute(final String value)
+    {
+        for (final Line line : session)
+        {
+            if (line.type == 'a' && line.value.equals(value))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Add {@code a=value} at the end of the session level (before the first m= line). */
+    public void addSessionAttribute(final String value)
+    {
+        session.add(new Line('a', value, session.get(session.size() - 1).eol.isEmpty() ? "\r\n" : session.get(session.size() - 1).eol));
+    }
+
     public void addAttribute(final Media m, final String name)
     {
         m.lines.add(new Line('a', name, m.mLine.eol));

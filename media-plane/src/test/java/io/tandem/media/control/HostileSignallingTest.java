@@ -235,4 +235,35 @@ class HostileSignallingTest
         assertTrue(reason(offer("lo", "a", sdpAt("127.0.0.1", 5000))).contains("loopback"));
         assertNothingLeft();
     }
+
+    /**
+     * loop protect (as rtpengine): the SDP Tandem sends carries its mark; an SDP that comes back with the mark (a
+     * signalling loop) is left as it is, and no call or port is touched for it.
+     */
+    @Test
+    void loopProtectLeavesAnSdpThatWasAlreadyHereUntouched() throws Exception
+    {
+        final Map<String, Object> first = kamailio("offer", "looped", "a");
+        first.put("sdp", sdpAt("127.0.0.1", 5000));
+        first.put("flags", List.of("loop-protect"));
+        final Map<String, Object> reply = commands.execute(first);
+        assertEquals("ok", reply.get("result"), String.valueOf(reply));
+        final String marked = (String)reply.get("sdp");
+        assertTrue(marked.contains("a=rtpengine:tandem-127.0.0.1\r\n"), marked);
+        Sdp.parse(marked); // still SDP
+        final int portsInUse = plane.registry().ports().capacity() - plane.registry().ports().available();
+
+        final Map<String, Object> loop = kamailio("offer", "looped-back", "a2");
+        loop.put("sdp", marked);
+        loop.put("flags", List.of("loop-protect"));
+        final Map<String, Object> again = commands.execute(loop);
+        assertEquals("ok", again.get("result"));
+        assertEquals(marked, again.get("sdp"), "left untouched");
+        assertEquals(1, plane.registry().callCount(), "no call for the looped SDP");
+        assertEquals(portsInUse, plane.registry().ports().capacity() - plane.registry().ports().available());
+
+        final Map<String, Object> plain = kamailio("offer", "unmarked", "a");
+        plain.put("sdp", sdpAt("127.0.0.1", 5004));
+        assertTrue(!((String)commands.execute(plain).get("sdp")).contains("a=rtpengine"), "no mark unless asked");
+    }
 }
