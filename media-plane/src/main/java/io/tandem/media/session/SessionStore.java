@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.LinkOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -39,6 +40,7 @@ public final class SessionStore implements SessionTable
         {
             throw new IllegalStateException("cannot create the sessions directory " + parent);
         }
+        checkSafe(parent.toPath(), file.toPath());
         lockFile = openLockFile(file);
         lock = lock(lockFile, file);
         try
@@ -71,6 +73,44 @@ public final class SessionStore implements SessionTable
                 throw new UncheckedIOException("cannot open the sessions file " + file, io);
             }
             throw (RuntimeException)ex;
+        }
+    }
+
+    /**
+     * Refuse a sessions file another user could have planted or could swap: one that is a symbolic link (it would
+     * write wherever the link points), or one in a directory that another user owns or that every user may write
+     * without the sticky bit (they could replace it). /dev/shm is such a directory with the sticky bit, which is
+     * why the file belongs in a directory of its own under it (or in /run/tandem, as the systemd unit does).
+     */
+    static void checkSafe(final Path directory, final Path file)
+    {
+        try
+        {
+            if (Files.isSymbolicLink(file))
+            {
+                throw new IllegalStateException("sessions file " + file + " is a symbolic link: refusing to write " +
+                    "through it (remove it, or name the real file)");
+            }
+            final int mode = (Integer)Files.getAttribute(directory, "unix:mode");
+            final int owner = (Integer)Files.getAttribute(directory, "unix:uid");
+            final int self = (Integer)Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            final boolean othersWrite = (mode & 0002) != 0 && (mode & 01000) == 0;
+            if (othersWrite || (owner != self && owner != 0))
+            {
+                throw new IllegalStateException("the sessions directory " + directory + " is " + (othersWrite ?
+                    "writable by every user" : "owned by another user (uid " + owner + ")") + ": anyone there could " +
+                    "replace the sessions file; use a directory of Tandem's own (chmod o-w, or /run/tandem)");
+            }
+            final int fileOwner = Files.exists(file) ? (Integer)Files.getAttribute(file, "unix:uid") : self;
+            if (fileOwner != self && fileOwner != 0)
+            {
+                throw new IllegalStateException("sessions file " + file + " belongs to another user (uid " + fileOwner +
+                    "), who could change it under Tandem: refusing it");
+            }
+        }
+        catch (final UnsupportedOperationException | IllegalArgumentException | IOException ex)
+        {
+            // not a Unix file system (or no /proc): nothing more to check
         }
     }
 

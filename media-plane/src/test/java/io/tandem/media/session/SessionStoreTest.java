@@ -3,6 +3,7 @@ package io.tandem.media.session;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -74,5 +75,41 @@ class SessionStoreTest
         {
             assertEquals(1, again.size());
         }
+    }
+
+    /**
+     * Issue 17, item 9: a sessions file someone else could have planted or could swap is refused with the reason: a
+     * symbolic link (writes would go where it points), a directory every user may write (without the sticky bit),
+     * a file another user owns.
+     */
+    @Test
+    void aSessionsFileAnotherUserCouldPlantOrSwapIsRefused() throws Exception
+    {
+        final java.nio.file.Path target = dir.resolve("elsewhere.cm3");
+        final java.nio.file.Path link = dir.resolve("linked.cm3");
+        java.nio.file.Files.createSymbolicLink(link, target);
+        final IllegalStateException linked = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> new SessionStore(link.toFile(), 100));
+        assertTrue(linked.getMessage().contains("symbolic link"), linked.getMessage());
+        assertTrue(!java.nio.file.Files.exists(target), "nothing written through the link");
+
+        final java.nio.file.Path open = java.nio.file.Files.createDirectory(dir.resolve("open"));
+        java.nio.file.Files.setAttribute(open, "unix:mode", 0777);
+        final IllegalStateException everyone = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> new SessionStore(open.resolve("sessions.cm3").toFile(), 100));
+        assertTrue(everyone.getMessage().contains("writable by every user"), everyone.getMessage());
+
+        if (io.tandem.media.TestProcesses.root()) // giving a file away takes root (as CI runs)
+        {
+            final java.nio.file.Path planted = dir.resolve("planted.cm3");
+            java.nio.file.Files.writeString(planted, "");
+            java.nio.file.Files.setAttribute(planted, "unix:uid", 65534); // nobody
+            final IllegalStateException foreign = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> new SessionStore(planted.toFile(), 100));
+            assertTrue(foreign.getMessage().contains("belongs to another user"), foreign.getMessage());
+        }
+
+        java.nio.file.Files.setAttribute(open, "unix:mode", 01777); // /dev/shm's mode: a directory of its own is fine
+        new SessionStore(open.resolve("sessions.cm3").toFile(), 100).close();
     }
 }
