@@ -60,6 +60,7 @@ public final class CallRegistry implements AutoCloseable
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private final CallRestorer restorer;
     private final Housekeeping housekeeping;
+    private final RecordWriter records;
     private long nextHandle = 1;
     private boolean closed;
     /** Set, under the lock, while a reply-first command runs (see {@link #lockedReplyFirst}). */
@@ -85,6 +86,7 @@ public final class CallRegistry implements AutoCloseable
         sockets = new StreamSockets(settings.interfaces(), counters, settings.tos(), settings.freebind(), relay);
         restorer = new CallRestorer(this);
         housekeeping = new Housekeeping(this, timedOut, latched);
+        records = new RecordWriter(store, counters);
     }
 
     /** Run {@code command} under the registry's lock: a read or a change of several steps that nothing interleaves. */
@@ -329,16 +331,21 @@ public final class CallRegistry implements AutoCloseable
         {
             call.monologues.put(to.tag, to);
         }
+        call.deleteAtNs = 0;
+        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
+        final List<RelayHandOver.Resignal> changes = signal(from, specs);
         if (created)
         {
+            persistNew(call, added); // before the call goes live: a call the file cannot hold never does
             calls.put(callId, call);
             byHandle.put(call.handle, call);
             counters.sessions.incrementRelease();
         }
-        handOver(call.handle, added, signal(from, specs), created);
-        call.deleteAtNs = 0;
-        call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
-        persist(call);
+        handOver(call.handle, added, changes, created);
+        if (!created)
+        {
+            persist(call);
+        }
         updatePortsInUse();
         return new ArrayList<>(to.streams.subList(0, specs.size()));
     }
@@ -552,9 +559,14 @@ public final class CallRegistry implements AutoCloseable
             stream.rtcpLearned);
     }
 
-    private void persist(final Call call)
+    private void persist(final Call call) throws MediaException
     {
-        store.put(call.callId, CallRecord.of(call).encode());
+        records.save(call);
+    }
+
+    private void persistNew(final Call call, final List<MediaStream> added) throws MediaException
+    {
+        records.saveNew(call, added);
     }
 
     void checkTranscoders(final List<StreamSpec> specs) throws MediaException

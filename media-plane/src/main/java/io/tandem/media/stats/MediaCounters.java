@@ -54,6 +54,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter callsAside;
     public final AtomicCounter portsBusyElsewhere;
     public final AtomicCounter relayRegisterFailures;
+    public final AtomicCounter sessionsFileFull;
     public final AtomicCounter ngRequests;
     public final AtomicCounter ngErrors;
     public final AtomicCounter ngRetransmits;
@@ -99,6 +100,7 @@ public final class MediaCounters implements AutoCloseable
         portsExhausted = counter("port allocation failures", "tandem_port_allocation_failures_total", false, "Offers refused for want of ports");
         callsAside = counter("calls kept aside (not restored)", "tandem_calls_aside", true, "Persisted calls kept aside because a start could not restore them; retried at every start");
         portsBusyElsewhere = counter("ports skipped: bound by another process", "tandem_ports_busy_elsewhere_total", false, "Ports skipped because another process had bound them");
+        sessionsFileFull = counter("sessions file full: record not written", "tandem_sessions_file_full_total", false, "Call records the sessions file could not hold (new calls refused; changes relayed unsaved)");
         relayRegisterFailures = counter("streams the relay could not poll", "tandem_relay_register_failures_total", false, "Streams whose bound sockets the relay could not add to its poll set (they stay silent)");
         ngRequests = counter("ng requests", "tandem_ng_requests_total", false, "ng commands executed");
         ngErrors = counter("ng error replies", "tandem_ng_errors_total", false, "ng commands answered with an error");
