@@ -76,6 +76,8 @@ public final class Main
           --max-streams N         media sections (m= lines) one offer may carry; more is refused [16]
           --ng-max-connections N  TCP and WebSocket ng connections open at once, per listener; more are
                                   closed and counted; a begun message must complete within 10 s [64]
+          --ng-ws-origin ORIGIN   a web origin whose pages may open an ng WebSocket (repeatable); a
+                                  handshake from a page of any other origin is refused [none]
           --role active|standby   HA role at start; keepalived's notify script changes it with
                                   tandemctl promote|demote [active]
           --journal-listen HOST:PORT   this node's state-journal endpoint, on a private link to its HA
@@ -276,6 +278,7 @@ public final class Main
             case "--max-sessions" -> ng.maxSessions(number(value, option));
             case "--max-streams" -> ng.maxStreams(number(value, option));
             case "--ng-max-connections" -> ng.maxConnections(number(value, option));
+            case "--ng-ws-origin" -> ng.allowWsOrigin(value);
             default -> throw new IllegalArgumentException("unknown option " + option);
         }
     }

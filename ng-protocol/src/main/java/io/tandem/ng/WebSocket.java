@@ -40,6 +40,12 @@ public final class WebSocket
             return headers.get("sec-websocket-key");
         }
 
+        /** The Origin header a browser sends (a page's origin), or null: ng clients such as Kamailio send none. */
+        public String origin()
+        {
+            return headers.get("origin");
+        }
+
         /** The subprotocols the client offered, or an empty array. */
         public String[] protocols()
         {

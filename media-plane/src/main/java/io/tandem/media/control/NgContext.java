@@ -18,6 +18,7 @@ public final class NgContext
     private String listenHttp = System.getProperty("tandem.ng.listen-http", "");
     private String listenWs = System.getProperty("tandem.ng.listen-ws", "");
     private final List<String> allow = new ArrayList<>();
+    private final List<String> wsOrigins = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
     private long retransmitCacheBytes = Long.getLong("tandem.ng.retransmit-cache-bytes", 64L << 20);
     private long maxSessions = Long.getLong("tandem.ng.max-sessions", 0);
@@ -144,6 +145,23 @@ public final class NgContext
     {
         maxStreams = value;
         return this;
+    }
+
+    /**
+     * A web origin (scheme://host[:port]) whose pages may open an ng WebSocket. A handshake from a web page of
+     * another origin than the listener's own (its Origin's host differs from the Host header) is refused: a page
+     * could otherwise drive the media plane through its visitor's browser on an allowed host. Clients without
+     * Origin, or whose Origin is the Host (Kamailio's lwsc), are not affected. None allowed by default.
+     */
+    public NgContext allowWsOrigin(final String origin)
+    {
+        wsOrigins.add(origin);
+        return this;
+    }
+
+    public boolean wsOriginAllowed(final String origin)
+    {
+        return wsOrigins.contains(origin);
     }
 
     /** TCP and WebSocket ng connections open at once, per listener; one more is closed at once and counted. */

@@ -64,6 +64,12 @@ public final class NgWebSocketServer extends NgConnectionServer
                 refuse(out, ex.getMessage());
                 return;
             }
+            if (crossOrigin(handshake) && !ctx.wsOriginAllowed(handshake.origin()))
+            {
+                counters.ngSourceRefused.increment();
+                refuse(out, 403, "Forbidden", "origin " + handshake.origin() + " is not allowed (--ng-ws-origin)");
+                return;
+            }
             final String[] offered = handshake.protocols();
             if (offered.length > 0 && !Arrays.asList(offered).contains(SUBPROTOCOL))
             {
@@ -176,12 +182,38 @@ public final class NgWebSocketServer extends NgConnectionServer
             message, space + 1, false);
     }
 
+    /**
+     * Whether a handshake comes from a web page of another origin than this listener (cross-site WebSocket
+     * hijacking: a page that makes its visitor's browser, on an allowed host, drive the media plane). Browsers send
+     * Origin; a page of the listener's own origin, and clients that send none or the Host itself (Kamailio's lwsc
+     * sends "http://" and its Host), are not cross-origin.
+     */
+    private static boolean crossOrigin(final WebSocket.Handshake handshake)
+    {
+        final String origin = handshake.origin();
+        if (origin == null)
+        {
+            return false;
+        }
+        final String lower = origin.trim().toLowerCase(java.util.Locale.ROOT);
+        final String host = String.valueOf(handshake.headers().get("host")).trim().toLowerCase(java.util.Locale.ROOT);
+        final String originHost = lower.startsWith("http://") ? lower.substring(7) :
+            lower.startsWith("https://") ? lower.substring(8) : null;
+        return originHost == null ? lower.equals("null") : !originHost.equals(host);
+    }
+
     private void refuse(final OutputStream out, final String reason) throws IOException
     {
         counters.ngMalformed.increment();
+        refuse(out, 400, "Bad Request", reason);
+    }
+
+    private static void refuse(final OutputStream out, final int status, final String phrase, final String reason)
+        throws IOException
+    {
         final byte[] body = (reason + "\n").getBytes(StandardCharsets.UTF_8);
-        out.write(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " + body.length +
-            "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        out.write(("HTTP/1.1 " + status + " " + phrase + "\r\nContent-Type: text/plain\r\nContent-Length: " +
+            body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
         out.write(body);
         out.flush();
     }

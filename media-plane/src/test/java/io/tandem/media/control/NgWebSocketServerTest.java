@@ -201,6 +201,29 @@ class NgWebSocketServerTest
         assertEquals(3, plane.counters().ngMalformed.get());
     }
 
+    /**
+     * Issue 17, item 10: a browser always sends Origin; a page from anywhere not allowed must not drive the media
+     * plane through its visitor's browser (cross-site WebSocket hijacking). Clients without Origin are unaffected.
+     */
+    @Test
+    void aBrowserHandshakeFromAnOriginNotAllowedIsRefused() throws Exception
+    {
+        start(new NgContext().allowWsOrigin("https://ops.example.net"));
+        final String handshake = "GET /ng HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        final String refused = raw((handshake + "Origin: https://evil.example\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        assertTrue(refused.startsWith("HTTP/1.1 403") && refused.contains("origin https://evil.example"), refused);
+        assertEquals(1, plane.counters().ngSourceRefused.get());
+        // an unmasked frame after the handshake makes the server close, so the whole exchange can be read
+        final String close = new String(new byte[] {(byte)0x81, 0x02, 'h', 'i'}, StandardCharsets.ISO_8859_1);
+        assertTrue(raw((handshake + "Origin: https://ops.example.net\r\n\r\n" + close).getBytes(StandardCharsets.ISO_8859_1))
+            .startsWith("HTTP/1.1 101"), "the allowed origin");
+        assertTrue(raw((handshake + "\r\n" + close).getBytes(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 101"),
+            "no Origin: not a browser");
+        assertTrue(raw((handshake + "Host: 127.0.0.1\r\nOrigin: http://127.0.0.1\r\n\r\n" + close)
+            .getBytes(StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 101"), "the listener's own origin (as lwsc sends)");
+    }
+
     @Test
     void aSourceOutsideTheAccessListIsDropped() throws Exception
     {
