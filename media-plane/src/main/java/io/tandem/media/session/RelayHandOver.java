@@ -5,11 +5,11 @@ import java.net.InetSocketAddress;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -24,10 +24,11 @@ import io.tandem.media.stats.MediaCounters;
  * commands on the forwarding agent's queue, and the agent's view of endpoints read back on its thread.
  * <p>
  * Changes are fire-and-forget, as Aeron's conductor hands work to its sender: {@link #publish} and {@link #remove}
- * queue a command and return, so no ng command waits for the agent (a parked agent's wake-up was most of an
- * offer's latency) and none holds the registry's lock while the agent works. Sockets are bound before a publish,
- * so a packet that arrives first waits in its socket; a removed stream's ports are handed back by a callback once
- * the agent has closed its sockets. Reads of the agent's state ({@link #views}) and {@link #settle} still wait.
+ * queue a command and return (a parked agent's wake-up was most of an offer's latency). Sockets are bound before
+ * a publish, so a packet that arrives first waits in its socket; a removed stream's ports are handed back by a
+ * callback once the agent has closed its sockets. The registry still waits ({@link #settle}, under its lock) where
+ * the relay must know before the reply where media goes (answers, re-offers), and reads of the agent's state
+ * ({@link #views}) wait for it.
  */
 final class RelayHandOver
 {
