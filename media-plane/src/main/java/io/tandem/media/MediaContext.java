@@ -64,7 +64,7 @@ public final class MediaContext
         {
             throw new IllegalArgumentException("port-min must be below port-max: " + portMin + " " + portMax);
         }
-        if ((journalListen == null && journalListenChannel == null) != (journalPeer == null && journalPeerChannel == null))
+        if (journalListens() != journalPeered())
         {
             throw new IllegalArgumentException("the journal needs both this node's endpoint and its peer's " +
                 "(--journal-listen or --journal-listen-channel, and --journal-peer or --journal-peer-channel)");
@@ -441,7 +441,17 @@ public final class MediaContext
     /** Whether this node replicates its calls to a peer. */
     public boolean journaled()
     {
-        return (journalListen != null || journalListenChannel != null) && (journalPeer != null || journalPeerChannel != null);
+        return journalListens() && journalPeered();
+    }
+
+    private boolean journalListens()
+    {
+        return journalListen != null || journalListenChannel != null;
+    }
+
+    private boolean journalPeered()
+    {
+        return journalPeer != null || journalPeerChannel != null;
     }
 
     /** The HA pair's cluster id: journal records of another cluster are refused. */

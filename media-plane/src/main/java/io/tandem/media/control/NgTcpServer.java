@@ -47,10 +47,17 @@ public final class NgTcpServer extends NgConnectionServer
                 }
                 filled += read;
                 int consumed;
-                while ((consumed = handleOne(buffer, filled, out)) > 0)
+                try
                 {
-                    System.arraycopy(buffer, consumed, buffer, 0, filled - consumed);
-                    filled -= consumed;
+                    while ((consumed = handleOne(buffer, filled, out)) > 0)
+                    {
+                        System.arraycopy(buffer, consumed, buffer, 0, filled - consumed);
+                        filled -= consumed;
+                    }
+                }
+                finally
+                {
+                    commands.afterReply(); // the replies have gone: now the relay may take the calls' changes
                 }
                 if (consumed < 0)
                 {
@@ -110,14 +117,7 @@ public final class NgTcpServer extends NgConnectionServer
             write(out, cookie, NgCommands.error("Could not decode bencode dictionary: " + ex.getMessage()));
             return -1;
         }
-        try
-        {
-            write(out, cookie, NgMessage.execute(commands, counters, message.value(), "a bencode dictionary"));
-        }
-        finally
-        {
-            commands.afterReply();
-        }
+        write(out, cookie, NgMessage.execute(commands, counters, message.value(), "a bencode dictionary"));
         return space + 1 + message.length();
     }
 
@@ -170,14 +170,7 @@ public final class NgTcpServer extends NgConnectionServer
             writeJson(out, cookie, NgCommands.error("Could not decode JSON dictionary: " + ex.getMessage()));
             return -1;
         }
-        try
-        {
-            writeJson(out, cookie, NgMessage.execute(commands, counters, decoded, "a JSON object"));
-        }
-        finally
-        {
-            commands.afterReply();
-        }
+        writeJson(out, cookie, NgMessage.execute(commands, counters, decoded, "a JSON object"));
         return end + 1;
     }
 

@@ -336,7 +336,7 @@ public final class CallRegistry implements AutoCloseable
         final List<RelayHandOver.Resignal> changes = signal(from, specs);
         if (created)
         {
-            persistNew(call, added); // before the call goes live: a call the file cannot hold never does
+            records.saveNew(call, added); // before the call goes live: a call the file cannot hold never does
             calls.put(callId, call);
             byHandle.put(call.handle, call);
             counters.sessions.incrementRelease();
@@ -344,7 +344,7 @@ public final class CallRegistry implements AutoCloseable
         handOver(call.handle, added, changes, created);
         if (!created)
         {
-            persist(call);
+            records.save(call);
         }
         updatePortsInUse();
         return new ArrayList<>(to.streams.subList(0, specs.size()));
@@ -383,7 +383,7 @@ public final class CallRegistry implements AutoCloseable
         handOver(call.handle, List.of(), signal(to, specs), false);
         call.deleteAtNs = 0;
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
-        persist(call);
+        records.save(call);
         return new ArrayList<>(from.streams.subList(0, Math.min(specs.size(), from.streams.size())));
     }
 
@@ -557,16 +557,6 @@ public final class CallRegistry implements AutoCloseable
         return new RelayHandOver.Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
             mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux(), stream.rtpLearned,
             stream.rtcpLearned);
-    }
-
-    private void persist(final Call call) throws MediaException
-    {
-        records.save(call);
-    }
-
-    private void persistNew(final Call call, final List<MediaStream> added) throws MediaException
-    {
-        records.saveNew(call, added);
     }
 
     void checkTranscoders(final List<StreamSpec> specs) throws MediaException

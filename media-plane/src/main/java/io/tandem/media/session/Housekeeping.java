@@ -27,7 +27,19 @@ final class Housekeeping
     /** @return calls ended */
     int run()
     {
-        registry.relay.wake(); // a safety net: a change queued without a wake waits no longer than this tick
+        try
+        {
+            return endDueCalls();
+        }
+        finally
+        {
+            // the removals just queued, and (a safety net) any change queued without a wake: none waits past a tick
+            registry.relay.wake();
+        }
+    }
+
+    private int endDueCalls()
+    {
         registry.reclaimPorts();
         if (registry.isStandby())
         {
@@ -60,7 +72,6 @@ final class Housekeeping
                 ended++;
             }
         }
-        registry.relay.wake(); // the removals just queued
         return ended;
     }
 

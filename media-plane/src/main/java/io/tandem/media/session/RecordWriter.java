@@ -25,30 +25,37 @@ final class RecordWriter
     /** Save a live call's record after a change. */
     void save(final Call call) throws MediaException
     {
-        try
+        final String full = put(call);
+        if (full != null)
         {
-            store.put(call.callId, CallRecord.of(call).encode());
-        }
-        catch (final IllegalStateException | IllegalArgumentException ex)
-        {
-            counters.sessionsFileFull.increment();
-            throw new MediaException("Sessions file full: the call's change is relayed but not saved (" +
-                ex.getMessage() + "); raise --max-calls");
+            throw new MediaException("Sessions file full: the call's change is relayed but not saved (" + full +
+                "); raise --max-calls");
         }
     }
 
     /** Save a new call's record before it goes live; if the table cannot hold it, close its unpublished streams. */
     void saveNew(final Call call, final List<MediaStream> added) throws MediaException
     {
+        final String full = put(call);
+        if (full != null)
+        {
+            StreamSockets.closeUnpublished(added);
+            throw new MediaException("Sessions file full: call refused (" + full + "); raise --max-calls");
+        }
+    }
+
+    /** @return null once written, or why the table could not hold the record (counted) */
+    private String put(final Call call)
+    {
         try
         {
             store.put(call.callId, CallRecord.of(call).encode());
+            return null;
         }
         catch (final IllegalStateException | IllegalArgumentException ex)
         {
-            StreamSockets.closeUnpublished(added);
             counters.sessionsFileFull.increment();
-            throw new MediaException("Sessions file full: call refused (" + ex.getMessage() + "); raise --max-calls");
+            return ex.getMessage();
         }
     }
 }
