@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.IntPredicate;
 
 import io.tandem.media.session.MediaInterface;
 
@@ -21,7 +22,8 @@ import io.tandem.media.session.MediaInterface;
  */
 final class MediaAddressPolicy
 {
-    private record Guard(InetAddress address, int portMin, int portMax, String what)
+    /** An address and which of its ports are Tandem's now. */
+    private record Guard(InetAddress address, IntPredicate ports, String what)
     {
         /** Whether this guard covers {@code a}: the same address, or any local address when bound to the wildcard. */
         boolean covers(final InetSocketAddress a, final Set<InetAddress> local)
@@ -29,7 +31,7 @@ final class MediaAddressPolicy
             final InetAddress host = a.getAddress();
             final boolean sameHost = address.isAnyLocalAddress() ? local.contains(host) || host.isLoopbackAddress() :
                 address.equals(host) || (address.isLoopbackAddress() && host.isLoopbackAddress());
-            return sameHost && a.getPort() >= portMin && a.getPort() <= portMax;
+            return sameHost && ports.test(a.getPort());
         }
     }
 
@@ -38,8 +40,11 @@ final class MediaAddressPolicy
     private final Set<InetAddress> localAddresses;
 
     /**
-     * @param interfaces the media interfaces: their ports are guarded on their bind and advertised addresses;
-     *                   loopback is allowed when one of them is itself on loopback (the embedded default)
+     * @param interfaces the media interfaces: the ports they have in use (a call's RTP or RTCP socket) are guarded
+     *                   on their bind and advertised addresses, not their whole range: a party on the same host
+     *                   may receive on a port of the range Tandem has not taken (an ephemeral port, say); loopback
+     *                   is allowed when one of them is itself on loopback (the embedded default). Checked under
+     *                   the registry's lock, as the allocators are.
      */
     MediaAddressPolicy(final List<MediaInterface> interfaces)
     {
@@ -47,11 +52,12 @@ final class MediaAddressPolicy
         for (final MediaInterface iface : interfaces)
         {
             loopback |= iface.bindAddress().isLoopbackAddress();
-            guards.add(new Guard(iface.bindAddress(), iface.portMin(), iface.portMax(), "Tandem's own media port"));
+            final IntPredicate inUse = (port) -> iface.ports().isInUse(port & ~1); // an RTCP port is its pair's
+            guards.add(new Guard(iface.bindAddress(), inUse, "Tandem's own media port"));
             final InetAddress advertised = literal(iface.advertisedAddress());
             if (advertised != null && !advertised.equals(iface.bindAddress()))
             {
-                guards.add(new Guard(advertised, iface.portMin(), iface.portMax(), "Tandem's own media port"));
+                guards.add(new Guard(advertised, inUse, "Tandem's own media port"));
             }
         }
         loopbackAllowed = loopback;
@@ -63,7 +69,8 @@ final class MediaAddressPolicy
     {
         for (final InetSocketAddress endpoint : endpoints)
         {
-            guards.add(new Guard(endpoint.getAddress(), endpoint.getPort(), endpoint.getPort(), "Tandem's control port"));
+            final int port = endpoint.getPort();
+            guards.add(new Guard(endpoint.getAddress(), (p) -> p == port, "Tandem's control port"));
         }
     }
 

@@ -195,16 +195,24 @@ class HostileSignallingTest
      * multicast group is refused before any port is taken.
      */
     @Test
-    void sdpPointingAtTandemItselfOrAMulticastGroupIsRefused()
+    void sdpPointingAtTandemItselfOrAMulticastGroupIsRefused() throws Exception
     {
         commands.guardControlEndpoints(List.of(new InetSocketAddress("127.0.0.1", 2223)));
-        assertTrue(reason(offer("loop", "a", sdpAt("127.0.0.1", 23100))).contains("Tandem's own media port"));
+        final Map<String, Object> live = offer("live", "a", sdpAt("127.0.0.1", 5000));
+        final int tandemPort = Sdp.parse((String)live.get("sdp")).media().get(0).port(); // in use by "live"
+        assertTrue(reason(offer("loop", "a", sdpAt("127.0.0.1", tandemPort))).contains("Tandem's own media port"));
         assertTrue(reason(offer("reflect", "a", sdpAt("127.0.0.1", 2223))).contains("Tandem's control port"));
         assertTrue(reason(offer("group", "a", sdpAt("239.1.2.3", 5004))).contains("multicast"));
         final Map<String, Object> rtcpAtTandem = kamailio("offer", "rtcp-loop", "a");
-        rtcpAtTandem.put("sdp", sdpAt("127.0.0.1", 5000) + "a=rtcp:23101\r\n");
-        assertTrue(reason(commands.execute(rtcpAtTandem)).contains("Invalid RTCP address 127.0.0.1:23101"));
+        rtcpAtTandem.put("sdp", sdpAt("127.0.0.1", 5002) + "a=rtcp:" + (tandemPort + 1) + "\r\n");
+        assertTrue(reason(commands.execute(rtcpAtTandem)).contains("Invalid RTCP address 127.0.0.1:" + (tandemPort + 1)));
         assertTrue(plane.counters().ngErrors.get() >= 4);
+
+        // A party on this host may receive on a port of Tandem's range that Tandem has not taken (an ephemeral
+        // port: tandem-load's endpoints were refused when the whole range was guarded).
+        assertEquals("ok", offer("neighbour", "a", sdpAt("127.0.0.1", 23998)).get("result"));
+        commands.execute(kamailio("delete", "neighbour", "a"));
+        commands.execute(kamailio("delete", "live", "a"));
         assertNothingLeft();
     }
 
