@@ -29,6 +29,7 @@ public final class JournalContext
     private int controlStreamId = 1002;
     private long heartbeatIntervalNs = TimeUnit.MILLISECONDS.toNanos(100);
     private long snapshotRetryNs = TimeUnit.SECONDS.toNanos(1);
+    private long idleParkNs = TimeUnit.MILLISECONDS.toNanos(100);
     private int maxPendingRecords = 1 << 20;
     private boolean concluded;
 
@@ -214,6 +215,22 @@ public final class JournalContext
     public long heartbeatIntervalNs()
     {
         return heartbeatIntervalNs;
+    }
+
+    /**
+     * The longest the node's thread parks between passes once no record has moved for a second (the embedded
+     * driver's duty cycle runs once per pass): an idle pair's CPU against how late a mirror hears the first record
+     * after a quiet spell. The writer is woken at once by a change; while records move, parks stay under 10 ms.
+     */
+    public JournalContext idleParkNs(final long value)
+    {
+        idleParkNs = value;
+        return this;
+    }
+
+    public long idleParkNs()
+    {
+        return idleParkNs;
     }
 
     public long snapshotRetryNs()

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import io.aeron.Aeron;
@@ -22,7 +23,6 @@ import org.agrona.DirectBuffer;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.SystemEpochNanoClock;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -48,6 +48,9 @@ public final class JournalNode implements Agent, AutoCloseable
     {
         ACTIVE, MIRROR
     }
+
+    private static final long BUSY_PARK_NS = TimeUnit.MILLISECONDS.toNanos(10);
+    private static final long QUIET_AFTER_NS = TimeUnit.SECONDS.toNanos(1);
 
     private final JournalContext ctx;
     private final JournalSink sink;
@@ -76,6 +79,8 @@ public final class JournalNode implements Agent, AutoCloseable
     private volatile Role role;
     private long appliedEpoch = -1;
     private long nextHeartbeatNs;
+    /** Heartbeats among the fragments of this pass's polls. */
+    private int heartbeatsPolled;
 
     public JournalNode(final JournalContext context, final JournalSink sink, final CounterFactory counterFactory)
     {
@@ -136,9 +141,10 @@ public final class JournalNode implements Agent, AutoCloseable
         }
         counters.epoch.setRelease(epoch.get());
         counters.active.setRelease(role == Role.ACTIVE ? 1 : 0);
-        // Idle, the thread parks up to 10 ms between passes (the driver's duty cycle included); a local change
-        // unparks it at once, and records in flight keep it from parking long.
-        runner = new AgentRunner(new BackoffIdleStrategy(10, 10, 1_000, 10_000_000), JournalNode::logError, null, this);
+        // Idle, the thread parks between passes (the driver's duty cycle included): up to 10 ms while records move,
+        // up to idleParkNs after a quiet second. A local change unparks it at once.
+        runner = new AgentRunner(new QuietIdleStrategy(BUSY_PARK_NS, ctx.idleParkNs(), QUIET_AFTER_NS),
+            JournalNode::logError, null, this);
     }
 
     /** The embedded driver runs on the journal's own thread (invoked each pass): one thread for the whole journal. */
@@ -293,8 +299,10 @@ public final class JournalNode implements Agent, AutoCloseable
         aeron.conductorAgentInvoker().invoke();
         int work = commands.drain(Runnable::run, 16);
         work += writer.drainChanges(256);
+        heartbeatsPolled = 0;
         work += dataIn.poll(onData, 64);
         work += controlIn.poll(onControl, 64);
+        work -= heartbeatsPolled; // a peer's heartbeat is duty, not records moving: it must not keep the thread awake
         work += writer.send();
         if (writer.hasPending())
         {
@@ -393,6 +401,7 @@ public final class JournalNode implements Agent, AutoCloseable
 
     private void onDataRecord(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
+        countHeartbeat(buffer, offset, length);
         if (!trusted(buffer, offset, length, header))
         {
             if (role == Role.MIRROR)
@@ -433,6 +442,14 @@ public final class JournalNode implements Agent, AutoCloseable
         mirror.apply(in);
     }
 
+    private void countHeartbeat(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (JournalRecord.typeOf(buffer, offset, length) == JournalRecord.HEARTBEAT)
+        {
+            heartbeatsPolled++;
+        }
+    }
+
     private boolean isActiveHeartbeat()
     {
         return in.type() == JournalRecord.HEARTBEAT && (in.flags() & JournalWriter.FLAG_ACTIVE) != 0;
@@ -446,6 +463,7 @@ public final class JournalNode implements Agent, AutoCloseable
 
     private void onControlRecord(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
+        countHeartbeat(buffer, offset, length);
         if (!trusted(buffer, offset, length, header))
         {
             return;

@@ -145,6 +145,12 @@ public final class JournalRecord
         return (int)crc.getValue();
     }
 
+    /** The type byte of a fragment, unchecked (0 if too short to hold one): for bookkeeping before {@link #wrap}. */
+    public static byte typeOf(final DirectBuffer in, final int at, final int length)
+    {
+        return length > TYPE ? in.getByte(at + TYPE) : 0;
+    }
+
     public byte type()
     {
         return buffer.getByte(offset + TYPE);
