@@ -67,6 +67,7 @@ public final class MediaPlane implements AutoCloseable
         try
         {
             opened = new SessionStore(this.ctx.sessionsFile(), this.ctx.maxCalls());
+            counters.sessionsRecoveryDropped.setRelease(opened.recoveryDropped());
             node = this.ctx.journaled() ? newJournal(opened) : null;
         }
         catch (final RuntimeException ex)

@@ -9,6 +9,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.LinkOption;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,8 @@ public final class SessionStore implements SessionTable
     private final FileChannel lockFile;
     private final FileLock lock;
     private final AsideRecords aside;
+    private final File settingsFile;
+    private long recoveryDropped;
 
     public SessionStore(final File file, final long maxCalls)
     {
@@ -45,24 +48,17 @@ public final class SessionStore implements SessionTable
         lock = lock(lockFile, file);
         try
         {
-            final ChronicleMapBuilder<CharSequence, byte[]> builder = ChronicleMapBuilder.of(CharSequence.class, byte[].class)
-                .name("tandem-calls")
-                .entries(maxCalls)
-                .averageKeySize(CallRecord.AVERAGE_CALL_ID_LENGTH)
-                .averageValueSize(CallRecord.AVERAGE_ENCODED_LENGTH);
             aside = new AsideRecords(file);
             openMarker = new File(file.getPath() + ".open");
-            if (openMarker.exists())
+            settingsFile = new File(file.getPath() + ".settings");
+            final Layout wanted = new Layout(maxCalls, CallRecord.AVERAGE_CALL_ID_LENGTH, CallRecord.AVERAGE_ENCODED_LENGTH);
+            ChronicleMap<CharSequence, byte[]> opened = open(file, wanted);
+            final Layout made = Layout.read(settingsFile);
+            if (!wanted.equals(made)) // another layout, or a file from before layouts were kept beside it
             {
-                // The last process on this file did not close it (killed, crashed; a live one would hold the lock):
-                // a plain open would wait a minute for that dead process, so recover the file instead. The marker
-                // holds the last owner's pid, for an operator.
-                map = builder.recoverPersistedTo(file, true);
+                opened = resize(opened, file, made, wanted);
             }
-            else
-            {
-                map = builder.createPersistedTo(file);
-            }
+            map = opened;
             Files.writeString(openMarker.toPath(), Long.toString(ProcessHandle.current().pid()));
         }
         catch (final IOException | RuntimeException ex)
@@ -73,6 +69,140 @@ public final class SessionStore implements SessionTable
                 throw new UncheckedIOException("cannot open the sessions file " + file, io);
             }
             throw (RuntimeException)ex;
+        }
+    }
+
+    /**
+     * Open the file as it was made. A new file is made with {@code wanted}, its layout written beside it first. An
+     * existing one is opened by its own header; after a crash (the last process's {@code .open} marker is still
+     * there: a plain open would wait a minute for that dead process) it is recovered, and should its header be
+     * damaged, Chronicle rebuilds it from the layout the file was made with (never from this start's settings,
+     * which may differ: a header rebuilt from another --max-calls mis-reads every segment). A file without a layout
+     * beside it (made before there was one) is recovered only if its header is sound. Records Chronicle finds
+     * damaged on the way (a write cut by the crash) are counted and logged: it cannot keep them.
+     */
+    private ChronicleMap<CharSequence, byte[]> open(final File file, final Layout wanted) throws IOException
+    {
+        final boolean exists = file.length() > 0;
+        if (!exists)
+        {
+            wanted.write(settingsFile);
+            return wanted.builder().createPersistedTo(file);
+        }
+        final Layout made = Layout.read(settingsFile);
+        final ChronicleMapBuilder<CharSequence, byte[]> builder = (made != null ? made : wanted).builder();
+        if (!openMarker.exists())
+        {
+            return builder.createPersistedTo(file);
+        }
+        return builder.recoverPersistedTo(file, made != null, corruption ->
+        {
+            recoveryDropped++;
+            if (recoveryDropped <= 10)
+            {
+                System.err.println("tandem: recovering " + file + ": " + corruption.message() +
+                    (corruption.exception() != null ? " (" + corruption.exception() + ")" : ""));
+            }
+        });
+    }
+
+    /**
+     * Give the file the layout this start asks for (a changed --max-calls, or record sizes a newer Tandem measured):
+     * every call is copied into a new file of that layout, which then replaces the old one by a rename. A crash on
+     * the way leaves the old file in place, whole. A file holding more calls than the new layout would is kept as
+     * it is (logged): its calls come before the setting.
+     */
+    private ChronicleMap<CharSequence, byte[]> resize(final ChronicleMap<CharSequence, byte[]> old, final File file,
+        final Layout made, final Layout wanted) throws IOException
+    {
+        if (old.size() > wanted.maxCalls)
+        {
+            // Its calls come first: keep the file as it is, and make it anew at a later start, once it fits.
+            System.err.println("tandem: sessions file " + file + " holds " + old.size() + " calls, more than --max-calls " +
+                wanted.maxCalls + ": it keeps its layout (" + (made == null ? "not recorded" : made) + ") for now");
+            return old;
+        }
+        final File next = new File(file.getPath() + ".resizing");
+        Files.deleteIfExists(next.toPath());
+        try (ChronicleMap<CharSequence, byte[]> copy = wanted.builder().createPersistedTo(next))
+        {
+            old.forEach((key, value) -> copy.put(key.toString(), value.clone()));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            old.close();
+            Files.deleteIfExists(next.toPath());
+            throw ex;
+        }
+        final int calls = old.size();
+        old.close();
+        final File nextSettings = new File(settingsFile.getPath() + ".resizing");
+        wanted.write(nextSettings);
+        Files.move(next.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(nextSettings.toPath(), settingsFile.toPath(), StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+        System.err.println("tandem: sessions file " + file + " made anew for " + wanted + " (was " +
+            (made == null ? "a layout not recorded" : made) + "), " + calls + " calls kept");
+        return wanted.builder().createPersistedTo(file);
+    }
+
+    /** Records Chronicle's recovery after a crash found damaged and could not keep (logged). */
+    public long recoveryDropped()
+    {
+        return recoveryDropped;
+    }
+
+    /** How a sessions file is laid out, kept beside it ({@code SESSIONS.settings}) from the moment it is made. */
+    record Layout(long maxCalls, int averageKeySize, int averageValueSize)
+    {
+        ChronicleMapBuilder<CharSequence, byte[]> builder()
+        {
+            return ChronicleMapBuilder.of(CharSequence.class, byte[].class)
+                .name("tandem-calls")
+                .entries(maxCalls)
+                .averageKeySize(averageKeySize)
+                .averageValueSize(averageValueSize);
+        }
+
+        /** Written to a temporary file and renamed into place: never half a layout. */
+        void write(final File to) throws IOException
+        {
+            final Path temporary = Path.of(to.getPath() + ".tmp");
+            Files.writeString(temporary, "max-calls=" + maxCalls + "\naverage-key-size=" + averageKeySize +
+                "\naverage-value-size=" + averageValueSize + "\n");
+            Files.move(temporary, to.toPath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        /** @return the layout written beside a file, or null if there is none (or it cannot be read). */
+        static Layout read(final File from) throws IOException
+        {
+            if (!from.isFile())
+            {
+                return null;
+            }
+            final java.util.Properties values = new java.util.Properties();
+            try (java.io.Reader in = Files.newBufferedReader(from.toPath()))
+            {
+                values.load(in);
+            }
+            try
+            {
+                return new Layout(Long.parseLong(values.getProperty("max-calls")),
+                    Integer.parseInt(values.getProperty("average-key-size")),
+                    Integer.parseInt(values.getProperty("average-value-size")));
+            }
+            catch (final NumberFormatException ex)
+            {
+                System.err.println("tandem: " + from + " cannot be read (" + ex.getMessage() + "); the sessions " +
+                    "file is opened by its own header");
+                return null;
+            }
+        }
+
+        @Override
+        public String toString()
+        {
+            return maxCalls + " calls, records of " + averageKeySize + "+" + averageValueSize + " bytes on average";
         }
     }
 

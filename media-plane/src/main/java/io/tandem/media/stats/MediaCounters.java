@@ -52,6 +52,7 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter callsFinalTimeout;
     public final AtomicCounter portsExhausted;
     public final AtomicCounter callsAside;
+    public final AtomicCounter sessionsRecoveryDropped;
     public final AtomicCounter portsBusyElsewhere;
     public final AtomicCounter relayRegisterFailures;
     public final AtomicCounter sessionsFileFull;
@@ -100,6 +101,7 @@ public final class MediaCounters implements AutoCloseable
         portsExhausted = counter("port allocation failures", "tandem_port_allocation_failures_total", false, "Offers refused for want of ports");
         callsAside = counter("calls kept aside (not restored)", "tandem_calls_aside", true, "Persisted calls kept aside because a start could not restore them; retried at every start");
         portsBusyElsewhere = counter("ports skipped: bound by another process", "tandem_ports_busy_elsewhere_total", false, "Ports skipped because another process had bound them");
+        sessionsRecoveryDropped = counter("sessions file: damaged records dropped by crash recovery", "tandem_sessions_recovery_dropped_total", false, "Records the sessions file's recovery after a crash found damaged and could not keep (logged)");
         sessionsFileFull = counter("sessions file full: record not written", "tandem_sessions_file_full_total", false, "Call records the sessions file could not hold (new calls refused; changes relayed unsaved)");
         relayRegisterFailures = counter("streams the relay could not poll", "tandem_relay_register_failures_total", false, "Streams whose bound sockets the relay could not add to its poll set (they stay silent)");
         ngRequests = counter("ng requests", "tandem_ng_requests_total", false, "ng commands executed");

@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The sessions table hands out records a caller may keep: never a value Chronicle Map reuses for the next entry. */
@@ -55,6 +58,78 @@ class SessionStoreTest
             final Class<?> shipped = Class.forName(type + "$$Native");
             assertNotNull(shipped.getProtectionDomain().getCodeSource(), "a class compiled at run time has no code source");
             assertEquals(Class.forName(type).getClassLoader(), shipped.getClassLoader());
+        }
+    }
+
+    /**
+     * Issue 17, item 6: recovery after a crash trusts the file's own header. Recovering with the header rewritten
+     * from this start's settings corrupted the file when --max-calls had changed since it was made.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {50, 2_000, 100_000})
+    void recoveryAfterACrashWithAChangedMaxCallsKeepsEveryCall(final long maxCallsNow) throws Exception
+    {
+        final File file = new File(dir.toFile(), "changed-" + maxCallsNow + ".cm3");
+        final Map<String, byte[]> written = new HashMap<>();
+        try (SessionStore store = new SessionStore(file, 2_000))
+        {
+            for (int i = 0; i < 1_000; i++)
+            {
+                final String id = RestoreTest.callId(i);
+                final byte[] record = ("record " + i + " of " + id).getBytes(StandardCharsets.UTF_8);
+                store.put(id, record);
+                written.put(id, record);
+            }
+        }
+        Files.writeString(new File(file.getPath() + ".open").toPath(), "12345"); // as a killed process leaves it
+        damageHeader(file); // the header's checksum fails: recovery must rebuild it as the file was made
+        try (SessionStore recovered = new SessionStore(file, maxCallsNow))
+        {
+            assertEquals(written.size(), recovered.size());
+            for (final Map.Entry<String, byte[]> entry : written.entrySet())
+            {
+                assertArrayEquals(entry.getValue(), recovered.get(entry.getKey()), "record of " + entry.getKey());
+            }
+            recovered.put("one-more", new byte[] {1});
+        }
+        try (SessionStore reopened = new SessionStore(file, maxCallsNow)) // and the file stays sound afterwards
+        {
+            assertEquals(written.size() + 1, reopened.size());
+            assertEquals(0, reopened.recoveryDropped());
+        }
+        final SessionStore.Layout layout = SessionStore.Layout.read(new File(file.getPath() + ".settings"));
+        assertEquals(maxCallsNow >= written.size() + 1 ? maxCallsNow : 2_000, layout.maxCalls(),
+            "made anew for the new --max-calls when the calls fit it, else kept as it was");
+    }
+
+    /** A file from before layouts were kept beside it is made anew once, its calls kept, and its layout written. */
+    @Test
+    void aSessionsFileWithoutItsLayoutIsMadeAnewKeepingItsCalls() throws Exception
+    {
+        final File file = new File(dir.toFile(), "older.cm3");
+        try (SessionStore store = new SessionStore(file, 500))
+        {
+            store.put(RestoreTest.callId(1), new byte[] {1, 2, 3});
+        }
+        Files.delete(new File(file.getPath() + ".settings").toPath());
+        try (SessionStore store = new SessionStore(file, 800))
+        {
+            assertArrayEquals(new byte[] {1, 2, 3}, store.get(RestoreTest.callId(1)));
+        }
+        assertEquals(800, SessionStore.Layout.read(new File(file.getPath() + ".settings")).maxCalls());
+    }
+
+    /** Change one letter in the file's self-describing header (Chronicle's own text), so its checksum no longer holds. */
+    private static void damageHeader(final File file) throws Exception
+    {
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file, "rw"))
+        {
+            final byte[] head = new byte[4096];
+            raf.readFully(head);
+            final int at = new String(head, StandardCharsets.ISO_8859_1).indexOf("keyClass");
+            assertTrue(at > 0, "the header describes the map");
+            raf.seek(at);
+            raf.write('K');
         }
     }
 
