@@ -21,8 +21,13 @@ import io.tandem.media.relay.LatchMode;
  */
 public record CallRecord(String callId, List<MonologueRecord> monologues)
 {
-    static final int AVERAGE_CALL_ID_LENGTH = 48;
-    static final int AVERAGE_ENCODED_LENGTH = 192;
+    /**
+     * What the sessions file is laid out for, per call, from measured records (SessionsSizingTest): Call-IDs as
+     * user agents make them run from 36 bytes (a bare UUID) to about 100 (an SBC's), and a two-party call with audio
+     * and video encodes to 370-430 bytes; the file holds --max-calls of those with room to spare.
+     */
+    static final int AVERAGE_CALL_ID_LENGTH = 64;
+    static final int AVERAGE_ENCODED_LENGTH = 512;
     private static final int VERSION = 6;
     /** Version 5 had no learned addresses. */
     private static final int PREVIOUS_VERSION = 5;
