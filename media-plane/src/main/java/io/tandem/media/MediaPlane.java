@@ -1,6 +1,7 @@
 package io.tandem.media;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -15,6 +16,7 @@ import io.tandem.journal.JournalSink;
 
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.RelayWarmUp;
 import io.tandem.media.relay.Transport;
 import io.tandem.media.session.CallRegistry;
 import io.tandem.media.session.JournaledSessionTable;
@@ -55,6 +57,8 @@ public final class MediaPlane implements AutoCloseable
     private final AgentRunner housekeeper;
     private final AtomicLong housekeepingPasses = new AtomicLong();
     private final StartReport startReport;
+    /** Short calls (10 rounds of 16 packets) a standby relays through itself at start, for the JIT to compile. */
+    private static final int WARM_UP_CALLS = Integer.getInteger("tandem.media.warm-up-calls", 500);
     private boolean closed;
 
     public MediaPlane(final MediaContext ctx)
@@ -100,6 +104,10 @@ public final class MediaPlane implements AutoCloseable
         }
         startReport = new StartReport(registry.callCount(), (int)counters.callsAside.get(),
             (openedNs - openingNs) / 1_000_000, (System.nanoTime() - openedNs) / 1_000_000);
+        if (!active)
+        {
+            warmUpRelay(); // a standby relays nothing until the VIP moves: its first packets must not run interpreted
+        }
         // Parks (not sleeps) between passes, so the relay can wake it for a learned address: journaled at once.
         housekeeper = new AgentRunner(new SleepingIdleStrategy(TimeUnit.MILLISECONDS.toNanos(100)), MediaPlane::logError,
             null, new Agent()
@@ -196,6 +204,26 @@ public final class MediaPlane implements AutoCloseable
         }
     }
 
+    private void warmUpRelay()
+    {
+        final long startNs = System.nanoTime();
+        try
+        {
+            final long relayed = new RelayWarmUp(agent, counters).run(WARM_UP_CALLS, 10, TimeUnit.SECONDS.toNanos(5));
+            System.out.printf("tandem: relay warmed up for a failover (%,d packets in %d ms)%n", relayed,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+        }
+        catch (final IOException ex)
+        {
+            System.err.println("tandem: relay warm-up failed (" + ex.getMessage() + "); the first packets after a " +
+                "failover may be slow");
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Make this node standby: it mirrors its peer's journal and ends no call itself. */
     public void demote()
     {
@@ -234,6 +262,12 @@ public final class MediaPlane implements AutoCloseable
     public MediaCounters counters()
     {
         return counters;
+    }
+
+    /** The forwarding agent, for commands run on its thread (tools and tests). */
+    public ForwardingAgent agent()
+    {
+        return agent;
     }
 
     /**

@@ -29,22 +29,24 @@ public final class PartyMedia implements AutoCloseable
         InetSocketAddress of(int party);
     }
 
-    /** Told of every packet a party receives from its own call's other party. */
+    /** Told of every packet a party receives from its own call's other party: when, and when it was sent. */
     @FunctionalInterface
     public interface Heard
     {
-        void heard(int party, long nanoTime);
+        void heard(int party, long nanoTime, long sentNanoTime);
     }
 
     private final List<DatagramChannel> parties;
     private final AtomicLongArray heard;
     private final AtomicLong misdelivered = new AtomicLong();
+    /** When each round was sent: the last 4,096 (80 s at 50 a second). */
+    private final java.util.ArrayDeque<Long> rounds = new java.util.ArrayDeque<>();
     private final Thread thread;
     private volatile boolean running = true;
 
     public PartyMedia(final List<DatagramChannel> parties, final long everyNs, final Target target) throws IOException
     {
-        this(parties, everyNs, target, (party, at) ->
+        this(parties, everyNs, target, (party, at, sent) ->
         {
         });
     }
@@ -76,13 +78,23 @@ public final class PartyMedia implements AutoCloseable
                 if (System.nanoTime() - nextSend >= 0)
                 {
                     sequence++;
+                    final long tickNs = System.nanoTime(); // every party of this round sends it, after the header
+                    synchronized (rounds)
+                    {
+                        if (rounds.size() == 4096)
+                        {
+                            rounds.pollFirst();
+                        }
+                        rounds.addLast(tickNs);
+                    }
                     for (int p = 0; p < parties.size(); p++)
                     {
                         final InetSocketAddress to = target.of(p);
                         if (to != null)
                         {
                             packet.clear();
-                            packet.put((byte)0x80).put((byte)0).putShort((short)sequence).putInt(sequence * 160).putInt(p);
+                            packet.put((byte)0x80).put((byte)0).putShort((short)sequence).putInt(sequence * 160).putInt(p)
+                                .putLong(tickNs);
                             packet.position(packet.limit()).flip();
                             parties.get(p).send(packet, to);
                         }
@@ -100,7 +112,7 @@ public final class PartyMedia implements AutoCloseable
                         {
                             final long now = System.nanoTime();
                             heard.set(p, now);
-                            listener.heard(p, now);
+                            listener.heard(p, now, packet.getLong(12));
                         }
                         else
                         {
@@ -118,6 +130,15 @@ public final class PartyMedia implements AutoCloseable
             {
                 throw new UncheckedIOException(ex);
             }
+        }
+    }
+
+    /** When each sending round of the last minute or so began (System.nanoTime), oldest first. */
+    public long[] rounds()
+    {
+        synchronized (rounds)
+        {
+            return rounds.stream().mapToLong(Long::longValue).toArray();
         }
     }
 
