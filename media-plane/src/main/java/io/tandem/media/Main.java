@@ -70,12 +70,15 @@ public final class Main
                                   ng.rtpengine.com, Kamailio's ws:// media nodes) [off]
           --listen-http ADDRESS:PORT   HTTP: POST /ng (ng messages, same access list), GET /metrics
                                   (Prometheus), GET /ping [off]
+          --listen-metrics ADDRESS:PORT   HTTP with only GET /metrics and GET /ping, for a
+                                  monitoring network (no /ng there) [off]
           --ng-allow CIDR         source network allowed to send ng commands (repeatable)
                                   [127.0.0.0/8 and ::1]
           --max-sessions N        new calls beyond N get "load limit" [max-calls]
           --max-streams N         media sections (m= lines) one offer may carry; more is refused [16]
-          --ng-max-connections N  TCP and WebSocket ng connections open at once, per listener; more are
-                                  closed and counted; a begun message must complete within 10 s [64]
+          --ng-max-connections N  TCP, WebSocket and HTTP connections open at once, per listener; more
+                                  are closed and counted; a begun message or request must complete
+                                  within 10 s; an HTTP connection idle 30 s is closed [64]
           --ng-ws-origin ORIGIN   a web origin whose pages may open an ng WebSocket (repeatable); a
                                   handshake from a page of any other origin is refused [none]
           --role active|standby   HA role at start; keepalived's notify script changes it with
@@ -273,6 +276,7 @@ public final class Main
             case "--listen-ng" -> ng.listen(value);
             case "--listen-tcp-ng" -> ng.listenTcp(value);
             case "--listen-http" -> ng.listenHttp(value);
+            case "--listen-metrics" -> ng.listenMetrics(value);
             case "--listen-ws-ng" -> ng.listenWs(value);
             case "--ng-allow" -> ng.allow(value);
             case "--max-sessions" -> ng.maxSessions(number(value, option));
@@ -441,24 +445,27 @@ public final class Main
     }
 
     /** The ng listeners the command line asked for: UDP always, TCP, HTTP and WebSocket when configured. */
-    private record Listeners(NgServer udp, NgTcpServer tcp, NgHttpServer http, NgWebSocketServer ws) implements AutoCloseable
+    private record Listeners(NgServer udp, NgTcpServer tcp, NgHttpServer http, NgWebSocketServer ws,
+        NgHttpServer metrics) implements AutoCloseable
     {
         static Listeners open(final NgContext ng, final NgCommands commands, final MediaPlane plane)
         {
             final NgServer udp = new NgServer(ng, commands, plane.counters());
             NgTcpServer tcp = null;
             NgHttpServer http = null;
+            NgWebSocketServer ws = null;
             try
             {
                 tcp = ng.listenTcpAddress() == null ? null : new NgTcpServer(ng, commands, plane.counters());
                 http = ng.listenHttpAddress() == null ? null : new NgHttpServer(ng, commands, plane.counters());
-                final NgWebSocketServer ws = ng.listenWsAddress() == null ? null :
-                    new NgWebSocketServer(ng, commands, plane.counters());
-                return new Listeners(udp, tcp, http, ws);
+                ws = ng.listenWsAddress() == null ? null : new NgWebSocketServer(ng, commands, plane.counters());
+                final NgHttpServer metrics = ng.listenMetricsAddress() == null ? null :
+                    new NgHttpServer(ng, commands, plane.counters(), ng.listenMetricsAddress(), false);
+                return new Listeners(udp, tcp, http, ws, metrics);
             }
             catch (final RuntimeException ex)
             {
-                CloseHelper.quietCloseAll(http, tcp, udp);
+                CloseHelper.quietCloseAll(ws, http, tcp, udp);
                 throw ex;
             }
         }
@@ -478,6 +485,10 @@ public final class Main
             if (ws != null)
             {
                 all.add(ws.localAddress());
+            }
+            if (metrics != null)
+            {
+                all.add(metrics.localAddress());
             }
             return all;
         }
@@ -499,12 +510,17 @@ public final class Main
                 out.printf("tandem: http on %s:%d (POST /ng, GET /metrics, GET /ping)%n",
                     http.localAddress().getAddress().getHostAddress(), http.localAddress().getPort());
             }
+            if (metrics != null)
+            {
+                out.printf("tandem: metrics on http %s:%d (GET /metrics, GET /ping)%n",
+                    metrics.localAddress().getAddress().getHostAddress(), metrics.localAddress().getPort());
+            }
         }
 
         @Override
         public void close()
         {
-            CloseHelper.quietCloseAll(ws, http, tcp);
+            CloseHelper.quietCloseAll(metrics, ws, http, tcp);
             udp.close();
         }
     }

@@ -13,10 +13,10 @@ import io.tandem.media.stats.MediaCounters;
 import io.tandem.ng.WebSocket;
 
 /**
- * What the connection-oriented ng transports (TCP, WebSocket) share: a listening socket, an acceptor that drops
- * sources outside the ng access list and connections beyond the maximum (both counted), one virtual thread per
- * accepted connection, a time limit on completing a begun message, and a close that ends them all. Subclasses say
- * how a connection is served.
+ * What the connection-oriented listeners (ng over TCP and WebSocket, HTTP) share: a listening socket, an acceptor
+ * that drops sources outside the ng access list (unless the listener checks per request) and connections beyond the
+ * maximum (both counted), one virtual thread per accepted connection, a time limit on completing a begun message,
+ * and a close that ends them all. Subclasses say how a connection is served.
  */
 abstract class NgConnectionServer implements AutoCloseable
 {
@@ -26,6 +26,8 @@ abstract class NgConnectionServer implements AutoCloseable
     private final ServerSocket server;
     private final String name;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    /** Whether sources outside the ng access list may connect (HTTP: /metrics is for anyone who can reach it). */
+    private final boolean anySource;
     protected volatile boolean running = true;
 
     NgConnectionServer(
@@ -35,10 +37,22 @@ abstract class NgConnectionServer implements AutoCloseable
         final InetSocketAddress listen,
         final String name)
     {
+        this(ctx, commands, counters, listen, name, false);
+    }
+
+    NgConnectionServer(
+        final NgContext ctx,
+        final NgCommands commands,
+        final MediaCounters counters,
+        final InetSocketAddress listen,
+        final String name,
+        final boolean anySource)
+    {
         this.ctx = ctx;
         this.commands = commands;
         this.counters = counters;
         this.name = name;
+        this.anySource = anySource;
         try
         {
             server = new ServerSocket();
@@ -95,7 +109,7 @@ abstract class NgConnectionServer implements AutoCloseable
                 return;
             }
             final InetSocketAddress source = (InetSocketAddress)socket.getRemoteSocketAddress();
-            if (!ctx.allows(source.getAddress()))
+            if (!anySource && !ctx.allows(source.getAddress()))
             {
                 counters.ngSourceRefused.increment();
                 closeQuietly(socket);

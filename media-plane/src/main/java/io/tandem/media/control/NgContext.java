@@ -17,6 +17,7 @@ public final class NgContext
     private String listenTcp = System.getProperty("tandem.ng.listen-tcp", "");
     private String listenHttp = System.getProperty("tandem.ng.listen-http", "");
     private String listenWs = System.getProperty("tandem.ng.listen-ws", "");
+    private String listenMetrics = System.getProperty("tandem.ng.listen-metrics", "");
     private final List<String> allow = new ArrayList<>();
     private final List<String> wsOrigins = new ArrayList<>();
     private long retransmitCacheNs = TimeUnit.SECONDS.toNanos(30);
@@ -25,10 +26,12 @@ public final class NgContext
     private int maxStreams = Integer.getInteger("tandem.ng.max-streams", NgCommands.DEFAULT_MAX_STREAMS);
     private int maxConnections = Integer.getInteger("tandem.ng.max-connections", 64);
     private int partialMessageTimeoutMs = Integer.getInteger("tandem.ng.partial-message-timeout-ms", 10_000);
+    private int httpIdleTimeoutMs = Integer.getInteger("tandem.ng.http-idle-timeout-ms", 30_000);
     private InetSocketAddress listenAddress;
     private InetSocketAddress listenTcpAddress;
     private InetSocketAddress listenHttpAddress;
     private InetSocketAddress listenWsAddress;
+    private InetSocketAddress listenMetricsAddress;
     private List<Cidr> allowed;
 
     public NgContext conclude()
@@ -37,6 +40,7 @@ public final class NgContext
         listenTcpAddress = listenTcp.isBlank() ? null : address(listenTcp, "listen-tcp-ng");
         listenHttpAddress = listenHttp.isBlank() ? null : address(listenHttp, "listen-http");
         listenWsAddress = listenWs.isBlank() ? null : address(listenWs, "listen-ws-ng");
+        listenMetricsAddress = listenMetrics.isBlank() ? null : address(listenMetrics, "listen-metrics");
         final List<Cidr> blocks = new ArrayList<>();
         for (final String block : allow.isEmpty() ? List.of("127.0.0.0/8", "::1/128") : allow)
         {
@@ -51,7 +55,7 @@ public final class NgContext
         {
             throw new IllegalArgumentException("max-sessions cannot be negative");
         }
-        if (maxConnections < 1 || partialMessageTimeoutMs < 1)
+        if (maxConnections < 1 || partialMessageTimeoutMs < 1 || httpIdleTimeoutMs < 1)
         {
             throw new IllegalArgumentException("ng-max-connections and the partial-message timeout must be at least 1");
         }
@@ -111,6 +115,22 @@ public final class NgContext
     public InetSocketAddress listenHttpAddress()
     {
         return listenHttpAddress;
+    }
+
+    /**
+     * {@code ADDRESS:PORT} of a listener serving only {@code GET /metrics} and {@code GET /ping}, to anyone who can
+     * reach it (a monitoring network), without {@code /ng}; empty (the default) means none.
+     */
+    public NgContext listenMetrics(final String value)
+    {
+        listenMetrics = value;
+        return this;
+    }
+
+    /** The metrics listener's address, or null when there is none. */
+    public InetSocketAddress listenMetricsAddress()
+    {
+        return listenMetricsAddress;
     }
 
     /** {@code ADDRESS:PORT} for ng over WebSocket ({@code ng.rtpengine.com}); empty (the default) means none. */
@@ -185,6 +205,18 @@ public final class NgContext
     {
         partialMessageTimeoutMs = value;
         return this;
+    }
+
+    /** How long an HTTP keep-alive connection may idle between requests before it is closed. */
+    public NgContext httpIdleTimeoutMs(final int value)
+    {
+        httpIdleTimeoutMs = value;
+        return this;
+    }
+
+    public int httpIdleTimeoutMs()
+    {
+        return httpIdleTimeoutMs;
     }
 
     public int partialMessageTimeoutMs()

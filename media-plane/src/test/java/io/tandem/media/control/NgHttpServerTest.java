@@ -163,4 +163,122 @@ class NgHttpServerTest
         assertEquals(0, plane.registry().callCount());
         assertEquals(200, get("/metrics").statusCode());
     }
+
+    private java.net.Socket raw() throws Exception
+    {
+        final java.net.Socket socket = new java.net.Socket(server.localAddress().getAddress(), server.localAddress().getPort());
+        socket.setSoTimeout(5_000);
+        return socket;
+    }
+
+    private static String readAll(final java.net.Socket socket) throws Exception
+    {
+        return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+
+    private static void awaitCount(final org.agrona.concurrent.status.AtomicCounter counter, final long value)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + 3_000_000_000L;
+        while (counter.get() != value && System.nanoTime() - deadline < 0)
+        {
+            Thread.sleep(1);
+        }
+        assertEquals(value, counter.get());
+    }
+
+    /**
+     * Issue 17, item 10: a client that begins a request and never completes it (slowloris: a head cut short, or a
+     * body shorter than its Content-Length) loses its connection once the partial-message timeout passes, counted.
+     */
+    @Test
+    void aRequestBegunMustCompleteInTime() throws Exception
+    {
+        start(new NgContext().partialMessageTimeoutMs(200));
+        try (java.net.Socket head = raw(); java.net.Socket body = raw())
+        {
+            head.getOutputStream().write("POST /ng HTTP/1.1\r\nHost: x\r\nContent-".getBytes(StandardCharsets.ISO_8859_1));
+            body.getOutputStream().write(("POST /ng HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nc1 d7:com")
+                .getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals(-1, head.getInputStream().read(), "closed once the head did not complete in time");
+            assertEquals(-1, body.getInputStream().read(), "closed once the body did not complete in time");
+        }
+        awaitCount(plane.counters().ngConnectionsTimedOut, 2);
+    }
+
+    /** Issue 17, item 10: a listener holds at most --ng-max-connections; more are closed at once and counted. */
+    @Test
+    void connectionsBeyondTheMaximumAreClosedAndCounted() throws Exception
+    {
+        start(new NgContext().maxConnections(2));
+        try (java.net.Socket first = raw(); java.net.Socket second = raw(); java.net.Socket third = raw())
+        {
+            assertEquals(-1, third.getInputStream().read(), "the third connection is closed at once");
+            assertEquals(1, plane.counters().ngConnectionsRefused.get());
+            second.getOutputStream().write("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.ISO_8859_1));
+            assertTrue(readAll(second).endsWith("\r\n\r\npong"), "the connections within the maximum are served");
+        }
+    }
+
+    /**
+     * Keep-alive: requests on one connection, pipelined, are each answered in order; the connection is closed once
+     * it idles past the HTTP idle timeout (not counted as a slow request).
+     */
+    @Test
+    void keepAliveConnectionsServeSeveralRequestsAndCloseWhenIdle() throws Exception
+    {
+        start(new NgContext().httpIdleTimeoutMs(300));
+        try (java.net.Socket socket = raw())
+        {
+            final byte[] ping = bencoded("k1", Map.of("command", "ping"));
+            final String requests = "POST /ng HTTP/1.1\r\nHost: x\r\nContent-Length: " + ping.length + "\r\n\r\n" +
+                new String(ping, StandardCharsets.ISO_8859_1) + "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
+            socket.getOutputStream().write(requests.getBytes(StandardCharsets.ISO_8859_1));
+            final long start = System.nanoTime();
+            final String replies = readAll(socket); // both replies, then the close after the idle timeout
+            assertTrue(System.nanoTime() - start >= 250_000_000L, "kept open while idle within the timeout");
+            assertEquals(2, replies.split("HTTP/1.1 200 OK", -1).length - 1, replies);
+            assertTrue(replies.contains("k1 d6:result4:ponge") && replies.endsWith("pong"), replies);
+        }
+        assertEquals(0, plane.counters().ngConnectionsTimedOut.get());
+    }
+
+    /** Heads over the limit get 431, chunked bodies 411: counted as malformed, the connection closed. */
+    @Test
+    void oversizedHeadsAndChunkedBodiesAreRefused() throws Exception
+    {
+        start(new NgContext());
+        try (java.net.Socket big = raw(); java.net.Socket chunked = raw())
+        {
+            big.getOutputStream().write(("GET /ping HTTP/1.1\r\nX-Filler: " + "y".repeat(NgHttpServer.MAX_HEAD))
+                .getBytes(StandardCharsets.ISO_8859_1));
+            assertTrue(readAll(big).startsWith("HTTP/1.1 431 "));
+            chunked.getOutputStream().write(("POST /ng HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                "5\r\nhello\r\n0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            assertTrue(readAll(chunked).startsWith("HTTP/1.1 411 "));
+        }
+        assertEquals(2, plane.counters().ngMalformed.get());
+    }
+
+    /** Issue 17, item 10: a metrics listener for a monitoring network serves /metrics and /ping, never /ng. */
+    @Test
+    void theMetricsListenerHasNoNg() throws Exception
+    {
+        start(new NgContext());
+        try (NgHttpServer metrics = new NgHttpServer(new NgContext().conclude(), new NgCommands(plane.registry(), 0,
+            plane.context().maxCalls(), 0), plane.counters(), new java.net.InetSocketAddress("127.0.0.1", 0), false))
+        {
+            final URI base = URI.create("http://127.0.0.1:" + metrics.localAddress().getPort());
+            assertEquals(200, client.send(HttpRequest.newBuilder(base.resolve("/metrics")).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals("pong", client.send(HttpRequest.newBuilder(base.resolve("/ping")).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+            final HttpResponse<String> ng = client.send(HttpRequest.newBuilder(base.resolve("/ng"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(bencoded("m1", Map.of("command", "ping")))).build(),
+                HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, ng.statusCode(), "from an allowed source too");
+            assertEquals(0, plane.counters().ngRequests.get());
+        }
+    }
 }
