@@ -172,4 +172,34 @@ class LayeringTest
     {
         assertEquals(List.of(), foreignReferences("state-journal", "journal"));
     }
+
+    /**
+     * The SIP shim drives media nodes over ng as Kamailio does, so any rtpengine-compatible node can stand behind
+     * it: it names nothing of the media plane (sources and tests), only ng and, later, the journal.
+     */
+    @Test
+    void theSipShimNeverImportsTheMediaPlane() throws IOException
+    {
+        final List<String> media = new ArrayList<>();
+        for (final String tree : List.of("src/main/java", "src/test/java"))
+        {
+            try (Stream<Path> files = Files.walk(Path.of("..", "sip-shim", tree)))
+            {
+                for (final Path file : files.filter((f) -> f.toString().endsWith(".java")).toList())
+                {
+                    final Matcher m = Pattern.compile("\\bio\\.tandem\\.(\\w+)").matcher(Files.readString(file));
+                    while (m.find())
+                    {
+                        if (!List.of("sip", "ng", "journal").contains(m.group(1)))
+                        {
+                            media.add(file.getFileName() + " -> io.tandem." + m.group(1));
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), media);
+        assertTrue(!Files.readString(Path.of("..", "sip-shim", "pom.xml")).contains("<artifactId>media-plane</artifactId>"),
+            "sip-shim's pom names no media-plane");
+    }
 }

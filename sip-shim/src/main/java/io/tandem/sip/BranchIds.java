@@ -1,0 +1,47 @@
+package io.tandem.sip;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+import javax.sip.header.CSeqHeader;
+import javax.sip.header.CallIdHeader;
+import javax.sip.header.FromHeader;
+import javax.sip.header.ViaHeader;
+import javax.sip.message.Request;
+
+/**
+ * The Via branch the shim adds to a request it forwards, computed from the transaction's key (From tag, Call-ID,
+ * CSeq number, Request-URI, the incoming top Via's branch), never from a counter, a random number or the node: a
+ * CANCEL, or the ACK for an error response, that reaches the other node after a failover gets exactly the branch
+ * the first node gave the INVITE, as the next hop requires to match them (RFC 3261 9.1, 17.1.1.3).
+ */
+final class BranchIds
+{
+    static final String MAGIC_COOKIE = "z9hG4bK";
+
+    private BranchIds()
+    {
+    }
+
+    static String of(final Request request)
+    {
+        final ViaHeader via = (ViaHeader)request.getHeader(ViaHeader.NAME);
+        final String key = String.join("\n",
+            ((FromHeader)request.getHeader(FromHeader.NAME)).getTag(),
+            ((CallIdHeader)request.getHeader(CallIdHeader.NAME)).getCallId(),
+            Long.toString(((CSeqHeader)request.getHeader(CSeqHeader.NAME)).getSeqNumber()),
+            request.getRequestURI().toString(),
+            via == null ? "" : String.valueOf(via.getBranch()));
+        try
+        {
+            final byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return MAGIC_COOKIE + "-tdm-" + HexFormat.of().formatHex(digest, 0, 12);
+        }
+        catch (final NoSuchAlgorithmException ex)
+        {
+            throw new IllegalStateException("SHA-256 is part of every JDK", ex);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.tandem.sip;
+
+import java.util.concurrent.CountDownLatch;
+
+/** {@code bin/tandem-sip}: the SIP shim as a process, until SIGTERM or Ctrl-C. */
+public final class Main
+{
+    static final String USAGE = """
+        Usage: bin/tandem-sip --route HOST:PORT [options]
+
+        A stateful SIP proxy (jain-sip) that record-routes on the address it listens on (the virtual IP of an
+        HA pair) and relays what a failover leaves without a local transaction: responses by their Via, ACKs
+        and CANCELs to where their INVITE went, with the INVITE's own branch.
+
+          --listen HOST:PORT        UDP address to listen on and send from [127.0.0.1:5060]
+          --route HOST:PORT         where initial requests go (the next hop: a registrar, a PBX, a carrier)
+          --record-route HOST:PORT  the address put in Record-Route [the listen address]
+          --help                    this text
+        """;
+
+    private Main()
+    {
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        final SipContext ctx = new SipContext();
+        for (int i = 0; i < args.length; i++)
+        {
+            final String option = args[i];
+            if (option.equals("--help") || option.equals("-h"))
+            {
+                System.out.print(USAGE);
+                return;
+            }
+            if (i + 1 >= args.length)
+            {
+                fail(option + " needs a value");
+            }
+            final String value = args[++i];
+            switch (option)
+            {
+                case "--listen" -> ctx.listen(value);
+                case "--route" -> ctx.route(value);
+                case "--record-route" -> ctx.recordRoute(value);
+                default -> fail("unknown option " + option);
+            }
+        }
+        try
+        {
+            ctx.conclude();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            fail(ex.getMessage());
+        }
+        final CountDownLatch stopped = new CountDownLatch(1);
+        try (SipShim shim = new SipShim(ctx))
+        {
+            Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "tandem-sip-stop"));
+            System.out.printf("tandem-sip: proxy on udp %s, record-routing %s, initial requests to %s%n",
+                text(ctx.listenAddress()), text(ctx.recordRouteAddress()), text(ctx.routeAddress()));
+            System.out.println("tandem-sip: running");
+            stopped.await();
+        }
+    }
+
+    private static String text(final java.net.InetSocketAddress address)
+    {
+        return address.getHostString() + ":" + address.getPort();
+    }
+
+    private static void fail(final String message)
+    {
+        System.err.println("tandem-sip: " + message + " (--help lists the options)");
+        System.exit(2);
+    }
+}

@@ -1,0 +1,77 @@
+package io.tandem.sip;
+
+import java.net.InetSocketAddress;
+
+import javax.sip.address.Hop;
+import javax.sip.address.SipURI;
+import javax.sip.address.URI;
+import javax.sip.header.RouteHeader;
+import javax.sip.header.ToHeader;
+import javax.sip.message.Request;
+
+import gov.nist.javax.sip.stack.HopImpl;
+
+/**
+ * The shim's routing, in the talk's terms: {@code request_route} sorts a request into initial or in-dialog;
+ * {@code MY_ROUTING} finds an initial request's destination; {@code WITHINDLG} follows the Record-Route set by
+ * loose routing (RFC 3261 16.12), the Route naming this proxy taken off first. Relaying is the shim's.
+ */
+final class Routes
+{
+    private final SipContext ctx;
+
+    Routes(final SipContext ctx)
+    {
+        this.ctx = ctx;
+    }
+
+    /** A request within a dialog (its To has a tag): routed by its Route set, not by {@link #myRouting}. */
+    static boolean withinDialog(final Request request)
+    {
+        return ((ToHeader)request.getHeader(ToHeader.NAME)).getTag() != null;
+    }
+
+    /** MY_ROUTING: where an initial request (or a CANCEL or ACK with no transaction here) goes. */
+    Hop myRouting(final Request request)
+    {
+        final InetSocketAddress to = ctx.routeAddress();
+        return new HopImpl(to.getHostString(), to.getPort(), "udp");
+    }
+
+    /**
+     * Loose routing: take off the first Route if it names this proxy (it record-routed the dialog, or the previous
+     * hop pre-loaded it). @return whether one was taken off
+     */
+    boolean looseRoute(final Request request)
+    {
+        final RouteHeader route = (RouteHeader)request.getHeader(RouteHeader.NAME);
+        if (route != null && isMe(route.getAddress().getURI()))
+        {
+            request.removeFirst(RouteHeader.NAME);
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether a request has nowhere to go after loose routing: no Route left, and its Request-URI is this proxy. */
+    boolean addressedToMe(final Request request)
+    {
+        return request.getHeader(RouteHeader.NAME) == null && isMe(request.getRequestURI());
+    }
+
+    private boolean isMe(final URI uri)
+    {
+        if (!(uri instanceof SipURI sip))
+        {
+            return false;
+        }
+        final int port = sip.getPort() > 0 ? sip.getPort() : 5060;
+        return matches(sip.getHost(), port, ctx.recordRouteAddress()) || matches(sip.getHost(), port, ctx.listenAddress());
+    }
+
+    private static boolean matches(final String host, final int port, final InetSocketAddress address)
+    {
+        return port == address.getPort() && (host.equals(address.getHostString()) ||
+            (address.getAddress() != null && host.equals(address.getAddress().getHostAddress())));
+    }
+}

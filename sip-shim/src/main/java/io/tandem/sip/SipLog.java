@@ -1,0 +1,168 @@
+package io.tandem.sip;
+
+import java.util.Properties;
+
+import javax.sip.SipStack;
+
+import gov.nist.core.LogLevels;
+import gov.nist.core.ServerLogger;
+import gov.nist.core.StackLogger;
+import gov.nist.javax.sip.message.SIPMessage;
+
+/**
+ * jain-sip's loggers, without log4j: errors and warnings to standard error, nothing per message (jain-sip asks
+ * {@link #isLoggingEnabled(int)} before it builds a debug line, so the hot path formats nothing).
+ */
+public final class SipLog implements StackLogger
+{
+    @Override
+    public boolean isLoggingEnabled()
+    {
+        return true;
+    }
+
+    @Override
+    public boolean isLoggingEnabled(final int level)
+    {
+        return level <= LogLevels.TRACE_WARN;
+    }
+
+    @Override
+    public void logError(final String message)
+    {
+        System.err.println("tandem-sip: jain-sip: " + message);
+    }
+
+    @Override
+    public void logError(final String message, final Exception ex)
+    {
+        System.err.println("tandem-sip: jain-sip: " + message + ": " + ex);
+    }
+
+    @Override
+    public void logFatalError(final String message)
+    {
+        logError(message);
+    }
+
+    @Override
+    public void logException(final Throwable ex)
+    {
+        System.err.println("tandem-sip: jain-sip: " + ex);
+    }
+
+    @Override
+    public void logWarning(final String message)
+    {
+        final String lower = message.toLowerCase(java.util.Locale.ROOT);
+        if (!lower.contains("tls") && !lower.contains("keystore") && !lower.contains("truststore"))
+        {
+            System.err.println("tandem-sip: jain-sip warning: " + message); // TLS is not configured: not news
+        }
+    }
+
+    @Override
+    public void logStackTrace()
+    {
+    }
+
+    @Override
+    public void logStackTrace(final int level)
+    {
+    }
+
+    @Override
+    public int getLineCount()
+    {
+        return 0;
+    }
+
+    @Override
+    public void logDebug(final String message)
+    {
+    }
+
+    @Override
+    public void logDebug(final String message, final Exception ex)
+    {
+    }
+
+    @Override
+    public void logTrace(final String message)
+    {
+    }
+
+    @Override
+    public void logInfo(final String message)
+    {
+    }
+
+    @Override
+    public void disableLogging()
+    {
+    }
+
+    @Override
+    public void enableLogging()
+    {
+    }
+
+    @Override
+    public void setBuildTimeStamp(final String stamp)
+    {
+    }
+
+    @Override
+    public void setStackProperties(final Properties properties)
+    {
+    }
+
+    @Override
+    public String getLoggerName()
+    {
+        return "tandem-sip";
+    }
+
+    /** jain-sip's per-message log: off. */
+    public static final class Messages implements ServerLogger
+    {
+        @Override
+        public void closeLogFile()
+        {
+        }
+
+        @Override
+        public void logMessage(final SIPMessage message, final String from, final String to, final boolean sender,
+            final long time)
+        {
+        }
+
+        @Override
+        public void logMessage(final SIPMessage message, final String from, final String to, final String status,
+            final boolean sender, final long time)
+        {
+        }
+
+        @Override
+        public void logMessage(final SIPMessage message, final String from, final String to, final String status,
+            final boolean sender)
+        {
+        }
+
+        @Override
+        public void logException(final Exception ex)
+        {
+            System.err.println("tandem-sip: jain-sip: " + ex);
+        }
+
+        @Override
+        public void setStackProperties(final Properties properties)
+        {
+        }
+
+        @Override
+        public void setSipStack(final SipStack stack)
+        {
+        }
+    }
+}

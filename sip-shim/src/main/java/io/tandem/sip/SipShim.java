@@ -1,0 +1,386 @@
+package io.tandem.sip;
+
+import java.net.InetSocketAddress;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+
+import javax.sip.ClientTransaction;
+import javax.sip.DialogTerminatedEvent;
+import javax.sip.IOExceptionEvent;
+import javax.sip.ListeningPoint;
+import javax.sip.RequestEvent;
+import javax.sip.ResponseEvent;
+import javax.sip.ServerTransaction;
+import javax.sip.SipException;
+import javax.sip.SipFactory;
+import javax.sip.SipListener;
+import javax.sip.SipProvider;
+import javax.sip.SipStack;
+import javax.sip.TimeoutEvent;
+import javax.sip.TransactionAlreadyExistsException;
+import javax.sip.TransactionState;
+import javax.sip.TransactionTerminatedEvent;
+import javax.sip.address.Address;
+import javax.sip.address.AddressFactory;
+import javax.sip.address.Hop;
+import javax.sip.address.SipURI;
+import javax.sip.header.HeaderFactory;
+import javax.sip.header.MaxForwardsHeader;
+import javax.sip.header.ViaHeader;
+import javax.sip.message.MessageFactory;
+import javax.sip.message.Request;
+import javax.sip.message.Response;
+
+import gov.nist.javax.sip.stack.SIPServerTransaction;
+
+/**
+ * A minimal stateful SIP proxy on jain-sip: each request gets a server transaction here and a client transaction
+ * towards its next hop, linked both ways so responses travel back. Initial requests go where {@link Routes} says,
+ * record-routed with the virtual IP; requests within a dialog follow their Route set. What a failover leaves without
+ * a local transaction is relayed all the same: a response by its Via, an ACK by its Route or the routing, a CANCEL
+ * to the INVITE's destination with the INVITE's own branch ({@link BranchIds}).
+ */
+public final class SipShim implements SipListener, AutoCloseable
+{
+    private final SipContext ctx;
+    private final Routes routes;
+    private final SipStack stack;
+    private final SipProvider provider;
+    private final MessageFactory messages;
+    private final HeaderFactory headers;
+    private final AddressFactory addresses;
+    private final AtomicLong relayedWithoutTransaction = new AtomicLong();
+    private final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> relayed =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    public SipShim(final SipContext ctx) throws Exception
+    {
+        this.ctx = ctx;
+        this.routes = new Routes(ctx);
+        final SipFactory factory = SipFactory.getInstance();
+        factory.setPathName("gov.nist");
+        final Properties properties = new Properties();
+        final InetSocketAddress listen = ctx.listenAddress();
+        properties.setProperty("javax.sip.STACK_NAME", "tandem-sip-" + listen.getPort());
+        properties.setProperty("javax.sip.ROUTER_PATH", NextHopRouter.class.getName());
+        properties.setProperty("javax.sip.AUTOMATIC_DIALOG_SUPPORT", "off");
+        properties.setProperty("gov.nist.javax.sip.STACK_LOGGER", SipLog.class.getName());
+        properties.setProperty("gov.nist.javax.sip.SERVER_LOGGER", SipLog.Messages.class.getName());
+        properties.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "true");
+        properties.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "4");
+        stack = factory.createSipStack(properties);
+        messages = factory.createMessageFactory();
+        headers = factory.createHeaderFactory();
+        addresses = factory.createAddressFactory();
+        final ListeningPoint point = stack.createListeningPoint(listen.getAddress().getHostAddress(), listen.getPort(),
+            ListeningPoint.UDP);
+        provider = stack.createSipProvider(point);
+        provider.addSipListener(this);
+        stack.start();
+    }
+
+    /** Requests of a method this proxy relayed (retransmissions absorbed by a transaction not counted). */
+    public long relayed(final String method)
+    {
+        final AtomicLong count = relayed.get(method);
+        return count == null ? 0 : count.get();
+    }
+
+    private void countRelayed(final String method)
+    {
+        relayed.computeIfAbsent(method, (m) -> new AtomicLong()).incrementAndGet();
+    }
+
+    /** Requests, ACKs and CANCELs relayed with no transaction of theirs here (a failover's leftovers). */
+    public long relayedWithoutTransaction()
+    {
+        return relayedWithoutTransaction.get();
+    }
+
+    // ---- request_route ----
+
+    @Override
+    public void processRequest(final RequestEvent event)
+    {
+        final Request request = event.getRequest();
+        try
+        {
+            switch (request.getMethod())
+            {
+                case Request.ACK -> ack(event);
+                case Request.CANCEL -> cancel(event);
+                default -> statefully(event);
+            }
+        }
+        catch (final Exception ex)
+        {
+            System.err.println("tandem-sip: " + request.getMethod() + " " + request.getRequestURI() + ": " + ex);
+        }
+    }
+
+    private void statefully(final RequestEvent event) throws Exception
+    {
+        final Request request = event.getRequest();
+        final ServerTransaction server;
+        try
+        {
+            server = event.getServerTransaction() != null ? event.getServerTransaction() :
+                provider.getNewServerTransaction(request);
+        }
+        catch (final TransactionAlreadyExistsException ex)
+        {
+            return; // a retransmission the transaction answers
+        }
+        if (request.getMethod().equals(Request.INVITE))
+        {
+            server.sendResponse(messages.createResponse(Response.TRYING, request));
+        }
+        final Request forward = (Request)request.clone();
+        if (!decrementMaxForwards(forward))
+        {
+            server.sendResponse(messages.createResponse(Response.TOO_MANY_HOPS, request));
+            return;
+        }
+        final Hop hop;
+        if (Routes.withinDialog(forward))
+        {
+            // WITHINDLG: follow the Route set (loose_route)
+            routes.looseRoute(forward);
+            if (routes.addressedToMe(forward))
+            {
+                server.sendResponse(messages.createResponse(Response.NOT_FOUND, request));
+                return;
+            }
+            hop = null;
+        }
+        else
+        {
+            routes.looseRoute(forward); // a Route pre-loaded for this proxy
+            hop = forward.getHeader(javax.sip.header.RouteHeader.NAME) == null ? routes.myRouting(forward) : null;
+            if (forward.getMethod().equals(Request.INVITE) || forward.getMethod().equals(Request.SUBSCRIBE))
+            {
+                recordRoute(forward);
+            }
+        }
+        relay(server, forward, hop);
+    }
+
+    /** RELAY: our Via on top, a client transaction to the next hop, linked to the server transaction. */
+    private void relay(final ServerTransaction server, final Request forward, final Hop hop) throws Exception
+    {
+        forward.addFirst(via(BranchIds.of(forward)));
+        NextHopRouter.choose(hop);
+        final ClientTransaction client;
+        try
+        {
+            client = provider.getNewClientTransaction(forward);
+        }
+        finally
+        {
+            NextHopRouter.clear();
+        }
+        client.setApplicationData(server);
+        server.setApplicationData(client);
+        client.sendRequest();
+        countRelayed(forward.getMethod());
+    }
+
+    /**
+     * ACK: one for an error response this proxy sent is absorbed by its transaction (the client transaction ACKed
+     * the next hop itself); any other (for a 2xx, or after a failover with no transaction here) is relayed statelessly
+     * by its Route set or, failing that, the routing.
+     */
+    private void ack(final RequestEvent event) throws Exception
+    {
+        if (event.getServerTransaction() != null)
+        {
+            return;
+        }
+        final Request forward = (Request)event.getRequest().clone();
+        if (!decrementMaxForwards(forward))
+        {
+            return;
+        }
+        routes.looseRoute(forward);
+        final boolean routeSet = forward.getHeader(javax.sip.header.RouteHeader.NAME) != null;
+        // No Route left: an ACK for an error response (or one addressed to this proxy) goes where its INVITE went
+        final boolean myRouting = !routeSet && (routes.addressedToMe(forward) || !Routes.withinDialog(forward));
+        statelessly(forward, myRouting ? routes.myRouting(forward) : null);
+        if (myRouting)
+        {
+            relayedWithoutTransaction.incrementAndGet(); // the ACK of an error response this node never relayed
+        }
+    }
+
+    /**
+     * CANCEL: answered here at once. With the INVITE's transaction here, its client transaction is cancelled; without
+     * (the INVITE went through the other node before a failover), the CANCEL is relayed to where the INVITE went,
+     * with the branch that node gave the INVITE.
+     */
+    private void cancel(final RequestEvent event) throws Exception
+    {
+        final Request cancel = event.getRequest();
+        final ServerTransaction server;
+        try
+        {
+            server = event.getServerTransaction() != null ? event.getServerTransaction() :
+                provider.getNewServerTransaction(cancel);
+        }
+        catch (final TransactionAlreadyExistsException ex)
+        {
+            return;
+        }
+        server.sendResponse(messages.createResponse(Response.OK, cancel));
+        final SIPServerTransaction invite = ((SIPServerTransaction)server).getCanceledInviteTransaction();
+        if (invite != null && invite.getApplicationData() instanceof ClientTransaction client)
+        {
+            if (client.getState() == TransactionState.PROCEEDING || client.getState() == TransactionState.CALLING)
+            {
+                final ClientTransaction cancelling = provider.getNewClientTransaction(client.createCancel());
+                cancelling.sendRequest();
+            }
+            return;
+        }
+        final Request forward = (Request)cancel.clone();
+        routes.looseRoute(forward);
+        statelessly(forward, forward.getHeader(javax.sip.header.RouteHeader.NAME) == null ? routes.myRouting(forward) :
+            null);
+        relayedWithoutTransaction.incrementAndGet();
+    }
+
+    private void statelessly(final Request forward, final Hop hop) throws SipException
+    {
+        try
+        {
+            forward.addFirst(via(BranchIds.of(forward)));
+        }
+        catch (final Exception ex)
+        {
+            throw new SipException("cannot add Via", ex);
+        }
+        NextHopRouter.choose(hop);
+        try
+        {
+            provider.sendRequest(forward);
+            countRelayed(forward.getMethod());
+        }
+        finally
+        {
+            NextHopRouter.clear();
+        }
+    }
+
+    // ---- responses ----
+
+    @Override
+    public void processResponse(final ResponseEvent event)
+    {
+        final Response response = event.getResponse();
+        if (response.getStatusCode() == Response.TRYING)
+        {
+            return; // hop by hop: this proxy sent its own
+        }
+        final Response forward = (Response)response.clone();
+        forward.removeFirst(ViaHeader.NAME);
+        if (forward.getHeader(ViaHeader.NAME) == null)
+        {
+            return; // it was for this proxy itself (a CANCEL's 200, say)
+        }
+        try
+        {
+            final ClientTransaction client = event.getClientTransaction();
+            if (client != null && client.getApplicationData() instanceof ServerTransaction server &&
+                server.getState() != TransactionState.TERMINATED)
+            {
+                server.sendResponse(forward);
+            }
+            else
+            {
+                provider.sendResponse(forward); // no transaction here (a failover): by its Via
+                relayedWithoutTransaction.incrementAndGet();
+            }
+        }
+        catch (final Exception ex)
+        {
+            System.err.println("tandem-sip: response " + response.getStatusCode() + ": " + ex);
+        }
+    }
+
+    @Override
+    public void processTimeout(final TimeoutEvent event)
+    {
+        if (event.isServerTransaction())
+        {
+            return;
+        }
+        final ClientTransaction client = event.getClientTransaction();
+        if (client.getApplicationData() instanceof ServerTransaction server &&
+            (server.getState() == TransactionState.TRYING || server.getState() == TransactionState.PROCEEDING))
+        {
+            try
+            {
+                server.sendResponse(messages.createResponse(Response.REQUEST_TIMEOUT, server.getRequest()));
+            }
+            catch (final Exception ex)
+            {
+                System.err.println("tandem-sip: timeout reply: " + ex);
+            }
+        }
+    }
+
+    @Override
+    public void processIOException(final IOExceptionEvent event)
+    {
+        System.err.println("tandem-sip: cannot reach " + event.getHost() + ":" + event.getPort());
+    }
+
+    @Override
+    public void processTransactionTerminated(final TransactionTerminatedEvent event)
+    {
+    }
+
+    @Override
+    public void processDialogTerminated(final DialogTerminatedEvent event)
+    {
+    }
+
+    // ---- headers ----
+
+    private boolean decrementMaxForwards(final Request request) throws Exception
+    {
+        final MaxForwardsHeader maxForwards = (MaxForwardsHeader)request.getHeader(MaxForwardsHeader.NAME);
+        if (maxForwards == null)
+        {
+            request.addHeader(headers.createMaxForwardsHeader(70));
+            return true;
+        }
+        if (maxForwards.getMaxForwards() <= 0)
+        {
+            return false;
+        }
+        maxForwards.decrementMaxForwards();
+        return true;
+    }
+
+    private ViaHeader via(final String branch) throws Exception
+    {
+        final InetSocketAddress at = ctx.recordRouteAddress();
+        return headers.createViaHeader(at.getAddress().getHostAddress(), at.getPort(), ListeningPoint.UDP, branch);
+    }
+
+    private void recordRoute(final Request request) throws Exception
+    {
+        final InetSocketAddress at = ctx.recordRouteAddress();
+        final SipURI uri = addresses.createSipURI(null, at.getAddress().getHostAddress());
+        uri.setPort(at.getPort());
+        uri.setLrParam();
+        final Address address = addresses.createAddress(uri);
+        request.addFirst(headers.createRecordRouteHeader(address));
+    }
+
+    @Override
+    public void close()
+    {
+        stack.stop();
+    }
+}
