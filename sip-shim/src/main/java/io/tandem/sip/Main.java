@@ -15,6 +15,8 @@ public final class Main
           --listen HOST:PORT        UDP address to listen on and send from [127.0.0.1:5060]
           --route HOST:PORT         where initial requests go (the next hop: a registrar, a PBX, a carrier)
           --record-route HOST:PORT  the address put in Record-Route [the listen address]
+          --no-failover-handling    relay a CANCEL or an error's ACK only with its INVITE's transaction
+                                    here (a proxy without the talk's failover script) [handled]
           --help                    this text
         """;
 
@@ -32,6 +34,11 @@ public final class Main
             {
                 System.out.print(USAGE);
                 return;
+            }
+            if (option.equals("--no-failover-handling"))
+            {
+                ctx.failoverHandling(false);
+                continue;
             }
             if (i + 1 >= args.length)
             {

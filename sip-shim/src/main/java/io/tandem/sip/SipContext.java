@@ -11,6 +11,7 @@ public final class SipContext
     private String listen = System.getProperty("tandem.sip.listen", "127.0.0.1:5060");
     private String route = System.getProperty("tandem.sip.route", "");
     private String recordRoute = System.getProperty("tandem.sip.record-route", "");
+    private boolean failoverHandling = !Boolean.getBoolean("tandem.sip.no-failover-handling");
     private InetSocketAddress listenAddress;
     private InetSocketAddress routeAddress;
     private InetSocketAddress recordRouteAddress;
@@ -83,5 +84,21 @@ public final class SipContext
     public InetSocketAddress recordRouteAddress()
     {
         return recordRouteAddress;
+    }
+
+    /**
+     * Whether a CANCEL, or the ACK of an error response, with no transaction here (its INVITE went through the
+     * other node before a failover) is relayed all the same (the talk's "with FO" script), or refused with 481 and
+     * dropped as a proxy without it does. On by default.
+     */
+    public SipContext failoverHandling(final boolean value)
+    {
+        failoverHandling = value;
+        return this;
+    }
+
+    public boolean failoverHandling()
+    {
+        return failoverHandling;
     }
 }

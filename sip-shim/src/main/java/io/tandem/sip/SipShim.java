@@ -42,6 +42,8 @@ import gov.nist.javax.sip.stack.SIPServerTransaction;
  */
 public final class SipShim implements SipListener, AutoCloseable
 {
+    private static final AtomicLong STACKS = new AtomicLong();
+
     private final SipContext ctx;
     private final Routes routes;
     private final SipStack stack;
@@ -61,7 +63,8 @@ public final class SipShim implements SipListener, AutoCloseable
         factory.setPathName("gov.nist");
         final Properties properties = new Properties();
         final InetSocketAddress listen = ctx.listenAddress();
-        properties.setProperty("javax.sip.STACK_NAME", "tandem-sip-" + listen.getPort());
+        // A name of its own: jain-sip's factory hands back an existing stack of the same name, even a stopped one
+        properties.setProperty("javax.sip.STACK_NAME", "tandem-sip-" + listen.getPort() + "-" + STACKS.incrementAndGet());
         properties.setProperty("javax.sip.ROUTER_PATH", NextHopRouter.class.getName());
         properties.setProperty("javax.sip.AUTOMATIC_DIALOG_SUPPORT", "off");
         properties.setProperty("gov.nist.javax.sip.STACK_LOGGER", SipLog.class.getName());
@@ -205,6 +208,10 @@ public final class SipShim implements SipListener, AutoCloseable
         final boolean routeSet = forward.getHeader(javax.sip.header.RouteHeader.NAME) != null;
         // No Route left: an ACK for an error response (or one addressed to this proxy) goes where its INVITE went
         final boolean myRouting = !routeSet && (routes.addressedToMe(forward) || !Routes.withinDialog(forward));
+        if (myRouting && !ctx.failoverHandling())
+        {
+            return; // "ACK without matching transaction: ignore and discard"
+        }
         statelessly(forward, myRouting ? routes.myRouting(forward) : null);
         if (myRouting)
         {
@@ -230,10 +237,17 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             return;
         }
-        server.sendResponse(messages.createResponse(Response.OK, cancel));
         final SIPServerTransaction invite = ((SIPServerTransaction)server).getCanceledInviteTransaction();
-        if (invite != null && invite.getApplicationData() instanceof ClientTransaction client)
+        final boolean here = invite != null && invite.getApplicationData() instanceof ClientTransaction;
+        if (!here && !ctx.failoverHandling())
         {
+            server.sendResponse(messages.createResponse(Response.CALL_OR_TRANSACTION_DOES_NOT_EXIST, cancel));
+            return;
+        }
+        server.sendResponse(messages.createResponse(Response.OK, cancel));
+        if (here)
+        {
+            final ClientTransaction client = (ClientTransaction)invite.getApplicationData();
             if (client.getState() == TransactionState.PROCEEDING || client.getState() == TransactionState.CALLING)
             {
                 final ClientTransaction cancelling = provider.getNewClientTransaction(client.createCancel());
@@ -276,9 +290,11 @@ public final class SipShim implements SipListener, AutoCloseable
     public void processResponse(final ResponseEvent event)
     {
         final Response response = event.getResponse();
-        if (response.getStatusCode() == Response.TRYING)
+        if (response.getStatusCode() == Response.TRYING ||
+            Request.CANCEL.equals(((javax.sip.header.CSeqHeader)response.getHeader(javax.sip.header.CSeqHeader.NAME))
+                .getMethod()))
         {
-            return; // hop by hop: this proxy sent its own
+            return; // hop by hop: this proxy sent its own 100, and answered the CANCEL itself
         }
         final Response forward = (Response)response.clone();
         forward.removeFirst(ViaHeader.NAME);
