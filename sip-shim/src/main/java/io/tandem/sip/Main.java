@@ -15,6 +15,10 @@ public final class Main
           --listen HOST:PORT        UDP address to listen on and send from [127.0.0.1:5060]
           --route HOST:PORT         where initial requests go (the next hop: a registrar, a PBX, a carrier)
           --record-route HOST:PORT  the address put in Record-Route [the listen address]
+          --media-node HOST:PORT    a media node's ng address (Tandem, rtpengine), repeatable: offer on an
+                                    INVITE with SDP, answer on a reply with SDP, delete on BYE, CANCEL
+                                    and a final error; a call's node by its Call-ID, the next on a timeout
+                                    or load limit [none: SDP left alone]
           --no-failover-handling    relay a CANCEL or an error's ACK only with its INVITE's transaction
                                     here (a proxy without the talk's failover script) [handled]
           --help                    this text
@@ -50,6 +54,7 @@ public final class Main
                 case "--listen" -> ctx.listen(value);
                 case "--route" -> ctx.route(value);
                 case "--record-route" -> ctx.recordRoute(value);
+                case "--media-node" -> ctx.mediaNode(value);
                 default -> fail("unknown option " + option);
             }
         }

@@ -11,6 +11,8 @@ public final class SipContext
     private String listen = System.getProperty("tandem.sip.listen", "127.0.0.1:5060");
     private String route = System.getProperty("tandem.sip.route", "");
     private String recordRoute = System.getProperty("tandem.sip.record-route", "");
+    private final java.util.List<String> mediaNodes = new java.util.ArrayList<>();
+    private java.util.List<InetSocketAddress> mediaNodeAddresses = java.util.List.of();
     private boolean failoverHandling = !Boolean.getBoolean("tandem.sip.no-failover-handling");
     private InetSocketAddress listenAddress;
     private InetSocketAddress routeAddress;
@@ -21,6 +23,12 @@ public final class SipContext
         listenAddress = address(listen, "listen");
         routeAddress = route.isBlank() ? null : address(route, "route");
         recordRouteAddress = recordRoute.isBlank() ? listenAddress : address(recordRoute, "record-route");
+        final java.util.List<InetSocketAddress> nodes = new java.util.ArrayList<>();
+        for (final String node : mediaNodes)
+        {
+            nodes.add(address(node, "media-node"));
+        }
+        mediaNodeAddresses = java.util.List.copyOf(nodes);
         if (routeAddress == null)
         {
             throw new IllegalArgumentException("sip: no destination for initial requests (--route HOST:PORT)");
@@ -84,6 +92,19 @@ public final class SipContext
     public InetSocketAddress recordRouteAddress()
     {
         return recordRouteAddress;
+    }
+
+    /** An rtpengine-compatible media node's ng address ({@code HOST:PORT}, UDP); several make a set. */
+    public SipContext mediaNode(final String value)
+    {
+        mediaNodes.add(value);
+        return this;
+    }
+
+    /** The media nodes calls' media goes through; none: the shim leaves SDP alone. */
+    public java.util.List<InetSocketAddress> mediaNodes()
+    {
+        return mediaNodeAddresses;
     }
 
     /**

@@ -52,6 +52,7 @@ public final class SipShim implements SipListener, AutoCloseable
     private final HeaderFactory headers;
     private final AddressFactory addresses;
     private final AtomicLong relayedWithoutTransaction = new AtomicLong();
+    private final MediaNodes media;
     private final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> relayed =
         new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -71,6 +72,7 @@ public final class SipShim implements SipListener, AutoCloseable
         properties.setProperty("gov.nist.javax.sip.SERVER_LOGGER", SipLog.Messages.class.getName());
         properties.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "true");
         properties.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "4");
+        media = new MediaNodes(ctx.mediaNodes(), java.time.Duration.ofSeconds(1));
         stack = factory.createSipStack(properties);
         messages = factory.createMessageFactory();
         headers = factory.createHeaderFactory();
@@ -165,7 +167,93 @@ public final class SipShim implements SipListener, AutoCloseable
                 recordRoute(forward);
             }
         }
+        if (!media.isEmpty() && !engageMedia(forward))
+        {
+            server.sendResponse(messages.createResponse(Response.SERVICE_UNAVAILABLE, request));
+            return;
+        }
         relay(server, forward, hop);
+    }
+
+    /**
+     * The media plane's part in a request: {@code offer} for an INVITE with SDP (its SDP replaced by the node's),
+     * {@code delete} for a BYE. @return false when no media node took the call
+     */
+    private boolean engageMedia(final Request forward) throws Exception
+    {
+        final String callId = callId(forward);
+        final String fromTag = ((javax.sip.header.FromHeader)forward.getHeader(javax.sip.header.FromHeader.NAME)).getTag();
+        if (forward.getMethod().equals(Request.INVITE) && sdp(forward) != null)
+        {
+            try
+            {
+                replaceSdp(forward, media.offer(callId, fromTag, sdp(forward)));
+            }
+            catch (final MediaNodes.MediaException ex)
+            {
+                System.err.println("tandem-sip: no media node took call " + callId + ": " + ex.getMessage());
+                return false;
+            }
+        }
+        else if (forward.getMethod().equals(Request.BYE))
+        {
+            media.delete(callId, fromTag);
+        }
+        return true;
+    }
+
+    /** The media plane's part in a reply to an INVITE: {@code answer} for SDP in 18x or 2xx, {@code delete} on failure. */
+    private void engageMedia(final Response forward) throws Exception
+    {
+        final javax.sip.header.CSeqHeader cseq = (javax.sip.header.CSeqHeader)forward.getHeader(javax.sip.header.CSeqHeader.NAME);
+        if (media.isEmpty() || !Request.INVITE.equals(cseq.getMethod()))
+        {
+            return;
+        }
+        final String callId = callId(forward);
+        final String fromTag = ((javax.sip.header.FromHeader)forward.getHeader(javax.sip.header.FromHeader.NAME)).getTag();
+        final int status = forward.getStatusCode();
+        if (status >= 300)
+        {
+            media.delete(callId, fromTag);
+        }
+        else if (status > 100 && sdp(forward) != null)
+        {
+            final String toTag = ((javax.sip.header.ToHeader)forward.getHeader(javax.sip.header.ToHeader.NAME)).getTag();
+            try
+            {
+                replaceSdp(forward, media.answer(callId, fromTag, toTag, sdp(forward)));
+            }
+            catch (final MediaNodes.MediaException ex)
+            {
+                System.err.println("tandem-sip: answer for call " + callId + " failed: " + ex.getMessage());
+            }
+        }
+    }
+
+    private static String callId(final javax.sip.message.Message message)
+    {
+        return ((javax.sip.header.CallIdHeader)message.getHeader(javax.sip.header.CallIdHeader.NAME)).getCallId();
+    }
+
+    /** The message's SDP body, or null. */
+    private static String sdp(final javax.sip.message.Message message)
+    {
+        final javax.sip.header.ContentTypeHeader type =
+            (javax.sip.header.ContentTypeHeader)message.getHeader(javax.sip.header.ContentTypeHeader.NAME);
+        final byte[] body = message.getRawContent();
+        if (type == null || body == null || body.length == 0 || !"application".equalsIgnoreCase(type.getContentType()) ||
+            !"sdp".equalsIgnoreCase(type.getContentSubType()))
+        {
+            return null;
+        }
+        return new String(body, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static void replaceSdp(final javax.sip.message.Message message, final String sdp) throws Exception
+    {
+        message.setContent(sdp.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            (javax.sip.header.ContentTypeHeader)message.getHeader(javax.sip.header.ContentTypeHeader.NAME));
     }
 
     /** RELAY: our Via on top, a client transaction to the next hop, linked to the server transaction. */
@@ -245,6 +333,11 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         server.sendResponse(messages.createResponse(Response.OK, cancel));
+        if (!media.isEmpty())
+        {
+            media.delete(callId(cancel),
+                ((javax.sip.header.FromHeader)cancel.getHeader(javax.sip.header.FromHeader.NAME)).getTag());
+        }
         if (here)
         {
             final ClientTransaction client = (ClientTransaction)invite.getApplicationData();
@@ -304,6 +397,7 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         try
         {
+            engageMedia(forward);
             final ClientTransaction client = event.getClientTransaction();
             if (client != null && client.getApplicationData() instanceof ServerTransaction server &&
                 server.getState() != TransactionState.TERMINATED)
@@ -398,5 +492,6 @@ public final class SipShim implements SipListener, AutoCloseable
     public void close()
     {
         stack.stop();
+        media.close();
     }
 }

@@ -1,0 +1,157 @@
+package io.tandem.sip;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.tandem.ng.NgClient;
+
+/**
+ * Calls through the shim with their media through a real Tandem media plane over ng, as Kamailio would drive it:
+ * Tandem runs as its own process (the shim never links the media plane; any rtpengine-compatible node would do).
+ * Each INVITE's SDP reaches the callee pointing at Tandem, each 200's reaches the caller pointing at Tandem, and
+ * every call is gone from Tandem once its BYE passed.
+ */
+class MediaThroughNgTest
+{
+    private static final int CALLS = 20;
+    private static final int NG_PORT = 25223;
+    private static final int MEDIA_MIN = 26000;
+    private static final int MEDIA_MAX = 26999;
+
+    @TempDir
+    Path dir;
+
+    private final SipProcesses processes = new SipProcesses();
+    private SipShim shim;
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        if (shim != null)
+        {
+            shim.close();
+        }
+        processes.close();
+    }
+
+    private String log(final String name) throws IOException
+    {
+        final Path path = dir.resolve(name);
+        return Files.exists(path) ? Files.readString(path, StandardCharsets.ISO_8859_1) : "(no " + name + ")";
+    }
+
+    /** The media plane's java command, from its packaged jar (built before this module in the reactor). */
+    private static List<String> mediaPlane(final String... args) throws IOException
+    {
+        final Path target = Path.of("..", "media-plane", "target");
+        final Path jar;
+        try (Stream<Path> files = Files.exists(target) ? Files.list(target) : Stream.empty())
+        {
+            jar = files.filter((f) -> f.getFileName().toString().matches("media-plane-.*\\.jar") &&
+                !f.getFileName().toString().endsWith("-tests.jar")).findFirst().orElse(null);
+        }
+        Assumptions.assumeTrue(jar != null && Files.isDirectory(target.resolve("lib")),
+            "the media plane is not packaged (run the whole build: mvn verify)");
+        final List<String> command = new ArrayList<>(List.of("timeout", "120",
+            Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (final String line : Files.readAllLines(Path.of("..", ".mvn", "jvm-flags")))
+        {
+            if (!line.isBlank() && !line.startsWith("#"))
+            {
+                command.add(line.trim());
+            }
+        }
+        command.addAll(List.of("-cp", jar.toAbsolutePath() + ":" + target.resolve("lib").toAbsolutePath() + "/*",
+            "io.tandem.media.Main"));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private void awaitText(final String name, final String text) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!log(name).contains(text))
+        {
+            assertTrue(System.nanoTime() - deadline < 0, "'" + text + "' never appeared in " + name + ":\n" + log(name));
+            Thread.sleep(50);
+        }
+    }
+
+    private static List<Integer> audioPorts(final String messages, final String firstLine)
+    {
+        final List<Integer> ports = new ArrayList<>();
+        for (final String message : messages.split("-{20,}"))
+        {
+            if (message.contains("\n" + firstLine) || message.contains("\r\n" + firstLine))
+            {
+                final Matcher m = Pattern.compile("m=audio (\\d+) ").matcher(message);
+                if (m.find())
+                {
+                    ports.add(Integer.parseInt(m.group(1)));
+                }
+            }
+        }
+        return ports;
+    }
+
+    @Test
+    void callsGetTheirMediaThroughTheMediaNodeAndEndThereWithTheirBye() throws Exception
+    {
+        SipProcesses.need("/usr/bin/sipp", "sip-tester");
+        processes.start(dir.resolve("tandem.log"), dir, mediaPlane("--listen-ng", "127.0.0.1:" + NG_PORT,
+            "--ports", MEDIA_MIN + "-" + MEDIA_MAX, "--timeout", "0", "--sessions", dir.resolve("sessions.cm3").toString(),
+            "--counters", dir.resolve("counters.dat").toString()));
+        awaitText("tandem.log", "tandem: running");
+        final int shimPort = 25260;
+        final int uasPort = 25290;
+        shim = new SipShim(new SipContext().listen("127.0.0.1:" + shimPort).route("127.0.0.1:" + uasPort)
+            .mediaNode("127.0.0.1:" + NG_PORT).conclude());
+        for (final String scenario : List.of("uac-basic.xml", "uas-basic.xml"))
+        {
+            Files.copy(Path.of("src/test/resources/sipp/" + scenario), dir.resolve(scenario));
+        }
+        processes.start(dir.resolve("uas.log"), dir, List.of("timeout", "120", "sipp", "-sf", "uas-basic.xml",
+            "-i", "127.0.0.1", "-p", Integer.toString(uasPort), "-mp", "27600", "-nostdin", "-trace_msg",
+            "-message_file", dir.resolve("uas-messages.log").toString()));
+        Thread.sleep(500);
+        final Process uac = processes.start(dir.resolve("uac.log"), dir, List.of("timeout", "90", "sipp",
+            "127.0.0.1:" + shimPort, "-sf", "uac-basic.xml", "-i", "127.0.0.1", "-p", "25270", "-mp", "27700",
+            "-m", Integer.toString(CALLS), "-r", "10", "-timeout", "60s", "-timeout_error", "-nostdin", "-trace_msg",
+            "-message_file", dir.resolve("uac-messages.log").toString()));
+        assertTrue(uac.waitFor(100, TimeUnit.SECONDS), "SIPp UAC did not finish");
+        assertEquals(0, uac.exitValue(), "every call must succeed:\nUAC:\n" + log("uac-messages.log") + "\nTandem:\n" +
+            log("tandem.log"));
+
+        final List<Integer> calleeSees = audioPorts(log("uas-messages.log"), "INVITE sip:");
+        final List<Integer> callerSees = audioPorts(log("uac-messages.log"), "SIP/2.0 200 OK");
+        assertEquals(CALLS, calleeSees.size(), log("uas-messages.log"));
+        assertTrue(callerSees.size() >= CALLS, log("uac-messages.log"));
+        for (final int port : Stream.concat(calleeSees.stream(), callerSees.stream()).toList())
+        {
+            assertTrue(port >= MEDIA_MIN && port <= MEDIA_MAX, "SDP points at port " + port + ", not at Tandem");
+        }
+        try (NgClient ng = new NgClient(new InetSocketAddress("127.0.0.1", NG_PORT)))
+        {
+            final Map<String, Object> list = ng.request(Map.of("command", "list"));
+            assertEquals(List.of(), list.get("calls"), "every call deleted with its BYE");
+        }
+    }
+}
