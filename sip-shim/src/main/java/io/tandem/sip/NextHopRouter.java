@@ -63,7 +63,10 @@ public final class NextHopRouter implements Router
 
     static Hop hop(final URI uri)
     {
-        final SipURI sip = (SipURI)uri;
+        if (!(uri instanceof SipURI sip))
+        {
+            throw new IllegalArgumentException("no SIP hop in " + uri.getScheme() + ": URI"); // the shim answers 416
+        }
         final String transport = sip.getTransportParam() == null ? "udp" : sip.getTransportParam().toLowerCase();
         final int port = sip.getPort() > 0 ? sip.getPort() : 5060;
         return new HopImpl(sip.getHost(), port, transport);

@@ -27,16 +27,25 @@ public final class SipLog implements StackLogger
         return level <= LogLevels.TRACE_WARN;
     }
 
+    /** At most this much of one log line: jain-sip writes a bad datagram's every byte into its message. */
+    static final int MAX_LINE = 300;
+
+    static String shorten(final String line)
+    {
+        return line == null || line.length() <= MAX_LINE ? line :
+            line.substring(0, MAX_LINE) + "... (" + line.length() + " characters)";
+    }
+
     @Override
     public void logError(final String message)
     {
-        System.err.println("tandem-sip: jain-sip: " + message);
+        System.err.println("tandem-sip: jain-sip: " + shorten(message));
     }
 
     @Override
     public void logError(final String message, final Exception ex)
     {
-        System.err.println("tandem-sip: jain-sip: " + message + ": " + ex);
+        System.err.println("tandem-sip: jain-sip: " + shorten(message) + ": " + shorten(String.valueOf(ex)));
     }
 
     @Override
@@ -48,7 +57,7 @@ public final class SipLog implements StackLogger
     @Override
     public void logException(final Throwable ex)
     {
-        System.err.println("tandem-sip: jain-sip: " + ex);
+        System.err.println("tandem-sip: jain-sip: " + shorten(String.valueOf(ex)));
     }
 
     @Override
@@ -57,7 +66,7 @@ public final class SipLog implements StackLogger
         final String lower = message.toLowerCase(java.util.Locale.ROOT);
         if (!lower.contains("tls") && !lower.contains("keystore") && !lower.contains("truststore"))
         {
-            System.err.println("tandem-sip: jain-sip warning: " + message); // TLS is not configured: not news
+            System.err.println("tandem-sip: jain-sip warning: " + shorten(message)); // TLS is not configured: not news
         }
     }
 

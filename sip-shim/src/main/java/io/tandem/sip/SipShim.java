@@ -53,6 +53,7 @@ public final class SipShim implements SipListener, AutoCloseable
     private final AddressFactory addresses;
     private final AtomicLong relayedWithoutTransaction = new AtomicLong();
     private final MediaNodes media;
+    private final AtomicLong malformed = new AtomicLong();
     private final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> relayed =
         new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -102,6 +103,29 @@ public final class SipShim implements SipListener, AutoCloseable
         return relayedWithoutTransaction.get();
     }
 
+    /** Requests refused as malformed (400, 416), and handling that failed on a request's content. */
+    public long malformed()
+    {
+        return malformed.get();
+    }
+
+    /** A stateless 400 naming what is wrong, as far as the request allows one (it needs a Via to go back by). */
+    private void badRequest(final Request request, final String reason)
+    {
+        malformed.incrementAndGet();
+        try
+        {
+            final Response response = messages.createResponse(Response.BAD_REQUEST, request);
+            final String phrase = "Bad Request (" + String.valueOf(reason).replaceAll("[\\r\\n]", " ") + ")";
+            response.setReasonPhrase(phrase.length() > 120 ? phrase.substring(0, 120) : phrase);
+            provider.sendResponse(response);
+        }
+        catch (final Exception ex)
+        {
+            // no way back to the sender: dropped, counted
+        }
+    }
+
     // ---- request_route ----
 
     @Override
@@ -119,6 +143,7 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         catch (final Exception ex)
         {
+            malformed.incrementAndGet();
             System.err.println("tandem-sip: " + request.getMethod() + " " + request.getRequestURI() + ": " + ex);
         }
     }
@@ -136,15 +161,20 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             return; // a retransmission the transaction answers
         }
-        if (request.getMethod().equals(Request.INVITE))
+        catch (final javax.sip.TransactionUnavailableException ex)
         {
-            server.sendResponse(messages.createResponse(Response.TRYING, request));
+            badRequest(request, ex.getMessage()); // jain-sip found it unfit for a transaction (no Contact, say)
+            return;
         }
         final Request forward = (Request)request.clone();
         if (!decrementMaxForwards(forward))
         {
             server.sendResponse(messages.createResponse(Response.TOO_MANY_HOPS, request));
             return;
+        }
+        if (request.getMethod().equals(Request.INVITE))
+        {
+            server.sendResponse(messages.createResponse(Response.TRYING, request));
         }
         final Hop hop;
         if (Routes.withinDialog(forward))
@@ -154,6 +184,13 @@ public final class SipShim implements SipListener, AutoCloseable
             if (routes.addressedToMe(forward))
             {
                 server.sendResponse(messages.createResponse(Response.NOT_FOUND, request));
+                return;
+            }
+            if (forward.getHeader(javax.sip.header.RouteHeader.NAME) == null &&
+                !(forward.getRequestURI() instanceof SipURI))
+            {
+                malformed.incrementAndGet();
+                server.sendResponse(messages.createResponse(Response.UNSUPPORTED_URI_SCHEME, request));
                 return;
             }
             hop = null;
@@ -237,7 +274,7 @@ public final class SipShim implements SipListener, AutoCloseable
     }
 
     /** The message's SDP body, or null. */
-    private static String sdp(final javax.sip.message.Message message)
+    static String sdp(final javax.sip.message.Message message)
     {
         final javax.sip.header.ContentTypeHeader type =
             (javax.sip.header.ContentTypeHeader)message.getHeader(javax.sip.header.ContentTypeHeader.NAME);
