@@ -18,7 +18,7 @@ public final class SipLog implements StackLogger
     @Override
     public boolean isLoggingEnabled()
     {
-        return true;
+        return false; // jain-sip asks this before building many a message: errors still come through logError
     }
 
     @Override
