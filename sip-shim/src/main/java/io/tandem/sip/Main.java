@@ -30,41 +30,20 @@ public final class Main
 
     public static void main(final String[] args) throws Exception
     {
-        final SipContext ctx = new SipContext();
-        for (int i = 0; i < args.length; i++)
+        if (java.util.Arrays.asList(args).contains("--help") || java.util.Arrays.asList(args).contains("-h"))
         {
-            final String option = args[i];
-            if (option.equals("--help") || option.equals("-h"))
-            {
-                System.out.print(USAGE);
-                return;
-            }
-            if (option.equals("--no-failover-handling"))
-            {
-                ctx.failoverHandling(false);
-                continue;
-            }
-            if (i + 1 >= args.length)
-            {
-                fail(option + " needs a value");
-            }
-            final String value = args[++i];
-            switch (option)
-            {
-                case "--listen" -> ctx.listen(value);
-                case "--route" -> ctx.route(value);
-                case "--record-route" -> ctx.recordRoute(value);
-                case "--media-node" -> ctx.mediaNode(value);
-                default -> fail("unknown option " + option);
-            }
+            System.out.print(USAGE);
+            return;
         }
+        final SipContext ctx;
         try
         {
-            ctx.conclude();
+            ctx = parse(args);
         }
         catch (final IllegalArgumentException ex)
         {
             fail(ex.getMessage());
+            return;
         }
         final CountDownLatch stopped = new CountDownLatch(1);
         try (SipShim shim = new SipShim(ctx))
@@ -75,6 +54,35 @@ public final class Main
             System.out.println("tandem-sip: running");
             stopped.await();
         }
+    }
+
+    /** The settings a command line asks for, concluded. @throws IllegalArgumentException naming what is wrong */
+    static SipContext parse(final String[] args)
+    {
+        final SipContext ctx = new SipContext();
+        for (int i = 0; i < args.length; i++)
+        {
+            final String option = args[i];
+            if (option.equals("--no-failover-handling"))
+            {
+                ctx.failoverHandling(false);
+                continue;
+            }
+            if (i + 1 >= args.length)
+            {
+                throw new IllegalArgumentException(option + " needs a value");
+            }
+            final String value = args[++i];
+            switch (option)
+            {
+                case "--listen" -> ctx.listen(value);
+                case "--route" -> ctx.route(value);
+                case "--record-route" -> ctx.recordRoute(value);
+                case "--media-node" -> ctx.mediaNode(value);
+                default -> throw new IllegalArgumentException("unknown option " + option);
+            }
+        }
+        return ctx.conclude();
     }
 
     private static String text(final java.net.InetSocketAddress address)

@@ -85,7 +85,7 @@ class FailoverInTransactionTest
             VIP + ":" + VIP_PORT, "-sf", "uac-" + scenario + ".xml", "-i", "127.0.0.1", "-p", Integer.toString(UAC_PORT),
             "-m", "1", "-timeout", "15s", "-timeout_error", "-nostdin", "-trace_msg", "-message_file",
             dir.resolve("uac-messages.log").toString()));
-        awaitText("uas-messages.log", "SIP/2.0 180 Ringing");
+        awaitText("uac-messages.log", "SIP/2.0 180 Ringing"); // the caller has it: A relayed it
         // The VIP moves: A's host is gone, B takes the address (and nothing of A's transactions).
         nodeA.close();
         nodeA = null;
