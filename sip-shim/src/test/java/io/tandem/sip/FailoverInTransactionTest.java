@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -62,12 +61,6 @@ class FailoverInTransactionTest
             .failoverHandling(failoverHandling).conclude();
     }
 
-    private String log(final String name) throws IOException
-    {
-        final Path path = dir.resolve(name);
-        return Files.exists(path) ? Files.readString(path, StandardCharsets.ISO_8859_1) : "(no " + name + ")";
-    }
-
     /** Run one call of a scenario pair with the VIP moving from A to B while it rings. @return {uac, uas} exit codes */
     private int[] callWithFailover(final String scenario, final boolean failoverHandling) throws Exception
     {
@@ -100,16 +93,6 @@ class FailoverInTransactionTest
         return new int[] {uac.exitValue(), uas.exitValue()};
     }
 
-    private void awaitText(final String name, final String text) throws Exception
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!log(name).contains(text))
-        {
-            assertTrue(System.nanoTime() - deadline < 0, "'" + text + "' never appeared in " + name + ":\n" + log(name));
-            Thread.sleep(20);
-        }
-    }
-
     /** The top Via branch of each request the callee received, by method. */
     private Map<String, String> branchesAtCallee() throws IOException
     {
@@ -127,6 +110,16 @@ class FailoverInTransactionTest
     {
         return "\nUAC:\n" + log("uac-messages.log") + "\nUAS:\n" + log("uas-messages.log") + "\nUAS output:\n" +
             log("uas.log");
+    }
+
+    private String log(final String name) throws IOException
+    {
+        return SipProcesses.log(dir, name);
+    }
+
+    private void awaitText(final String name, final String text) throws Exception
+    {
+        SipProcesses.awaitText(dir, name, text, 10);
     }
 
     @Test

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,12 +51,6 @@ class MediaThroughNgTest
         processes.close();
     }
 
-    private String log(final String name) throws IOException
-    {
-        final Path path = dir.resolve(name);
-        return Files.exists(path) ? Files.readString(path, StandardCharsets.ISO_8859_1) : "(no " + name + ")";
-    }
-
     /** The media plane's java command, from its packaged jar (built before this module in the reactor). */
     private static List<String> mediaPlane(final String... args) throws IOException
     {
@@ -85,16 +78,6 @@ class MediaThroughNgTest
         return command;
     }
 
-    private void awaitText(final String name, final String text) throws Exception
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!log(name).contains(text))
-        {
-            assertTrue(System.nanoTime() - deadline < 0, "'" + text + "' never appeared in " + name + ":\n" + log(name));
-            Thread.sleep(50);
-        }
-    }
-
     private static List<Integer> audioPorts(final String messages, final String firstLine)
     {
         final List<Integer> ports = new ArrayList<>();
@@ -110,6 +93,16 @@ class MediaThroughNgTest
             }
         }
         return ports;
+    }
+
+    private String log(final String name) throws IOException
+    {
+        return SipProcesses.log(dir, name);
+    }
+
+    private void awaitText(final String name, final String text) throws Exception
+    {
+        SipProcesses.awaitText(dir, name, text, 60);
     }
 
     @Test

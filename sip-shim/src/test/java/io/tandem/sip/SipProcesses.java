@@ -28,6 +28,28 @@ final class SipProcesses implements AutoCloseable
         return process;
     }
 
+    /** A file a process or SIPp wrote in {@code dir}, or a note that it is not there. */
+    static String log(final Path dir, final String name) throws IOException
+    {
+        final Path path = dir.resolve(name);
+        return java.nio.file.Files.exists(path) ?
+            java.nio.file.Files.readString(path, java.nio.charset.StandardCharsets.ISO_8859_1) : "(no " + name + ")";
+    }
+
+    /** Wait (up to {@code seconds}) until a file in {@code dir} holds {@code text}. */
+    static void awaitText(final Path dir, final String name, final String text, final int seconds) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!log(dir, name).contains(text))
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError("'" + text + "' never appeared in " + name + ":\n" + log(dir, name));
+            }
+            Thread.sleep(20);
+        }
+    }
+
     @Override
     public void close() throws InterruptedException
     {
