@@ -53,6 +53,7 @@ public final class MediaContext
     private int journalCluster = Integer.getInteger("tandem.journal.cluster", 1);
     private String aeronDirectory = System.getProperty("tandem.journal.aeron-dir");
     private boolean startActive = true;
+    private int warmUpCalls = Integer.getInteger("tandem.media.warm-up-calls", 500);
     private final List<String> interfaces = new ArrayList<>(
         List.of(System.getProperty("tandem.media.interfaces", "").split(";")).stream().filter((s) -> !s.isBlank()).toList());
     private List<InterfaceSpec> interfaceSpecs;
@@ -210,6 +211,21 @@ public final class MediaContext
     public long sleepWhenQuietNs()
     {
         return idle.equals("backoff") ? TimeUnit.MILLISECONDS.toNanos(50) : 0;
+    }
+
+    /**
+     * Short calls (10 rounds of 16 packets each) a standby relays through itself on loopback when it starts, so the
+     * JIT has compiled the packet path before a failover needs it; 0: none.
+     */
+    public MediaContext warmUpCalls(final int value)
+    {
+        warmUpCalls = value;
+        return this;
+    }
+
+    public int warmUpCalls()
+    {
+        return warmUpCalls;
     }
 
     /** The forwarding agent waits for packets in the kernel instead of polling (idle "blocking"). */

@@ -57,8 +57,6 @@ public final class MediaPlane implements AutoCloseable
     private final AgentRunner housekeeper;
     private final AtomicLong housekeepingPasses = new AtomicLong();
     private final StartReport startReport;
-    /** Short calls (10 rounds of 16 packets) a standby relays through itself at start, for the JIT to compile. */
-    private static final int WARM_UP_CALLS = Integer.getInteger("tandem.media.warm-up-calls", 500);
     private boolean closed;
 
     public MediaPlane(final MediaContext ctx)
@@ -104,7 +102,7 @@ public final class MediaPlane implements AutoCloseable
         }
         startReport = new StartReport(registry.callCount(), (int)counters.callsAside.get(),
             (openedNs - openingNs) / 1_000_000, (System.nanoTime() - openedNs) / 1_000_000);
-        if (!active)
+        if (!active && this.ctx.warmUpCalls() > 0)
         {
             warmUpRelay(); // a standby relays nothing until the VIP moves: its first packets must not run interpreted
         }
@@ -209,7 +207,8 @@ public final class MediaPlane implements AutoCloseable
         final long startNs = System.nanoTime();
         try
         {
-            final long relayed = new RelayWarmUp(agent, counters).run(WARM_UP_CALLS, 10, TimeUnit.SECONDS.toNanos(5));
+            final long relayed = new RelayWarmUp(agent, counters).run(ctx.warmUpCalls(), 10,
+                TimeUnit.SECONDS.toNanos(5));
             System.out.printf("tandem: relay warmed up for a failover (%,d packets in %d ms)%n", relayed,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
         }
