@@ -19,14 +19,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The talk's failover cases inside an INVITE transaction, with real SIPp: node A takes the INVITE and relays the
- * 180; then the address both nodes serve (the VIP) passes to node B, which never saw the INVITE: A stops, B binds
- * it, as when keepalived moves the VIP to the standby (the two-host version with namespaces is still to come).
+ * The talk's failover cases, with real SIPp: node A takes the INVITE and relays the 180 (case 2: the whole call
+ * set-up); then the address both nodes serve (the VIP) passes to node B, which never saw the INVITE: A stops, B
+ * binds it, as when keepalived moves the VIP to the standby (the two-host version with namespaces is still to
+ * come). Case 2: the call is up when the VIP moves; its BYE passes B by loose routing.
  * Case 3: the callee answers 200; B relays it by its Via, and ACK and BYE pass B by loose routing.
  * Case 4: the callee answers 486; B relays it by its Via, and the caller's ACK for it reaches the callee through B.
  * Case 5: the caller CANCELs through B; B answers it, relays it to where the INVITE went, the 487 comes back and
  * its ACK goes through. The callee sees CANCEL and ACK with the very branch node A gave the INVITE. With the
- * failover handling off, both cases fail, as the talk says.
+ * failover handling off, cases 4 and 5 fail, as the talk says.
  */
 class FailoverInTransactionTest
 {
@@ -64,6 +65,13 @@ class FailoverInTransactionTest
     /** Run one call of a scenario pair with the VIP moving from A to B while it rings. @return {uac, uas} exit codes */
     private int[] callWithFailover(final String scenario, final boolean failoverHandling) throws Exception
     {
+        return callWithFailover(scenario, failoverHandling, "SIP/2.0 180 Ringing");
+    }
+
+    /** As above, the VIP moving once the caller's message log shows {@code moveAfter}. */
+    private int[] callWithFailover(final String scenario, final boolean failoverHandling, final String moveAfter)
+        throws Exception
+    {
         SipProcesses.need("/usr/bin/sipp", "sip-tester");
         for (final String side : List.of("uac-", "uas-"))
         {
@@ -78,7 +86,7 @@ class FailoverInTransactionTest
             VIP + ":" + VIP_PORT, "-sf", "uac-" + scenario + ".xml", "-i", "127.0.0.1", "-p", Integer.toString(UAC_PORT),
             "-m", "1", "-timeout", "15s", "-timeout_error", "-nostdin", "-trace_msg", "-message_file",
             dir.resolve("uac-messages.log").toString()));
-        awaitText("uac-messages.log", "SIP/2.0 180 Ringing"); // the caller has it: A relayed it
+        awaitText("uac-messages.log", moveAfter); // the caller has it: A relayed it
         // The VIP moves: A's host is gone, B takes the address (and nothing of A's transactions).
         nodeA.close();
         nodeA = null;
@@ -133,6 +141,16 @@ class FailoverInTransactionTest
         assertEquals(branches.get("INVITE"), branches.get("CANCEL"), "RFC 3261 9.1: node B gave the CANCEL A's branch");
         assertEquals(branches.get("INVITE"), branches.get("ACK"), "RFC 3261 17.1.1.3: the ACK of the 487 too");
         assertEquals(3, nodeB.relayedWithoutTransaction(), "B relayed the CANCEL, the 487 and its ACK without A's transaction");
+    }
+
+    @Test
+    void case2AnEstablishedCallsByeAfterTheVipMovedFollowsTheRecordRoute() throws Exception
+    {
+        final int[] exits = callWithFailover("established", true, "ACK sip:");
+        assertEquals(0, exits[0], "the caller's BYE got its 200 through B" + logs());
+        assertEquals(0, exits[1], "the callee got the BYE through B" + logs());
+        assertEquals(1, nodeB.relayed(javax.sip.message.Request.BYE), "the BYE by loose routing");
+        assertEquals(0, nodeB.relayedWithoutTransaction(), "in-dialog: nothing of A's transactions was needed");
     }
 
     @Test
