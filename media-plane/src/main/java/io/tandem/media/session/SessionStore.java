@@ -52,8 +52,9 @@ public final class SessionStore implements SessionTable
             openMarker = new File(file.getPath() + ".open");
             settingsFile = new File(file.getPath() + ".settings");
             final Layout wanted = new Layout(maxCalls, CallRecord.AVERAGE_CALL_ID_LENGTH, CallRecord.AVERAGE_ENCODED_LENGTH);
-            ChronicleMap<CharSequence, byte[]> opened = open(file, wanted);
-            final Layout made = Layout.read(settingsFile);
+            final boolean exists = file.length() > 0;
+            final Layout made = exists ? Layout.read(settingsFile) : wanted; // null: not recorded, or unreadable
+            ChronicleMap<CharSequence, byte[]> opened = exists ? open(file, made, wanted) : create(file, wanted);
             if (!wanted.equals(made)) // another layout, or a file from before layouts were kept beside it
             {
                 opened = resize(opened, file, made, wanted);
@@ -72,24 +73,25 @@ public final class SessionStore implements SessionTable
         }
     }
 
-    /**
-     * Open the file as it was made. A new file is made with {@code wanted}, its layout written beside it first. An
-     * existing one is opened by its own header; after a crash (the last process's {@code .open} marker is still
-     * there: a plain open would wait a minute for that dead process) it is recovered, and should its header be
-     * damaged, Chronicle rebuilds it from the layout the file was made with (never from this start's settings,
-     * which may differ: a header rebuilt from another --max-calls mis-reads every segment). A file without a layout
-     * beside it (made before there was one) is recovered only if its header is sound. Records Chronicle finds
-     * damaged on the way (a write cut by the crash) are counted and logged: it cannot keep them.
-     */
-    private ChronicleMap<CharSequence, byte[]> open(final File file, final Layout wanted) throws IOException
+    /** A new file, made with {@code layout}, which is written beside it first. */
+    private ChronicleMap<CharSequence, byte[]> create(final File file, final Layout layout) throws IOException
     {
-        final boolean exists = file.length() > 0;
-        if (!exists)
-        {
-            wanted.write(settingsFile);
-            return wanted.builder().createPersistedTo(file);
-        }
-        final Layout made = Layout.read(settingsFile);
+        layout.write(settingsFile);
+        return layout.builder().createPersistedTo(file);
+    }
+
+    /**
+     * Open an existing file as it was made ({@code made}, null when no layout was recorded beside it): by its own
+     * header; after a crash (the last process's {@code .open} marker is still there: a plain open would wait a minute
+     * for that dead process) it is recovered, and should its header be damaged, Chronicle rebuilds it from the layout
+     * the file was made with (never from this start's settings, which may differ: a header rebuilt from another
+     * --max-calls mis-reads every segment). A file without a layout beside it (made before there was one) is
+     * recovered only if its header is sound. Records Chronicle finds damaged on the way (a write cut by the crash)
+     * are counted and logged: it cannot keep them.
+     */
+    private ChronicleMap<CharSequence, byte[]> open(final File file, final Layout made, final Layout wanted)
+        throws IOException
+    {
         final ChronicleMapBuilder<CharSequence, byte[]> builder = (made != null ? made : wanted).builder();
         if (!openMarker.exists())
         {
