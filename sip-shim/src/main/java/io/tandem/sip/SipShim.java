@@ -1,7 +1,10 @@
 package io.tandem.sip;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sip.ClientTransaction;
@@ -20,13 +23,21 @@ import javax.sip.TimeoutEvent;
 import javax.sip.TransactionAlreadyExistsException;
 import javax.sip.TransactionState;
 import javax.sip.TransactionTerminatedEvent;
+import javax.sip.TransactionUnavailableException;
 import javax.sip.address.Address;
 import javax.sip.address.AddressFactory;
 import javax.sip.address.Hop;
 import javax.sip.address.SipURI;
+import javax.sip.header.CSeqHeader;
+import javax.sip.header.CallIdHeader;
+import javax.sip.header.ContentTypeHeader;
+import javax.sip.header.FromHeader;
 import javax.sip.header.HeaderFactory;
 import javax.sip.header.MaxForwardsHeader;
+import javax.sip.header.RouteHeader;
+import javax.sip.header.ToHeader;
 import javax.sip.header.ViaHeader;
+import javax.sip.message.Message;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
@@ -54,8 +65,8 @@ public final class SipShim implements SipListener, AutoCloseable
     private final AtomicLong relayedWithoutTransaction = new AtomicLong();
     private final MediaNodes media;
     private final AtomicLong malformed = new AtomicLong();
-    private final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> relayed =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicLong> relayed =
+        new ConcurrentHashMap<>();
 
     public SipShim(final SipContext ctx) throws Exception
     {
@@ -66,7 +77,8 @@ public final class SipShim implements SipListener, AutoCloseable
         final Properties properties = new Properties();
         final InetSocketAddress listen = ctx.listenAddress();
         // A name of its own: jain-sip's factory hands back an existing stack of the same name, even a stopped one
-        properties.setProperty("javax.sip.STACK_NAME", "tandem-sip-" + listen.getPort() + "-" + STACKS.incrementAndGet());
+        properties.setProperty("javax.sip.STACK_NAME",
+            "tandem-sip-" + listen.getPort() + "-" + STACKS.incrementAndGet());
         properties.setProperty("javax.sip.ROUTER_PATH", NextHopRouter.class.getName());
         properties.setProperty("javax.sip.AUTOMATIC_DIALOG_SUPPORT", "off");
         properties.setProperty("gov.nist.javax.sip.STACK_LOGGER", SipLog.class.getName());
@@ -75,7 +87,7 @@ public final class SipShim implements SipListener, AutoCloseable
         properties.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "4");
         properties.setProperty("gov.nist.javax.sip.TRACE_LEVEL", "0");
         properties.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
-        media = new MediaNodes(ctx.mediaNodes(), java.time.Duration.ofSeconds(1));
+        media = new MediaNodes(ctx.mediaNodes(), Duration.ofSeconds(1));
         stack = factory.createSipStack(properties);
         messages = factory.createMessageFactory();
         headers = factory.createHeaderFactory();
@@ -163,7 +175,7 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             return; // a retransmission the transaction answers
         }
-        catch (final javax.sip.TransactionUnavailableException ex)
+        catch (final TransactionUnavailableException ex)
         {
             badRequest(request, ex.getMessage()); // jain-sip found it unfit for a transaction (no Contact, say)
             return;
@@ -188,7 +200,7 @@ public final class SipShim implements SipListener, AutoCloseable
                 server.sendResponse(messages.createResponse(Response.NOT_FOUND, request));
                 return;
             }
-            if (forward.getHeader(javax.sip.header.RouteHeader.NAME) == null &&
+            if (forward.getHeader(RouteHeader.NAME) == null &&
                 !(forward.getRequestURI() instanceof SipURI))
             {
                 malformed.incrementAndGet();
@@ -200,7 +212,7 @@ public final class SipShim implements SipListener, AutoCloseable
         else
         {
             routes.looseRoute(forward); // a Route pre-loaded for this proxy
-            hop = forward.getHeader(javax.sip.header.RouteHeader.NAME) == null ? routes.myRouting(forward) : null;
+            hop = forward.getHeader(RouteHeader.NAME) == null ? routes.myRouting(forward) : null;
             if (forward.getMethod().equals(Request.INVITE) || forward.getMethod().equals(Request.SUBSCRIBE))
             {
                 recordRoute(forward);
@@ -221,12 +233,13 @@ public final class SipShim implements SipListener, AutoCloseable
     private boolean engageMedia(final Request forward) throws Exception
     {
         final String callId = callId(forward);
-        final String fromTag = ((javax.sip.header.FromHeader)forward.getHeader(javax.sip.header.FromHeader.NAME)).getTag();
-        if (forward.getMethod().equals(Request.INVITE) && sdp(forward) != null)
+        final String fromTag = fromTag(forward);
+        final String sdp = forward.getMethod().equals(Request.INVITE) ? sdp(forward) : null;
+        if (sdp != null)
         {
             try
             {
-                replaceSdp(forward, media.offer(callId, fromTag, sdp(forward)));
+                replaceSdp(forward, media.offer(callId, fromTag, sdp));
             }
             catch (final MediaNodes.MediaException ex)
             {
@@ -244,24 +257,25 @@ public final class SipShim implements SipListener, AutoCloseable
     /** The media plane's part in a reply to an INVITE: {@code answer} for SDP in 18x or 2xx, {@code delete} on failure. */
     private void engageMedia(final Response forward) throws Exception
     {
-        final javax.sip.header.CSeqHeader cseq = (javax.sip.header.CSeqHeader)forward.getHeader(javax.sip.header.CSeqHeader.NAME);
+        final CSeqHeader cseq = (CSeqHeader)forward.getHeader(CSeqHeader.NAME);
         if (media.isEmpty() || !Request.INVITE.equals(cseq.getMethod()))
         {
             return;
         }
         final String callId = callId(forward);
-        final String fromTag = ((javax.sip.header.FromHeader)forward.getHeader(javax.sip.header.FromHeader.NAME)).getTag();
+        final String fromTag = fromTag(forward);
         final int status = forward.getStatusCode();
+        final String sdp = status > 100 && status < 300 ? sdp(forward) : null;
         if (status >= 300)
         {
             media.delete(callId, fromTag);
         }
-        else if (status > 100 && sdp(forward) != null)
+        else if (sdp != null)
         {
-            final String toTag = ((javax.sip.header.ToHeader)forward.getHeader(javax.sip.header.ToHeader.NAME)).getTag();
+            final String toTag = ((ToHeader)forward.getHeader(ToHeader.NAME)).getTag();
             try
             {
-                replaceSdp(forward, media.answer(callId, fromTag, toTag, sdp(forward)));
+                replaceSdp(forward, media.answer(callId, fromTag, toTag, sdp));
             }
             catch (final MediaNodes.MediaException ex)
             {
@@ -270,29 +284,34 @@ public final class SipShim implements SipListener, AutoCloseable
         }
     }
 
-    private static String callId(final javax.sip.message.Message message)
+    private static String fromTag(final Message message)
     {
-        return ((javax.sip.header.CallIdHeader)message.getHeader(javax.sip.header.CallIdHeader.NAME)).getCallId();
+        return ((FromHeader)message.getHeader(FromHeader.NAME)).getTag();
+    }
+
+    private static String callId(final Message message)
+    {
+        return ((CallIdHeader)message.getHeader(CallIdHeader.NAME)).getCallId();
     }
 
     /** The message's SDP body, or null. */
-    static String sdp(final javax.sip.message.Message message)
+    static String sdp(final Message message)
     {
-        final javax.sip.header.ContentTypeHeader type =
-            (javax.sip.header.ContentTypeHeader)message.getHeader(javax.sip.header.ContentTypeHeader.NAME);
+        final ContentTypeHeader type =
+            (ContentTypeHeader)message.getHeader(ContentTypeHeader.NAME);
         final byte[] body = message.getRawContent();
         if (type == null || body == null || body.length == 0 || !"application".equalsIgnoreCase(type.getContentType()) ||
             !"sdp".equalsIgnoreCase(type.getContentSubType()))
         {
             return null;
         }
-        return new String(body, java.nio.charset.StandardCharsets.UTF_8);
+        return new String(body, StandardCharsets.UTF_8);
     }
 
-    private static void replaceSdp(final javax.sip.message.Message message, final String sdp) throws Exception
+    private static void replaceSdp(final Message message, final String sdp) throws Exception
     {
-        message.setContent(sdp.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            (javax.sip.header.ContentTypeHeader)message.getHeader(javax.sip.header.ContentTypeHeader.NAME));
+        message.setContent(sdp.getBytes(StandardCharsets.UTF_8),
+            (ContentTypeHeader)message.getHeader(ContentTypeHeader.NAME));
     }
 
     /** RELAY: our Via on top, a client transaction to the next hop, linked to the server transaction. */
@@ -332,7 +351,7 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         routes.looseRoute(forward);
-        final boolean routeSet = forward.getHeader(javax.sip.header.RouteHeader.NAME) != null;
+        final boolean routeSet = forward.getHeader(RouteHeader.NAME) != null;
         // No Route left: an ACK for an error response (or one addressed to this proxy) goes where its INVITE went
         final boolean myRouting = !routeSet && (routes.addressedToMe(forward) || !Routes.withinDialog(forward));
         if (myRouting && !ctx.failoverHandling())
@@ -374,8 +393,7 @@ public final class SipShim implements SipListener, AutoCloseable
         server.sendResponse(messages.createResponse(Response.OK, cancel));
         if (!media.isEmpty())
         {
-            media.delete(callId(cancel),
-                ((javax.sip.header.FromHeader)cancel.getHeader(javax.sip.header.FromHeader.NAME)).getTag());
+            media.delete(callId(cancel), fromTag(cancel));
         }
         if (here)
         {
@@ -389,7 +407,7 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         final Request forward = (Request)cancel.clone();
         routes.looseRoute(forward);
-        statelessly(forward, forward.getHeader(javax.sip.header.RouteHeader.NAME) == null ? routes.myRouting(forward) :
+        statelessly(forward, forward.getHeader(RouteHeader.NAME) == null ? routes.myRouting(forward) :
             null);
         relayedWithoutTransaction.incrementAndGet();
     }
@@ -423,7 +441,7 @@ public final class SipShim implements SipListener, AutoCloseable
     {
         final Response response = event.getResponse();
         if (response.getStatusCode() == Response.TRYING ||
-            Request.CANCEL.equals(((javax.sip.header.CSeqHeader)response.getHeader(javax.sip.header.CSeqHeader.NAME))
+            Request.CANCEL.equals(((CSeqHeader)response.getHeader(CSeqHeader.NAME))
                 .getMethod()))
         {
             return; // hop by hop: this proxy sent its own 100, and answered the CANCEL itself
