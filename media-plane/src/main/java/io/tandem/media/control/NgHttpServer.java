@@ -221,21 +221,15 @@ public final class NgHttpServer extends NgConnectionServer
         final String path = request.path().contains("?") ? request.path().substring(0, request.path().indexOf('?')) :
             request.path();
         final boolean head = request.method().equals("HEAD");
-        switch (path)
+        if (ng && path.equals("/ng"))
+        {
+            ng(out, request, head);
+            return;
+        }
+        switch (path) // the metrics listener has no /ng: not found, as any other path
         {
             case "/metrics" -> get(out, request, "text/plain; version=0.0.4; charset=utf-8", counters.prometheusText());
             case "/ping" -> get(out, request, "text/plain", "pong");
-            case "/ng" ->
-            {
-                if (!ng)
-                {
-                    write(out, request.keepAlive(), head, 404, "Not Found", "text/plain", text("not found"));
-                }
-                else
-                {
-                    ng(out, request, head);
-                }
-            }
             default -> write(out, request.keepAlive(), head, 404, "Not Found", "text/plain", text("not found"));
         }
     }
