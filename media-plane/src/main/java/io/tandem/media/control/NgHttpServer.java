@@ -140,16 +140,37 @@ public final class NgHttpServer extends NgConnectionServer
         }
     }
 
-    /** Parse a request's head and read its body; null when it was refused (the connection then ends). */
-    private Request request(final Socket socket, final InputStream in, final OutputStream out, final byte[] buffer,
-        final int end, final int filled) throws IOException
+    /** A request's head: its request line and the headers this server acts on. */
+    record Head(String method, String path, boolean keepAlive, long length)
+    {
+    }
+
+    /** A request head refused, with the status and reason it is answered with. */
+    static final class Refused extends Exception
+    {
+        final int status;
+        final String phrase;
+
+        Refused(final int status, final String phrase, final String reason)
+        {
+            super(reason, null, false, false);
+            this.status = status;
+            this.phrase = phrase;
+        }
+    }
+
+    /**
+     * Parse the head of a request, the {@code end} bytes of {@code buffer} up to and with its blank line: the request
+     * line, Content-Length (0 when absent), Connection; a chunked body is refused (411), as is a line that is not an
+     * HTTP/1.x request line or a Content-Length that is not a length (400).
+     */
+    static Head head(final byte[] buffer, final int end) throws Refused
     {
         final String[] lines = new String(buffer, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
-        final String[] first = lines[0].split(" ");
+        final String[] first = lines.length == 0 ? new String[0] : lines[0].split(" ");
         if (first.length != 3 || !first[2].startsWith("HTTP/1."))
         {
-            refuse(out, 400, "Bad Request", "not an HTTP/1.x request line");
-            return null;
+            throw new Refused(400, "Bad Request", "not an HTTP/1.x request line");
         }
         long length = 0;
         boolean keepAlive = first[2].equals("HTTP/1.1");
@@ -175,11 +196,8 @@ public final class NgHttpServer extends NgConnectionServer
                         length = -1;
                     }
                 }
-                case "transfer-encoding" ->
-                {
-                    refuse(out, 411, "Length Required", "send a Content-Length, not " + value);
-                    return null;
-                }
+                case "transfer-encoding" -> throw new Refused(411, "Length Required", "send a Content-Length, not " +
+                    value);
                 case "connection" -> keepAlive = value.equalsIgnoreCase("keep-alive") ||
                     (keepAlive && !value.equalsIgnoreCase("close"));
                 default -> { }
@@ -187,9 +205,27 @@ public final class NgHttpServer extends NgConnectionServer
         }
         if (length < 0)
         {
-            refuse(out, 400, "Bad Request", "a Content-Length that is not a length");
+            throw new Refused(400, "Bad Request", "a Content-Length that is not a length");
+        }
+        return new Head(first[0], first[1], keepAlive, length);
+    }
+
+    /** Parse a request's head and read its body; null when it was refused (the connection then ends). */
+    private Request request(final Socket socket, final InputStream in, final OutputStream out, final byte[] buffer,
+        final int end, final int filled) throws IOException
+    {
+        final Head head;
+        try
+        {
+            head = head(buffer, end);
+        }
+        catch (final Refused ex)
+        {
+            refuse(out, ex.status, ex.phrase, ex.getMessage());
             return null;
         }
+        long length = head.length();
+        boolean keepAlive = head.keepAlive();
         final boolean tooLong = length > NgServer.MAX_MESSAGE;
         final long unread = tooLong ? length - NgServer.MAX_MESSAGE - 1 : 0;
         if (tooLong)
@@ -212,7 +248,7 @@ public final class NgHttpServer extends NgConnectionServer
             }
             have += read;
         }
-        return new Request(first[0], first[1], keepAlive, whole, end + inBuffer,
+        return new Request(head.method(), head.path(), keepAlive, whole, end + inBuffer,
             (InetSocketAddress)socket.getRemoteSocketAddress(), tooLong, unread);
     }
 
