@@ -21,6 +21,15 @@ public final class Main
                                     or load limit [none: SDP left alone]
           --no-failover-handling    relay a CANCEL or an error's ACK only with its INVITE's transaction
                                     here (a proxy without the talk's failover script) [handled]
+          --call-expiry SECONDS     forget a call's info this long after its 2xx if no BYE comes [43200]
+          --ringing-expiry SECONDS  forget it this long after its INVITE if no final answer comes [300]
+
+        HA pair (call info replicated to the peer over the state journal, Aeron, embedded driver):
+          --journal-listen HOST:PORT  this node's journal endpoint, on a private link to the peer
+          --journal-peer HOST:PORT    the peer's journal endpoint; only its records are accepted
+          --journal-cluster N       the pair's cluster id; records of another are refused [2]
+          --role active|standby     how this node starts; a standby follows its peer [active]
+          --state-dir DIR           where the journal's epoch is kept [/var/lib/tandem]
           --help                    this text
         """;
 
@@ -45,21 +54,33 @@ public final class Main
             fail(ex.getMessage());
             return;
         }
+        final SipShim shim = new SipShim(ctx);
         final CountDownLatch stopped = new CountDownLatch(1);
-        try (SipShim shim = new SipShim(ctx))
+        // The stop happens in the hook: the JVM halts once hooks return, so a close left to main would be cut off
+        // (the journal's embedded driver directory stayed behind in /dev/shm).
+        Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "tandem-sip-stop"));
-            System.out.printf("tandem-sip: proxy on udp %s, record-routing %s, initial requests to %s%n",
-                text(ctx.listenAddress()), text(ctx.recordRouteAddress()), text(ctx.routeAddress()));
-            System.out.println("tandem-sip: running");
-            stopped.await();
+            shim.close();
+            System.out.println("tandem-sip: stopped");
+            stopped.countDown();
+        }, "tandem-sip-stop"));
+        System.out.printf("tandem-sip: proxy on udp %s, record-routing %s, initial requests to %s%n",
+            text(ctx.listenAddress()), text(ctx.recordRouteAddress()), text(ctx.routeAddress()));
+        if (ctx.journal() != null)
+        {
+            System.out.printf("tandem-sip: call info journaled with peer %s, starting %s%n", ctx.journalPeer(),
+                shim.calls().active() ? "active" : "standby");
         }
+        System.out.println("tandem-sip: running");
+        stopped.await();
     }
 
     /** The settings a command line asks for, concluded. @throws IllegalArgumentException naming what is wrong */
     static SipContext parse(final String[] args)
     {
         final SipContext ctx = new SipContext();
+        String journalListen = "";
+        String journalPeer = "";
         for (int i = 0; i < args.length; i++)
         {
             final String option = args[i];
@@ -79,10 +100,44 @@ public final class Main
                 case "--route" -> ctx.route(value);
                 case "--record-route" -> ctx.recordRoute(value);
                 case "--media-node" -> ctx.mediaNode(value);
+                case "--call-expiry" -> ctx.callExpiryMs(seconds(value, option) * 1000);
+                case "--ringing-expiry" -> ctx.ringingExpiryMs(seconds(value, option) * 1000);
+                case "--journal-listen" -> journalListen = value;
+                case "--journal-peer" -> journalPeer = value;
+                case "--journal-cluster" -> ctx.journalCluster((int)seconds(value, option));
+                case "--state-dir" -> ctx.stateDir(value);
+                case "--role" -> ctx.startActive(role(value));
                 default -> throw new IllegalArgumentException("unknown option " + option);
             }
         }
-        return ctx.conclude();
+        return ctx.journal(journalListen, journalPeer).conclude();
+    }
+
+    private static long seconds(final String value, final String option)
+    {
+        try
+        {
+            final long number = Long.parseLong(value);
+            if (number > 0)
+            {
+                return number;
+            }
+        }
+        catch (final NumberFormatException ex)
+        {
+            // below
+        }
+        throw new IllegalArgumentException(option + " needs a positive number, not '" + value + "'");
+    }
+
+    private static boolean role(final String value)
+    {
+        return switch (value)
+        {
+            case "active" -> true;
+            case "standby" -> false;
+            default -> throw new IllegalArgumentException("--role is active or standby, not '" + value + "'");
+        };
     }
 
     private static String text(final java.net.InetSocketAddress address)

@@ -2,12 +2,13 @@ package io.tandem.sip;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import io.tandem.ng.NgClient;
 
@@ -26,8 +27,12 @@ final class MediaNodes implements AutoCloseable
     {
     }
 
+    /** What an offer brought: the SDP for the callee, and the index of the node that took the call. */
+    record Offered(String sdp, int node)
+    {
+    }
+
     private final List<Node> nodes = new ArrayList<>();
-    private final Map<String, Integer> chosen = new ConcurrentHashMap<>();
 
     MediaNodes(final List<InetSocketAddress> addresses, final Duration timeout) throws IOException
     {
@@ -42,21 +47,23 @@ final class MediaNodes implements AutoCloseable
         return nodes.isEmpty();
     }
 
-    /** {@code offer}: the SDP the callee should see, from the first node of the call's order that takes it. */
-    String offer(final String callId, final String fromTag, final String sdp) throws MediaException
+    /**
+     * {@code offer}: the SDP the callee should see, from the first node of the call's order that takes it. The
+     * caller keeps the node's index with the call (it may not be the first in the order) for the later commands, and
+     * names it as {@code known} for a re-INVITE (-1: a new call, its order starting at its Call-ID's hash).
+     */
+    Offered offer(final int known, final String callId, final String fromTag, final String sdp) throws MediaException
     {
         final Map<String, Object> request = request("offer", callId, fromTag);
         request.put("sdp", sdp);
-        final int first = Math.floorMod(callId.hashCode(), nodes.size());
+        final int first = known >= 0 && known < nodes.size() ? known : Math.floorMod(callId.hashCode(), nodes.size());
         MediaException last = null;
         for (int i = 0; i < nodes.size(); i++)
         {
             final int index = (first + i) % nodes.size();
             try
             {
-                final String rewritten = sdp(send(nodes.get(index), request));
-                chosen.put(callId, index);
-                return rewritten;
+                return new Offered(sdp(send(nodes.get(index), request)), index);
             }
             catch (final MediaException ex)
             {
@@ -70,23 +77,23 @@ final class MediaNodes implements AutoCloseable
         throw last;
     }
 
-    /** {@code answer}: the SDP the caller should see, from the call's node. */
-    String answer(final String callId, final String fromTag, final String toTag, final String sdp) throws MediaException
+    /** {@code answer}: the SDP the caller should see, from the call's node (-1: unknown, by its hash). */
+    String answer(final int node, final String callId, final String fromTag, final String toTag, final String sdp)
+        throws MediaException
     {
         final Map<String, Object> request = request("answer", callId, fromTag);
         request.put("to-tag", toTag);
         request.put("sdp", sdp);
-        return sdp(send(node(callId), request));
+        return sdp(send(node(node, callId), request));
     }
 
-    /** {@code delete}: the call ends (BYE, CANCEL, a final error). Quiet when the node has no such call. */
-    void delete(final String callId, final String fromTag)
+    /** {@code delete} on the call's node (-1: by its hash): the call ends. Quiet when the node has no such call. */
+    void delete(final int node, final String callId, final String fromTag)
     {
-        final Node node = node(callId);
-        chosen.remove(callId);
+        final Node chosen = node(node, callId);
         try
         {
-            send(node, request("delete", callId, fromTag));
+            send(chosen, request("delete", callId, fromTag));
         }
         catch (final MediaException ex)
         {
@@ -94,11 +101,10 @@ final class MediaNodes implements AutoCloseable
         }
     }
 
-    /** The node a call was offered to here, or by its hash (a call set up through the other node). */
-    private Node node(final String callId)
+    /** The node of this index, or, for an index not in the list (-1: a call this shim knows nothing of), by hash. */
+    private Node node(final int index, final String callId)
     {
-        final Integer index = chosen.get(callId);
-        return nodes.get(index != null ? index : Math.floorMod(callId.hashCode(), nodes.size()));
+        return nodes.get(index >= 0 && index < nodes.size() ? index : Math.floorMod(callId.hashCode(), nodes.size()));
     }
 
     private static Map<String, Object> request(final String command, final String callId, final String fromTag)
@@ -134,7 +140,7 @@ final class MediaNodes implements AutoCloseable
         if (!"ok".equals(String.valueOf(result)))
         {
             final String reason = String.valueOf(reply.get("error-reason"));
-            final String lower = reason.toLowerCase(java.util.Locale.ROOT);
+            final String lower = reason.toLowerCase(Locale.ROOT);
             throw new MediaException(node.address() + ": " + (result == null ? "no result" : result) + ": " + reason,
                 "load limit".equals(String.valueOf(result)) || lower.contains("load limit") || lower.contains("ports"));
         }
@@ -148,7 +154,7 @@ final class MediaNodes implements AutoCloseable
         {
             throw new MediaException("the media node's reply has no SDP", false);
         }
-        return sdp instanceof byte[] bytes ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8) : sdp.toString();
+        return sdp instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : sdp.toString();
     }
 
     @Override

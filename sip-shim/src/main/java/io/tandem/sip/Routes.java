@@ -19,10 +19,12 @@ import gov.nist.javax.sip.stack.HopImpl;
 final class Routes
 {
     private final SipContext ctx;
+    private final CallInfoStore calls;
 
-    Routes(final SipContext ctx)
+    Routes(final SipContext ctx, final CallInfoStore calls)
     {
         this.ctx = ctx;
+        this.calls = calls;
     }
 
     /** A request within a dialog (its To has a tag): routed by its Route set, not by {@link #myRouting}. */
@@ -36,6 +38,44 @@ final class Routes
     {
         final InetSocketAddress to = ctx.routeAddress();
         return new HopImpl(to.getHostString(), to.getPort(), "udp");
+    }
+
+    /**
+     * Where this call's INVITE went, for a CANCEL or an error's ACK with no transaction here: the call info (the
+     * talk's {@code $sht(MyDlg=>$ci::...)}, replicated from the node that relayed the INVITE), else MY_ROUTING.
+     */
+    Hop inviteDestination(final Request request)
+    {
+        final CallInfo info = calls.get(CallProgress.callId(request));
+        if (info != null && info.matches(CallProgress.fromTag(request)))
+        {
+            try
+            {
+                return hop(info.destination());
+            }
+            catch (final RuntimeException ex)
+            {
+                // not a destination (a record from a peer of another version): the routing decides, as without one
+            }
+        }
+        return myRouting(request);
+    }
+
+    /** A destination as call info keeps it. */
+    static String text(final Hop hop)
+    {
+        return hop.getHost() + ":" + hop.getPort() + ";" + hop.getTransport().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** {@code host:port;transport} (an IPv6 host in brackets or not) as a hop. */
+    static Hop hop(final String destination)
+    {
+        final int semicolon = destination.lastIndexOf(';');
+        final String hostPort = semicolon < 0 ? destination : destination.substring(0, semicolon);
+        final String transport = semicolon < 0 ? "udp" : destination.substring(semicolon + 1);
+        final int colon = hostPort.lastIndexOf(':');
+        return new HopImpl(hostPort.substring(0, colon).replace("[", "").replace("]", ""),
+            Integer.parseInt(hostPort.substring(colon + 1)), transport);
     }
 
     /**

@@ -1,19 +1,34 @@
 package io.tandem.sip;
 
+import java.io.File;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.tandem.journal.JournalContext;
 
 /**
  * The SIP shim's settings, each with its default, read once and checked by {@link #conclude()}: where it listens
- * (the virtual IP in production), the address it record-routes with, and where initial requests go.
+ * (the virtual IP in production), the address it record-routes with, where initial requests go, and, for an HA
+ * pair, the state journal to the peer that carries the call info.
  */
 public final class SipContext
 {
     private String listen = System.getProperty("tandem.sip.listen", "127.0.0.1:5060");
     private String route = System.getProperty("tandem.sip.route", "");
     private String recordRoute = System.getProperty("tandem.sip.record-route", "");
-    private final java.util.List<String> mediaNodes = new java.util.ArrayList<>();
-    private java.util.List<InetSocketAddress> mediaNodeAddresses = java.util.List.of();
+    private final List<String> mediaNodes = new ArrayList<>();
+    private List<InetSocketAddress> mediaNodeAddresses = List.of();
     private boolean failoverHandling = !Boolean.getBoolean("tandem.sip.no-failover-handling");
+    private String journalListen = System.getProperty("tandem.sip.journal-listen", "");
+    private String journalPeer = System.getProperty("tandem.sip.journal-peer", "");
+    private int journalCluster = Integer.getInteger("tandem.sip.journal-cluster", 2);
+    private String stateDir = System.getProperty("tandem.sip.state-dir", "/var/lib/tandem");
+    private boolean startActive = !"standby".equals(System.getProperty("tandem.sip.role", "active"));
+    private long callExpiryMs = TimeUnit.SECONDS.toMillis(Long.getLong("tandem.sip.call-expiry-s", 43_200));
+    private long ringingExpiryMs = TimeUnit.SECONDS.toMillis(Long.getLong("tandem.sip.ringing-expiry-s", 300));
+    private JournalContext journal;
     private InetSocketAddress listenAddress;
     private InetSocketAddress routeAddress;
     private InetSocketAddress recordRouteAddress;
@@ -23,15 +38,34 @@ public final class SipContext
         listenAddress = address(listen, "listen");
         routeAddress = route.isBlank() ? null : address(route, "route");
         recordRouteAddress = recordRoute.isBlank() ? listenAddress : address(recordRoute, "record-route");
-        final java.util.List<InetSocketAddress> nodes = new java.util.ArrayList<>();
+        final List<InetSocketAddress> nodes = new ArrayList<>();
         for (final String node : mediaNodes)
         {
             nodes.add(address(node, "media-node"));
         }
-        mediaNodeAddresses = java.util.List.copyOf(nodes);
+        mediaNodeAddresses = List.copyOf(nodes);
         if (routeAddress == null)
         {
             throw new IllegalArgumentException("sip: no destination for initial requests (--route HOST:PORT)");
+        }
+        if (callExpiryMs <= 0 || ringingExpiryMs <= 0)
+        {
+            throw new IllegalArgumentException("sip: call expiry times must be positive");
+        }
+        journal = null;
+        if (journalListen.isBlank() != journalPeer.isBlank())
+        {
+            throw new IllegalArgumentException("sip: an HA pair needs both --journal-listen and --journal-peer");
+        }
+        if (!journalListen.isBlank())
+        {
+            address(journalListen, "journal-listen");
+            address(journalPeer, "journal-peer");
+            // Epoch file named after the journal endpoint: two shims on one host (a test, a lab) keep theirs apart
+            journal = new JournalContext().listen(journalListen).peer(journalPeer).clusterId(journalCluster)
+                .startActive(startActive).epochFile(new File(stateDir, "sip-epoch-" +
+                journalListen.replaceAll("[^A-Za-z0-9]+", "-")))
+                .conclude();
         }
         return this;
     }
@@ -102,9 +136,77 @@ public final class SipContext
     }
 
     /** The media nodes calls' media goes through; none: the shim leaves SDP alone. */
-    public java.util.List<InetSocketAddress> mediaNodes()
+    public List<InetSocketAddress> mediaNodes()
     {
         return mediaNodeAddresses;
+    }
+
+    /**
+     * The state journal of an HA pair: this node's journal endpoint and its peer's ({@code HOST:PORT} each, on a
+     * private link); the call info goes over it. Both empty: no peer.
+     */
+    public SipContext journal(final String listen, final String peer)
+    {
+        journalListen = listen;
+        journalPeer = peer;
+        return this;
+    }
+
+    /** The peer's journal endpoint, or empty without one. */
+    public String journalPeer()
+    {
+        return journalPeer;
+    }
+
+    /** The journal to the HA peer, concluded, or null without one. */
+    public JournalContext journal()
+    {
+        return journal;
+    }
+
+    /** The pair's cluster id: journal records of another are refused (the media plane's pairs default to 1). */
+    public SipContext journalCluster(final int value)
+    {
+        journalCluster = value;
+        return this;
+    }
+
+    /** Where the journal keeps its epoch (it must survive restarts). */
+    public SipContext stateDir(final String value)
+    {
+        stateDir = value;
+        return this;
+    }
+
+    /** Whether a node of an HA pair starts active (else standby, following its peer until promoted). */
+    public SipContext startActive(final boolean value)
+    {
+        startActive = value;
+        return this;
+    }
+
+    /** How long a call's info is kept after its 2xx when no BYE comes (a call that never ends). */
+    public SipContext callExpiryMs(final long value)
+    {
+        callExpiryMs = value;
+        return this;
+    }
+
+    public long callExpiryMs()
+    {
+        return callExpiryMs;
+    }
+
+    /** How long a call's info is kept after its INVITE when no final answer comes. */
+    public SipContext ringingExpiryMs(final long value)
+    {
+        ringingExpiryMs = value;
+        return this;
+    }
+
+    public long ringingExpiryMs()
+    {
+        return ringingExpiryMs;
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.tandem.sip;
 
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,15 +28,10 @@ import javax.sip.address.AddressFactory;
 import javax.sip.address.Hop;
 import javax.sip.address.SipURI;
 import javax.sip.header.CSeqHeader;
-import javax.sip.header.CallIdHeader;
-import javax.sip.header.ContentTypeHeader;
-import javax.sip.header.FromHeader;
 import javax.sip.header.HeaderFactory;
 import javax.sip.header.MaxForwardsHeader;
 import javax.sip.header.RouteHeader;
-import javax.sip.header.ToHeader;
 import javax.sip.header.ViaHeader;
-import javax.sip.message.Message;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
@@ -55,7 +49,10 @@ public final class SipShim implements SipListener, AutoCloseable
 {
     private static final AtomicLong STACKS = new AtomicLong();
 
+
     private final SipContext ctx;
+    private final CallInfoStore calls;
+    private final boolean ownsCalls;
     private final Routes routes;
     private final SipStack stack;
     private final SipProvider provider;
@@ -64,14 +61,30 @@ public final class SipShim implements SipListener, AutoCloseable
     private final AddressFactory addresses;
     private final AtomicLong relayedWithoutTransaction = new AtomicLong();
     private final MediaNodes media;
+    private final CallProgress progress;
     private final AtomicLong malformed = new AtomicLong();
     private final ConcurrentHashMap<String, AtomicLong> relayed =
         new ConcurrentHashMap<>();
 
+    /** A proxy with call info of its own, journaled to its HA peer when the context names one. */
     public SipShim(final SipContext ctx) throws Exception
     {
+        this(ctx, ctx.journal() == null ? CallInfoStore.local() :
+            new CallInfoStore(ctx.journal(), System::currentTimeMillis), true);
+    }
+
+    /** A proxy on call info that outlives it (a node whose SIP side restarts, a test moving the VIP). */
+    SipShim(final SipContext ctx, final CallInfoStore calls) throws Exception
+    {
+        this(ctx, calls, false);
+    }
+
+    private SipShim(final SipContext ctx, final CallInfoStore calls, final boolean ownsCalls) throws Exception
+    {
         this.ctx = ctx;
-        this.routes = new Routes(ctx);
+        this.calls = calls;
+        this.ownsCalls = ownsCalls;
+        this.routes = new Routes(ctx, calls);
         final SipFactory factory = SipFactory.getInstance();
         factory.setPathName("gov.nist");
         final Properties properties = new Properties();
@@ -88,7 +101,16 @@ public final class SipShim implements SipListener, AutoCloseable
         properties.setProperty("gov.nist.javax.sip.TRACE_LEVEL", "0");
         properties.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
         media = new MediaNodes(ctx.mediaNodes(), Duration.ofSeconds(1));
-        stack = factory.createSipStack(properties);
+        progress = new CallProgress(ctx, calls, media);
+        try
+        {
+            stack = factory.createSipStack(properties);
+        }
+        catch (final Exception ex)
+        {
+            closeCalls();
+            throw ex;
+        }
         messages = factory.createMessageFactory();
         headers = factory.createHeaderFactory();
         addresses = factory.createAddressFactory();
@@ -191,6 +213,7 @@ public final class SipShim implements SipListener, AutoCloseable
             server.sendResponse(messages.createResponse(Response.TRYING, request));
         }
         final Hop hop;
+        final boolean initialInvite = !Routes.withinDialog(forward) && Request.INVITE.equals(forward.getMethod());
         if (Routes.withinDialog(forward))
         {
             // WITHINDLG: follow the Route set (loose_route)
@@ -218,100 +241,13 @@ public final class SipShim implements SipListener, AutoCloseable
                 recordRoute(forward);
             }
         }
-        if (!media.isEmpty() && !engageMedia(forward))
+        if (!progress.onRequest(forward, initialInvite ? (hop != null ? hop :
+            NextHopRouter.hop(((RouteHeader)forward.getHeader(RouteHeader.NAME)).getAddress().getURI())) : null))
         {
             server.sendResponse(messages.createResponse(Response.SERVICE_UNAVAILABLE, request));
             return;
         }
         relay(server, forward, hop);
-    }
-
-    /**
-     * The media plane's part in a request: {@code offer} for an INVITE with SDP (its SDP replaced by the node's),
-     * {@code delete} for a BYE. @return false when no media node took the call
-     */
-    private boolean engageMedia(final Request forward) throws Exception
-    {
-        final String callId = callId(forward);
-        final String fromTag = fromTag(forward);
-        final String sdp = forward.getMethod().equals(Request.INVITE) ? sdp(forward) : null;
-        if (sdp != null)
-        {
-            try
-            {
-                replaceSdp(forward, media.offer(callId, fromTag, sdp));
-            }
-            catch (final MediaNodes.MediaException ex)
-            {
-                System.err.println("tandem-sip: no media node took call " + callId + ": " + ex.getMessage());
-                return false;
-            }
-        }
-        else if (forward.getMethod().equals(Request.BYE))
-        {
-            media.delete(callId, fromTag);
-        }
-        return true;
-    }
-
-    /** The media plane's part in a reply to an INVITE: {@code answer} for SDP in 18x or 2xx, {@code delete} on failure. */
-    private void engageMedia(final Response forward) throws Exception
-    {
-        final CSeqHeader cseq = (CSeqHeader)forward.getHeader(CSeqHeader.NAME);
-        if (media.isEmpty() || !Request.INVITE.equals(cseq.getMethod()))
-        {
-            return;
-        }
-        final String callId = callId(forward);
-        final String fromTag = fromTag(forward);
-        final int status = forward.getStatusCode();
-        final String sdp = status > 100 && status < 300 ? sdp(forward) : null;
-        if (status >= 300)
-        {
-            media.delete(callId, fromTag);
-        }
-        else if (sdp != null)
-        {
-            final String toTag = ((ToHeader)forward.getHeader(ToHeader.NAME)).getTag();
-            try
-            {
-                replaceSdp(forward, media.answer(callId, fromTag, toTag, sdp));
-            }
-            catch (final MediaNodes.MediaException ex)
-            {
-                System.err.println("tandem-sip: answer for call " + callId + " failed: " + ex.getMessage());
-            }
-        }
-    }
-
-    private static String fromTag(final Message message)
-    {
-        return ((FromHeader)message.getHeader(FromHeader.NAME)).getTag();
-    }
-
-    private static String callId(final Message message)
-    {
-        return ((CallIdHeader)message.getHeader(CallIdHeader.NAME)).getCallId();
-    }
-
-    /** The message's SDP body, or null. */
-    static String sdp(final Message message)
-    {
-        final ContentTypeHeader type =
-            (ContentTypeHeader)message.getHeader(ContentTypeHeader.NAME);
-        final byte[] body = message.getRawContent();
-        if (type == null || body == null || body.length == 0 || !"application".equalsIgnoreCase(type.getContentType()) ||
-            !"sdp".equalsIgnoreCase(type.getContentSubType()))
-        {
-            return null;
-        }
-        return new String(body, StandardCharsets.UTF_8);
-    }
-
-    private static void replaceSdp(final Message message, final String sdp) throws Exception
-    {
-        message.setContent(sdp.getBytes(StandardCharsets.UTF_8),
-            (ContentTypeHeader)message.getHeader(ContentTypeHeader.NAME));
     }
 
     /** RELAY: our Via on top, a client transaction to the next hop, linked to the server transaction. */
@@ -358,7 +294,7 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             return; // "ACK without matching transaction: ignore and discard"
         }
-        statelessly(forward, myRouting ? routes.myRouting(forward) : null);
+        statelessly(forward, myRouting ? routes.inviteDestination(forward) : null);
         if (myRouting)
         {
             relayedWithoutTransaction.incrementAndGet(); // the ACK of an error response this node never relayed
@@ -391,10 +327,7 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         server.sendResponse(messages.createResponse(Response.OK, cancel));
-        if (!media.isEmpty())
-        {
-            media.delete(callId(cancel), fromTag(cancel));
-        }
+        progress.onCancel(cancel);
         if (here)
         {
             final ClientTransaction client = (ClientTransaction)invite.getApplicationData();
@@ -407,8 +340,8 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         final Request forward = (Request)cancel.clone();
         routes.looseRoute(forward);
-        statelessly(forward, forward.getHeader(RouteHeader.NAME) == null ? routes.myRouting(forward) :
-            null);
+        statelessly(forward, forward.getHeader(RouteHeader.NAME) == null ?
+            routes.inviteDestination(forward) : null);
         relayedWithoutTransaction.incrementAndGet();
     }
 
@@ -454,7 +387,7 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         try
         {
-            engageMedia(forward);
+            progress.onResponse(forward);
             final ClientTransaction client = event.getClientTransaction();
             if (client != null && client.getApplicationData() instanceof ServerTransaction server &&
                 server.getState() != TransactionState.TERMINATED)
@@ -545,10 +478,25 @@ public final class SipShim implements SipListener, AutoCloseable
         request.addFirst(headers.createRecordRouteHeader(address));
     }
 
+    /** The call info this proxy keeps (and, with an HA peer, replicates). */
+    CallInfoStore calls()
+    {
+        return calls;
+    }
+
+    private void closeCalls()
+    {
+        if (ownsCalls)
+        {
+            calls.close();
+        }
+    }
+
     @Override
     public void close()
     {
         stack.stop();
         media.close();
+        closeCalls();
     }
 }

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.tandem.journal.JournalContext;
+
 /**
  * The talk's failover cases, with real SIPp: node A takes the INVITE and relays the 180 (case 2: the whole call
  * set-up); then the address both nodes serve (the VIP) passes to node B, which never saw the INVITE: A stops, B
@@ -35,6 +37,8 @@ class FailoverInTransactionTest
     private static final int VIP_PORT = 25160;
     private static final int UAC_PORT = 25170;
     private static final int UAS_PORT = 25190;
+    /** Where nobody listens: node B's own routing in the tests where only the call info knows the way. */
+    private static final String NOWHERE = "127.0.0.1:25199";
 
     @TempDir
     Path dir;
@@ -42,12 +46,17 @@ class FailoverInTransactionTest
     private final SipProcesses processes = new SipProcesses();
     private SipShim nodeA;
     private SipShim nodeB;
+    /** The nodes' call info, journaled from A to B, when a test replicates it (else each node has its own). */
+    private CallInfoStore callsA;
+    private CallInfoStore callsB;
+    /** Where node B's own routing sends initial requests (and CANCELs and ACKs it knows nothing of). */
+    private String routeOfB = "127.0.0.1:" + UAS_PORT;
 
     @AfterEach
     void tearDown() throws Exception
     {
         processes.close();
-        for (final SipShim node : new SipShim[] {nodeA, nodeB})
+        for (final AutoCloseable node : new AutoCloseable[] {nodeA, nodeB, callsA, callsB})
         {
             if (node != null)
             {
@@ -56,10 +65,39 @@ class FailoverInTransactionTest
         }
     }
 
-    private SipContext node(final boolean failoverHandling)
+    private SipContext node(final boolean failoverHandling, final String route)
     {
-        return new SipContext().listen(VIP + ":" + VIP_PORT).route("127.0.0.1:" + UAS_PORT)
-            .failoverHandling(failoverHandling).conclude();
+        return new SipContext().listen(VIP + ":" + VIP_PORT).route(route).failoverHandling(failoverHandling).conclude();
+    }
+
+    /** Call info replicated from A to B over the state journal, as an HA pair of shims runs. */
+    private void replicateCallInfo()
+    {
+        callsA = journaled("a", "127.0.0.1:40730", "127.0.0.1:40740", true);
+        callsB = journaled("b", "127.0.0.1:40740", "127.0.0.1:40730", false);
+    }
+
+    private CallInfoStore journaled(final String name, final String listen, final String peer, final boolean active)
+    {
+        return new CallInfoStore(new JournalContext().listen(listen).peer(peer).clusterId(2)
+            .startActive(active).epochFile(dir.resolve(name + ".epoch").toFile()), System::currentTimeMillis);
+    }
+
+    private SipShim startA(final boolean failoverHandling) throws Exception
+    {
+        final SipContext ctx = node(failoverHandling, "127.0.0.1:" + UAS_PORT);
+        return callsA == null ? new SipShim(ctx) : new SipShim(ctx, callsA);
+    }
+
+    private SipShim startB(final boolean failoverHandling) throws Exception
+    {
+        final SipContext ctx = node(failoverHandling, routeOfB);
+        if (callsB == null)
+        {
+            return new SipShim(ctx);
+        }
+        callsB.promote(); // keepalived's notify MASTER on B
+        return new SipShim(ctx, callsB);
     }
 
     /** Run one call of a scenario pair with the VIP moving from A to B while it rings. @return {uac, uas} exit codes */
@@ -77,7 +115,7 @@ class FailoverInTransactionTest
         {
             Files.copy(Path.of("src/test/resources/sipp/" + side + scenario + ".xml"), dir.resolve(side + scenario + ".xml"));
         }
-        nodeA = new SipShim(node(failoverHandling));
+        nodeA = startA(failoverHandling);
         final Process uas = processes.start(dir.resolve("uas.log"), dir, List.of("timeout", "30", "sipp", "-sf",
             "uas-" + scenario + ".xml", "-i", "127.0.0.1", "-p", Integer.toString(UAS_PORT), "-m", "1", "-nostdin",
             "-trace_msg", "-message_file", dir.resolve("uas-messages.log").toString()));
@@ -87,10 +125,19 @@ class FailoverInTransactionTest
             "-m", "1", "-timeout", "15s", "-timeout_error", "-nostdin", "-trace_msg", "-message_file",
             dir.resolve("uac-messages.log").toString()));
         awaitText("uac-messages.log", moveAfter); // the caller has it: A relayed it
+        if (callsB != null)
+        {
+            awaitReplicated();
+        }
         // The VIP moves: A's host is gone, B takes the address (and nothing of A's transactions).
         nodeA.close();
         nodeA = null;
-        nodeB = new SipShim(node(failoverHandling));
+        if (callsA != null)
+        {
+            callsA.close();
+            callsA = null;
+        }
+        nodeB = startB(failoverHandling);
         assertTrue(uac.waitFor(25, TimeUnit.SECONDS), "SIPp UAC did not finish");
         if (!uas.waitFor(failoverHandling ? 20 : 8, TimeUnit.SECONDS))
         {
@@ -112,6 +159,23 @@ class FailoverInTransactionTest
             branches.putIfAbsent(m.group(1), m.group(2));
         }
         return branches;
+    }
+
+    /** B holds the call's info, as A had it after relaying the 180 (the journal is milliseconds behind). */
+    private void awaitReplicated() throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        final String callId = onlyCall(callsA);
+        while (!callsA.get(callId).equals(callsB.get(callId)))
+        {
+            assertTrue(System.nanoTime() < deadline, "the call info reached B");
+            Thread.sleep(5);
+        }
+    }
+
+    private static String onlyCall(final CallInfoStore calls)
+    {
+        return calls.callIds().iterator().next();
     }
 
     private String logs() throws IOException
@@ -173,6 +237,41 @@ class FailoverInTransactionTest
         final Map<String, String> branches = branchesAtCallee();
         assertEquals(branches.get("INVITE"), branches.get("ACK"), "RFC 3261 17.1.1.3: node B gave the ACK A's branch");
         assertEquals(2, nodeB.relayedWithoutTransaction(), "B relayed the 486 and the ACK without A's transaction");
+    }
+
+    @Test
+    void case5WithReplicatedCallInfoTheCancelGoesWhereTheInviteWentThoughBsOwnRoutingDiffers() throws Exception
+    {
+        replicateCallInfo();
+        routeOfB = NOWHERE; // B's routing would send it elsewhere (a changed table, an alternate A chose)
+        final int[] exits = callWithFailover("cancel", true);
+        assertEquals(0, exits[0], "the caller's CANCEL got its 200, the 487 came, its ACK went" + logs());
+        assertEquals(0, exits[1], "the callee got the CANCEL and the ACK for its 487" + logs());
+        final Map<String, String> branches = branchesAtCallee();
+        assertEquals(branches.get("INVITE"), branches.get("CANCEL"), "the CANCEL reached the INVITE's destination");
+        assertEquals(branches.get("INVITE"), branches.get("ACK"), "and so did the 487's ACK");
+        final CallInfo call = callsB.get(onlyCall(callsB));
+        assertEquals(CallInfo.State.FAILED, call.state(), "B's call info follows the call to its end");
+        assertEquals("127.0.0.1:" + UAS_PORT + ";udp", call.destination());
+    }
+
+    @Test
+    void case4WithReplicatedCallInfoTheErrorsAckGoesWhereTheInviteWent() throws Exception
+    {
+        replicateCallInfo();
+        routeOfB = NOWHERE;
+        final int[] exits = callWithFailover("busy", true);
+        assertEquals(0, exits[0], "the caller got the 486 through B" + logs());
+        assertEquals(0, exits[1], "the callee got the ACK for its 486 through B" + logs());
+        assertEquals(CallInfo.State.FAILED, callsB.get(onlyCall(callsB)).state());
+    }
+
+    @Test
+    void withoutReplicatedCallInfoBsOwnRoutingLosesTheCancel() throws Exception
+    {
+        routeOfB = NOWHERE;
+        final int[] exits = callWithFailover("cancel", true);
+        assertNotEquals(0, exits[1], "the callee never gets the CANCEL: B sent it where its own routing says" + logs());
     }
 
     @Test

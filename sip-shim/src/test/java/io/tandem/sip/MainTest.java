@@ -29,6 +29,26 @@ class MainTest
     }
 
     @Test
+    void anHaPairNeedsBothJournalEndpointsAndAKnownRole()
+    {
+        final SipContext pair = Main.parse(new String[] {"--route", "127.0.0.1:5090", "--journal-listen",
+            "10.9.0.1:9710", "--journal-peer", "10.9.0.2:9710", "--role", "standby", "--state-dir", "/tmp/sip-x",
+            "--call-expiry", "3600", "--ringing-expiry", "120"});
+        assertEquals("aeron:udp?endpoint=10.9.0.1:9710", pair.journal().listenChannel());
+        assertFalse(pair.journal().startActive());
+        assertEquals(2, pair.journal().clusterId(), "its own cluster id: a media plane's journal is refused");
+        assertEquals(3_600_000, pair.callExpiryMs());
+        assertEquals(120_000, pair.ringingExpiryMs());
+        assertEquals(null, Main.parse(new String[] {"--route", "127.0.0.1:5090"}).journal(), "no peer: no journal");
+        assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route", "127.0.0.1:5090",
+            "--journal-listen", "10.9.0.1:9710"}));
+        assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route", "127.0.0.1:5090",
+            "--role", "master"}));
+        assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route", "127.0.0.1:5090",
+            "--call-expiry", "-5"}));
+    }
+
+    @Test
     void theSystemdUnitsCommandLineIsOneTheShimAccepts() throws Exception
     {
         final String unit = Files.readString(Path.of("../tuning/systemd/tandem-sip.service"));

@@ -19,8 +19,16 @@ import gov.nist.javax.sip.parser.StringMsgParser;
  */
 class SipFuzzTest
 {
+    private static final CallInfoStore CALLS = CallInfoStore.local();
     private static final Routes ROUTES = new Routes(new SipContext().listen("10.0.0.100:5060").route("10.0.0.9:5060")
-        .conclude());
+        .conclude(), CALLS);
+
+    static
+    {
+        // a call the fuzzed requests may name (the call info is looked up by Call-ID for CANCELs and ACKs)
+        CALLS.put(new CallInfo("a84b4c76e66710@pc33.atlanta.com", "1928301774", null, "10.0.0.8:5080;udp", -1,
+            CallInfo.State.INVITING, Long.MAX_VALUE));
+    }
     private static final NextHopRouter ROUTER = new NextHopRouter(null, null);
 
     static
@@ -53,8 +61,9 @@ class SipFuzzTest
         ROUTES.looseRoute(request);
         ROUTES.addressedToMe(request);
         ROUTES.myRouting(request);
+        ROUTES.inviteDestination(request);
         BranchIds.of(request);
-        SipShim.sdp(request);
+        CallProgress.sdp(request);
         try
         {
             ROUTER.getNextHop(request);
