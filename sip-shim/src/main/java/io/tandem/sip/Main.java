@@ -1,5 +1,8 @@
 package io.tandem.sip;
 
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code bin/tandem-sip}: the SIP shim as a process, until SIGTERM or Ctrl-C. */
@@ -21,6 +24,9 @@ public final class Main
                                     or load limit [none: SDP left alone]
           --no-failover-handling    relay a CANCEL or an error's ACK only with its INVITE's transaction
                                     here (a proxy without the talk's failover script) [handled]
+          --listen-control HOST:PORT  control socket for tandemctl and keepalived's scripts (ng commands
+                                    ping, tandem-role, statistics; keep it on loopback), none for
+                                    no socket [127.0.0.1:2224]
           --call-expiry SECONDS     forget a call's info this long after its 2xx if no BYE comes [43200]
           --ringing-expiry SECONDS  forget it this long after its INVITE if no final answer comes [300]
 
@@ -39,7 +45,7 @@ public final class Main
 
     public static void main(final String[] args) throws Exception
     {
-        if (java.util.Arrays.asList(args).contains("--help") || java.util.Arrays.asList(args).contains("-h"))
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h"))
         {
             System.out.print(USAGE);
             return;
@@ -55,11 +61,26 @@ public final class Main
             return;
         }
         final SipShim shim = new SipShim(ctx);
+        final ShimControl control;
+        try
+        {
+            control = ctx.controlAddress() == null ? null : new ShimControl(shim, ctx.controlAddress());
+        }
+        catch (final SocketException ex)
+        {
+            shim.close();
+            fail("cannot listen for control on " + text(ctx.controlAddress()) + ": " + ex.getMessage());
+            return;
+        }
         final CountDownLatch stopped = new CountDownLatch(1);
         // The stop happens in the hook: the JVM halts once hooks return, so a close left to main would be cut off
         // (the journal's embedded driver directory stayed behind in /dev/shm).
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
+            if (control != null)
+            {
+                control.close();
+            }
             shim.close();
             System.out.println("tandem-sip: stopped");
             stopped.countDown();
@@ -70,6 +91,10 @@ public final class Main
         {
             System.out.printf("tandem-sip: call info journaled with peer %s, starting %s%n", ctx.journalPeer(),
                 shim.calls().active() ? "active" : "standby");
+        }
+        if (control != null)
+        {
+            System.out.println("tandem-sip: control on udp " + text(control.address()));
         }
         System.out.println("tandem-sip: running");
         stopped.await();
@@ -100,6 +125,7 @@ public final class Main
                 case "--route" -> ctx.route(value);
                 case "--record-route" -> ctx.recordRoute(value);
                 case "--media-node" -> ctx.mediaNode(value);
+                case "--listen-control" -> ctx.listenControl(value);
                 case "--call-expiry" -> ctx.callExpiryMs(seconds(value, option) * 1000);
                 case "--ringing-expiry" -> ctx.ringingExpiryMs(seconds(value, option) * 1000);
                 case "--journal-listen" -> journalListen = value;
@@ -140,7 +166,7 @@ public final class Main
         };
     }
 
-    private static String text(final java.net.InetSocketAddress address)
+    private static String text(final InetSocketAddress address)
     {
         return address.getHostString() + ":" + address.getPort();
     }

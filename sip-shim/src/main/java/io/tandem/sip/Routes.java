@@ -1,6 +1,7 @@
 package io.tandem.sip;
 
 import java.net.InetSocketAddress;
+import java.util.Locale;
 
 import javax.sip.address.Hop;
 import javax.sip.address.SipURI;
@@ -64,7 +65,7 @@ final class Routes
     /** A destination as call info keeps it. */
     static String text(final Hop hop)
     {
-        return hop.getHost() + ":" + hop.getPort() + ";" + hop.getTransport().toLowerCase(java.util.Locale.ROOT);
+        return hop.getHost() + ":" + hop.getPort() + ";" + hop.getTransport().toLowerCase(Locale.ROOT);
     }
 
     /** {@code host:port;transport} (an IPv6 host in brackets or not) as a hop. */

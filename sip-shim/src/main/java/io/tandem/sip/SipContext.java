@@ -28,6 +28,8 @@ public final class SipContext
     private boolean startActive = !"standby".equals(System.getProperty("tandem.sip.role", "active"));
     private long callExpiryMs = TimeUnit.SECONDS.toMillis(Long.getLong("tandem.sip.call-expiry-s", 43_200));
     private long ringingExpiryMs = TimeUnit.SECONDS.toMillis(Long.getLong("tandem.sip.ringing-expiry-s", 300));
+    private String control = System.getProperty("tandem.sip.listen-control", "127.0.0.1:2224");
+    private InetSocketAddress controlAddress;
     private JournalContext journal;
     private InetSocketAddress listenAddress;
     private InetSocketAddress routeAddress;
@@ -52,6 +54,7 @@ public final class SipContext
         {
             throw new IllegalArgumentException("sip: call expiry times must be positive");
         }
+        controlAddress = control.isBlank() || "none".equals(control) ? null : address(control, "listen-control");
         journal = null;
         if (journalListen.isBlank() != journalPeer.isBlank())
         {
@@ -150,6 +153,22 @@ public final class SipContext
         journalListen = listen;
         journalPeer = peer;
         return this;
+    }
+
+    /**
+     * {@code HOST:PORT} of the control socket (UDP, ng commands {@code ping}, {@code tandem-role},
+     * {@code statistics}: what tandemctl and keepalived's scripts send), on loopback; {@code none} for no socket.
+     */
+    public SipContext listenControl(final String value)
+    {
+        control = value;
+        return this;
+    }
+
+    /** The control socket's address, or null for none. */
+    public InetSocketAddress controlAddress()
+    {
+        return controlAddress;
     }
 
     /** The peer's journal endpoint, or empty without one. */

@@ -1,5 +1,6 @@
 package io.tandem.sip;
 
+import java.util.Locale;
 import java.util.Properties;
 
 import javax.sip.SipStack;
@@ -63,7 +64,7 @@ public final class SipLog implements StackLogger
     @Override
     public void logWarning(final String message)
     {
-        final String lower = message.toLowerCase(java.util.Locale.ROOT);
+        final String lower = message.toLowerCase(Locale.ROOT);
         if (!lower.contains("tls") && !lower.contains("keystore") && !lower.contains("truststore"))
         {
             System.err.println("tandem-sip: jain-sip warning: " + shorten(message)); // TLS is not configured: not news
