@@ -7,16 +7,12 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,50 +47,6 @@ class MediaThroughNgTest
         processes.close();
     }
 
-    /** The media plane's java command, from its packaged jar (built before this module in the reactor). */
-    private static List<String> mediaPlane(final String... args) throws IOException
-    {
-        final Path target = Path.of("..", "media-plane", "target");
-        final Path jar;
-        try (Stream<Path> files = Files.exists(target) ? Files.list(target) : Stream.empty())
-        {
-            jar = files.filter((f) -> f.getFileName().toString().matches("media-plane-.*\\.jar") &&
-                !f.getFileName().toString().endsWith("-tests.jar")).findFirst().orElse(null);
-        }
-        Assumptions.assumeTrue(jar != null && Files.isDirectory(target.resolve("lib")),
-            "the media plane is not packaged (run the whole build: mvn verify)");
-        final List<String> command = new ArrayList<>(List.of("timeout", "120",
-            Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (final String line : Files.readAllLines(Path.of("..", ".mvn", "jvm-flags")))
-        {
-            if (!line.isBlank() && !line.startsWith("#"))
-            {
-                command.add(line.trim());
-            }
-        }
-        command.addAll(List.of("-cp", jar.toAbsolutePath() + ":" + target.resolve("lib").toAbsolutePath() + "/*",
-            "io.tandem.media.Main"));
-        command.addAll(List.of(args));
-        return command;
-    }
-
-    private static List<Integer> audioPorts(final String messages, final String firstLine)
-    {
-        final List<Integer> ports = new ArrayList<>();
-        for (final String message : messages.split("-{20,}"))
-        {
-            if (message.contains("\n" + firstLine) || message.contains("\r\n" + firstLine))
-            {
-                final Matcher m = Pattern.compile("m=audio (\\d+) ").matcher(message);
-                if (m.find())
-                {
-                    ports.add(Integer.parseInt(m.group(1)));
-                }
-            }
-        }
-        return ports;
-    }
-
     private String log(final String name) throws IOException
     {
         return SipProcesses.log(dir, name);
@@ -109,7 +61,7 @@ class MediaThroughNgTest
     void callsGetTheirMediaThroughTheMediaNodeAndEndThereWithTheirBye() throws Exception
     {
         SipProcesses.need("/usr/bin/sipp", "sip-tester");
-        processes.start(dir.resolve("tandem.log"), dir, mediaPlane("--listen-ng", "127.0.0.1:" + NG_PORT,
+        processes.start(dir.resolve("tandem.log"), dir, SipProcesses.mediaPlane("--listen-ng", "127.0.0.1:" + NG_PORT,
             "--ports", MEDIA_MIN + "-" + MEDIA_MAX, "--timeout", "0", "--sessions", dir.resolve("sessions.cm3").toString(),
             "--counters", dir.resolve("counters.dat").toString()));
         awaitText("tandem.log", "tandem: running");
@@ -133,8 +85,8 @@ class MediaThroughNgTest
         assertEquals(0, uac.exitValue(), "every call must succeed:\nUAC:\n" + log("uac-messages.log") + "\nTandem:\n" +
             log("tandem.log"));
 
-        final List<Integer> calleeSees = audioPorts(log("uas-messages.log"), "INVITE sip:");
-        final List<Integer> callerSees = audioPorts(log("uac-messages.log"), "SIP/2.0 200 OK");
+        final List<Integer> calleeSees = SipProcesses.audioPorts(log("uas-messages.log"), "INVITE sip:");
+        final List<Integer> callerSees = SipProcesses.audioPorts(log("uac-messages.log"), "SIP/2.0 200 OK");
         assertEquals(CALLS, calleeSees.size(), log("uas-messages.log"));
         assertTrue(callerSees.size() >= CALLS, log("uac-messages.log"));
         for (final int port : Stream.concat(calleeSees.stream(), callerSees.stream()).toList())
