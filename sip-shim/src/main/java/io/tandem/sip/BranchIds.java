@@ -25,7 +25,17 @@ final class BranchIds
     {
     }
 
+    /** The branch of a request's first attempt. */
     static String of(final Request request)
+    {
+        return of(request, 0);
+    }
+
+    /**
+     * The branch of a request sent to the {@code attempt}-th destination of its rule (0: the first): another client
+     * transaction for each, and still the same on either node for the same attempt.
+     */
+    static String of(final Request request, final int attempt)
     {
         final ViaHeader via = (ViaHeader)request.getHeader(ViaHeader.NAME);
         final String key = String.join("\n",
@@ -33,7 +43,7 @@ final class BranchIds
             ((CallIdHeader)request.getHeader(CallIdHeader.NAME)).getCallId(),
             Long.toString(((CSeqHeader)request.getHeader(CSeqHeader.NAME)).getSeqNumber()),
             request.getRequestURI().toString(),
-            via == null ? "" : String.valueOf(via.getBranch()));
+            via == null ? "" : String.valueOf(via.getBranch())) + (attempt == 0 ? "" : "\n" + attempt);
         try
         {
             final byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));

@@ -13,11 +13,12 @@ import java.nio.charset.StandardCharsets;
  * media on the node that has it, whatever its own routing would choose now. Every record carries the wall-clock
  * time it expires at, so both nodes forget a call that never ended at the same moment.
  *
- * @param destination where the INVITE was relayed: {@code host:port;transport}
+ * @param destination where the INVITE was relayed (its latest attempt): {@code host:port;transport}
+ * @param attempt which of its rule's destinations that is, from 0 (the INVITE's Via branch depends on it)
  * @param mediaNode the index of the call's media node in the shim's list, or -1 for none
  */
-record CallInfo(String callId, String fromTag, String toTag, String destination, int mediaNode, State state,
-    long expiresAtMs)
+record CallInfo(String callId, String fromTag, String toTag, String destination, int attempt, int mediaNode,
+    State state, long expiresAtMs)
 {
     /** How far a call got. Codes are the record's, fixed: never reorder, only add. */
     enum State
@@ -54,6 +55,8 @@ record CallInfo(String callId, String fromTag, String toTag, String destination,
     private static final byte VERSION = 1;
     /** No SIP header of ours is longer: a longer field is refused, never cut. */
     static final int MAX_FIELD = 1024;
+    /** Version, state, attempt, media node, expiry: the fixed part before the fields. */
+    static final int HEADER = 1 + 1 + 2 + 4 + 8;
 
     CallInfo
     {
@@ -61,12 +64,22 @@ record CallInfo(String callId, String fromTag, String toTag, String destination,
         {
             throw new IllegalArgumentException("call info needs a Call-ID, a destination and a state");
         }
+        if (attempt < 0 || attempt > Short.MAX_VALUE)
+        {
+            throw new IllegalArgumentException("call info attempt out of range: " + attempt);
+        }
     }
 
     CallInfo with(final State newState, final String newToTag, final long newExpiresAtMs)
     {
-        return new CallInfo(callId, fromTag, newToTag != null ? newToTag : toTag, destination, mediaNode, newState,
-            newExpiresAtMs);
+        return new CallInfo(callId, fromTag, newToTag != null ? newToTag : toTag, destination, attempt, mediaNode,
+            newState, newExpiresAtMs);
+    }
+
+    /** The INVITE went on to the next destination of its rule. */
+    CallInfo redirected(final String newDestination, final int newAttempt)
+    {
+        return new CallInfo(callId, fromTag, toTag, newDestination, newAttempt, mediaNode, state, expiresAtMs);
     }
 
     /** Whether a request with this from-tag belongs to the call (a request without one is taken as belonging). */
@@ -78,7 +91,7 @@ record CallInfo(String callId, String fromTag, String toTag, String destination,
     byte[] encode()
     {
         final byte[][] fields = {utf8(callId), utf8(fromTag), utf8(toTag), utf8(destination)};
-        int length = 1 + 1 + 4 + 8;
+        int length = HEADER;
         for (final byte[] field : fields)
         {
             if (field != null && field.length > MAX_FIELD)
@@ -88,7 +101,7 @@ record CallInfo(String callId, String fromTag, String toTag, String destination,
             length += 2 + (field == null ? 0 : field.length);
         }
         final ByteBuffer out = ByteBuffer.allocate(length);
-        out.put(VERSION).put((byte)state.code).putInt(mediaNode).putLong(expiresAtMs);
+        out.put(VERSION).put((byte)state.code).putShort((short)attempt).putInt(mediaNode).putLong(expiresAtMs);
         for (final byte[] field : fields)
         {
             if (field == null)
@@ -119,6 +132,7 @@ record CallInfo(String callId, String fromTag, String toTag, String destination,
             {
                 throw new IllegalArgumentException("call info of unknown state");
             }
+            final int attempt = in.getShort();
             final int mediaNode = in.getInt();
             final long expiresAtMs = in.getLong();
             final String callId = field(in);
@@ -129,7 +143,7 @@ record CallInfo(String callId, String fromTag, String toTag, String destination,
             {
                 throw new IllegalArgumentException("call info with " + in.remaining() + " bytes after its end");
             }
-            return new CallInfo(callId, fromTag, toTag, destination, mediaNode, state, expiresAtMs);
+            return new CallInfo(callId, fromTag, toTag, destination, attempt, mediaNode, state, expiresAtMs);
         }
         catch (final BufferUnderflowException | IndexOutOfBoundsException ex)
         {

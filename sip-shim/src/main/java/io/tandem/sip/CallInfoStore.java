@@ -120,6 +120,16 @@ final class CallInfoStore implements JournalSink, AutoCloseable
         }
     }
 
+    /** The call's INVITE went on to another destination (an alternate of its rule); nothing if the call is unknown. */
+    void redirect(final String callId, final String destination, final int attempt)
+    {
+        final CallInfo info = calls.get(callId);
+        if (info != null)
+        {
+            put(info.redirected(destination, attempt));
+        }
+    }
+
     /** Forget the calls whose time is up. @return how many */
     int expire()
     {

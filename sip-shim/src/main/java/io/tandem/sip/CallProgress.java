@@ -63,8 +63,8 @@ final class CallProgress
         }
         if (destination != null)
         {
-            calls.put(new CallInfo(callId, fromTag, null, Routes.text(destination), node, CallInfo.State.INVITING,
-                calls.now() + ctx.ringingExpiryMs()));
+            calls.put(new CallInfo(callId, fromTag, null, Routes.text(destination), 0, node,
+                CallInfo.State.INVITING, calls.now() + ctx.ringingExpiryMs()));
         }
         else if (Request.BYE.equals(forward.getMethod()))
         {

@@ -9,14 +9,18 @@ import java.util.concurrent.CountDownLatch;
 public final class Main
 {
     static final String USAGE = """
-        Usage: bin/tandem-sip --route HOST:PORT [options]
+        Usage: bin/tandem-sip --route HOST:PORT | --routes FILE [options]
 
         A stateful SIP proxy (jain-sip) that record-routes on the address it listens on (the virtual IP of an
         HA pair) and relays what a failover leaves without a local transaction: responses by their Via, ACKs
         and CANCELs to where their INVITE went, with the INVITE's own branch.
 
           --listen HOST:PORT        UDP address to listen on and send from [127.0.0.1:5060]
-          --route HOST:PORT         where initial requests go (the next hop: a registrar, a PBX, a carrier)
+          --route HOST:PORT[;tcp]   where initial requests go (the next hop: a registrar, a PBX, a carrier)
+          --routes FILE             a routing file instead: rules by Request-URI (user prefix, domain), each
+                                    with destinations tried in order, the next on a 503, a timeout or
+                                    silence (see sip-shim's RouteTable, tuning/sip-routes.conf)
+          --route-timeout MS        silence (not even a 100) before the next destination is tried [3000]
           --record-route HOST:PORT  the address put in Record-Route [the listen address]
           --media-node HOST:PORT    a media node's ng address (Tandem, rtpengine), repeatable: offer on an
                                     INVITE with SDP, answer on a reply with SDP, delete on BYE, CANCEL
@@ -86,7 +90,7 @@ public final class Main
             stopped.countDown();
         }, "tandem-sip-stop"));
         System.out.printf("tandem-sip: proxy on udp %s, record-routing %s, initial requests to %s%n",
-            text(ctx.listenAddress()), text(ctx.recordRouteAddress()), text(ctx.routeAddress()));
+            text(ctx.listenAddress()), text(ctx.recordRouteAddress()), ctx.routing());
         if (ctx.journal() != null)
         {
             System.out.printf("tandem-sip: call info journaled with peer %s, starting %s%n", ctx.journalPeer(),
@@ -123,14 +127,16 @@ public final class Main
             {
                 case "--listen" -> ctx.listen(value);
                 case "--route" -> ctx.route(value);
+                case "--routes" -> ctx.routes(value);
+                case "--route-timeout" -> ctx.routeTimeoutMs(positive(value, option));
                 case "--record-route" -> ctx.recordRoute(value);
                 case "--media-node" -> ctx.mediaNode(value);
                 case "--listen-control" -> ctx.listenControl(value);
-                case "--call-expiry" -> ctx.callExpiryMs(seconds(value, option) * 1000);
-                case "--ringing-expiry" -> ctx.ringingExpiryMs(seconds(value, option) * 1000);
+                case "--call-expiry" -> ctx.callExpiryMs(positive(value, option) * 1000);
+                case "--ringing-expiry" -> ctx.ringingExpiryMs(positive(value, option) * 1000);
                 case "--journal-listen" -> journalListen = value;
                 case "--journal-peer" -> journalPeer = value;
-                case "--journal-cluster" -> ctx.journalCluster((int)seconds(value, option));
+                case "--journal-cluster" -> ctx.journalCluster((int)positive(value, option));
                 case "--state-dir" -> ctx.stateDir(value);
                 case "--role" -> ctx.startActive(role(value));
                 default -> throw new IllegalArgumentException("unknown option " + option);
@@ -139,7 +145,7 @@ public final class Main
         return ctx.journal(journalListen, journalPeer).conclude();
     }
 
-    private static long seconds(final String value, final String option)
+    private static long positive(final String value, final String option)
     {
         try
         {

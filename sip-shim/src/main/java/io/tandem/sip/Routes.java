@@ -1,6 +1,7 @@
 package io.tandem.sip;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Locale;
 
 import javax.sip.address.Hop;
@@ -34,32 +35,44 @@ final class Routes
         return ((ToHeader)request.getHeader(ToHeader.NAME)).getTag() != null;
     }
 
-    /** MY_ROUTING: where an initial request (or a CANCEL or ACK with no transaction here) goes. */
-    Hop myRouting(final Request request)
+    /**
+     * MY_ROUTING: where an initial request goes, the destinations of the routing table's first matching rule in the
+     * order to try them (the next on a 503 or silence: the talk's failure_route); empty: no route (404).
+     */
+    List<Hop> myRouting(final Request request)
     {
-        final InetSocketAddress to = ctx.routeAddress();
-        return new HopImpl(to.getHostString(), to.getPort(), "udp");
+        return ctx.routeTable().destinations(request.getRequestURI());
     }
 
     /**
      * Where this call's INVITE went, for a CANCEL or an error's ACK with no transaction here: the call info (the
-     * talk's {@code $sht(MyDlg=>$ci::...)}, replicated from the node that relayed the INVITE), else MY_ROUTING.
+     * talk's {@code $sht(MyDlg=>$ci::...)}, replicated from the node that relayed the INVITE: the destination it was
+     * at when this node took over, an alternate included), else MY_ROUTING's first; null: no route at all.
      */
-    Hop inviteDestination(final Request request)
+    Destination inviteDestination(final Request request)
     {
         final CallInfo info = calls.get(CallProgress.callId(request));
         if (info != null && info.matches(CallProgress.fromTag(request)))
         {
             try
             {
-                return hop(info.destination());
+                return new Destination(hop(info.destination()), info.attempt());
             }
             catch (final RuntimeException ex)
             {
                 // not a destination (a record from a peer of another version): the routing decides, as without one
             }
         }
-        return myRouting(request);
+        final List<Hop> destinations = myRouting(request);
+        return destinations.isEmpty() ? null : new Destination(destinations.get(0), 0);
+    }
+
+    /**
+     * Where a request goes and which attempt of its INVITE's that is (0: the first destination; its Via branch
+     * depends on it, {@link BranchIds#of(Request, int)}).
+     */
+    record Destination(Hop hop, int attempt)
+    {
     }
 
     /** A destination as call info keeps it. */

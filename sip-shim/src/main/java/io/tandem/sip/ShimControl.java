@@ -25,8 +25,11 @@ import io.tandem.ng.NgDatagram;
  */
 final class ShimControl implements AutoCloseable
 {
-    /** How long a promote or demote may take to show in the role the reply reports. */
-    private static final long ROLE_WAIT_MS = 2_000;
+    /**
+     * How long a promote or demote is given to show before the reply goes (it names the role asked for either way, as
+     * the media plane's does: the journal changes role on its own thread); well inside tandemctl's timeout.
+     */
+    private static final long ROLE_WAIT_MS = 500;
 
     private final SipShim shim;
     private final DatagramSocket socket;
@@ -153,7 +156,7 @@ final class ShimControl implements AutoCloseable
         }
         final Map<String, Object> reply = new LinkedHashMap<>();
         reply.put("result", "ok");
-        reply.put("role", calls.active() ? "active" : "standby");
+        reply.put("role", given ? wanted : calls.active() ? "active" : "standby");
         reply.put("calls", (long)calls.size());
         return reply;
     }

@@ -1,7 +1,9 @@
 package io.tandem.sip;
 
 import java.io.File;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -32,13 +34,31 @@ public final class SipContext
     private InetSocketAddress controlAddress;
     private JournalContext journal;
     private InetSocketAddress listenAddress;
-    private InetSocketAddress routeAddress;
+    private String routesFile = System.getProperty("tandem.sip.routes", "");
+    private long routeTimeoutMs = Long.getLong("tandem.sip.route-timeout-ms", 3_000);
+    private RouteTable routeTable;
     private InetSocketAddress recordRouteAddress;
 
     public SipContext conclude()
     {
         listenAddress = address(listen, "listen");
-        routeAddress = route.isBlank() ? null : address(route, "route");
+        if (route.isBlank() == routesFile.isBlank())
+        {
+            throw new IllegalArgumentException("sip: initial requests need one destination (--route HOST:PORT) or a " +
+                "routing file (--routes FILE), not " + (route.isBlank() ? "neither" : "both"));
+        }
+        try
+        {
+            routeTable = route.isBlank() ? RouteTable.read(Path.of(routesFile)) : RouteTable.single(route);
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalArgumentException("sip: cannot read the routing file: " + ex);
+        }
+        if (routeTimeoutMs <= 0)
+        {
+            throw new IllegalArgumentException("sip: the route timeout must be positive");
+        }
         recordRouteAddress = recordRoute.isBlank() ? listenAddress : address(recordRoute, "record-route");
         final List<InetSocketAddress> nodes = new ArrayList<>();
         for (final String node : mediaNodes)
@@ -46,10 +66,6 @@ public final class SipContext
             nodes.add(address(node, "media-node"));
         }
         mediaNodeAddresses = List.copyOf(nodes);
-        if (routeAddress == null)
-        {
-            throw new IllegalArgumentException("sip: no destination for initial requests (--route HOST:PORT)");
-        }
         if (callExpiryMs <= 0 || ringingExpiryMs <= 0)
         {
             throw new IllegalArgumentException("sip: call expiry times must be positive");
@@ -107,16 +123,44 @@ public final class SipContext
         return listenAddress;
     }
 
-    /** {@code HOST:PORT} every initial request is relayed to. */
+    /** {@code HOST:PORT[;udp|tcp]} every initial request is relayed to (the one-rule routing table). */
     public SipContext route(final String value)
     {
         route = value;
         return this;
     }
 
-    public InetSocketAddress routeAddress()
+    /** A routing file ({@link RouteTable}): rules by Request-URI, each with destinations tried in order. */
+    public SipContext routes(final String file)
     {
-        return routeAddress;
+        routesFile = file;
+        return this;
+    }
+
+    RouteTable routeTable()
+    {
+        return routeTable;
+    }
+
+    /** What routes initial requests, for a log line: the destination or the file. */
+    public String routing()
+    {
+        return route.isBlank() ? routesFile + " (" + routeTable.rules().size() + " rules)" : route;
+    }
+
+    /**
+     * How long a destination may stay silent (not even a 100 Trying) before the next one of its rule is tried, as
+     * Kamailio's {@code fr_timer}; with no next one, the request waits for its transaction's own timeout.
+     */
+    public SipContext routeTimeoutMs(final long value)
+    {
+        routeTimeoutMs = value;
+        return this;
+    }
+
+    public long routeTimeoutMs()
+    {
+        return routeTimeoutMs;
     }
 
     /** {@code HOST:PORT} put in Record-Route (the virtual IP); the listen address by default. */

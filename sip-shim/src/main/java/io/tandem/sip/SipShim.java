@@ -2,8 +2,13 @@ package io.tandem.sip;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import javax.sip.ClientTransaction;
@@ -48,6 +53,8 @@ import gov.nist.javax.sip.stack.SIPServerTransaction;
 public final class SipShim implements SipListener, AutoCloseable
 {
     private static final AtomicLong STACKS = new AtomicLong();
+    /** The destinations of a request that follows its Route set: the one next hop jain-sip's router finds. */
+    private static final List<Hop> BY_ROUTE_SET = Collections.singletonList(null);
 
 
     private final SipContext ctx;
@@ -63,6 +70,9 @@ public final class SipShim implements SipListener, AutoCloseable
     private final MediaNodes media;
     private final CallProgress progress;
     private final AtomicLong malformed = new AtomicLong();
+    private final AtomicLong alternates = new AtomicLong();
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor((task) ->
+        Thread.ofPlatform().name("tandem-sip-route-timer").daemon().unstarted(task));
     private final ConcurrentHashMap<String, AtomicLong> relayed =
         new ConcurrentHashMap<>();
 
@@ -139,6 +149,12 @@ public final class SipShim implements SipListener, AutoCloseable
         return relayedWithoutTransaction.get();
     }
 
+    /** Requests sent on to the next destination of their rule (after a 503, a timeout or silence). */
+    public long alternates()
+    {
+        return alternates.get();
+    }
+
     /** Requests refused as malformed (400, 416), and handling that failed on a request's content. */
     public long malformed()
     {
@@ -212,7 +228,7 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             server.sendResponse(messages.createResponse(Response.TRYING, request));
         }
-        final Hop hop;
+        final List<Hop> destinations;
         final boolean initialInvite = !Routes.withinDialog(forward) && Request.INVITE.equals(forward.getMethod());
         if (Routes.withinDialog(forward))
         {
@@ -230,31 +246,41 @@ public final class SipShim implements SipListener, AutoCloseable
                 server.sendResponse(messages.createResponse(Response.UNSUPPORTED_URI_SCHEME, request));
                 return;
             }
-            hop = null;
+            destinations = BY_ROUTE_SET;
         }
         else
         {
             routes.looseRoute(forward); // a Route pre-loaded for this proxy
-            hop = forward.getHeader(RouteHeader.NAME) == null ? routes.myRouting(forward) : null;
+            destinations = forward.getHeader(RouteHeader.NAME) == null ? routes.myRouting(forward) : BY_ROUTE_SET;
+            if (destinations.isEmpty())
+            {
+                server.sendResponse(messages.createResponse(Response.NOT_FOUND, request)); // no rule for it
+                return;
+            }
             if (forward.getMethod().equals(Request.INVITE) || forward.getMethod().equals(Request.SUBSCRIBE))
             {
                 recordRoute(forward);
             }
         }
-        if (!progress.onRequest(forward, initialInvite ? (hop != null ? hop :
+        final Hop first = destinations.get(0);
+        if (!progress.onRequest(forward, initialInvite ? (first != null ? first :
             NextHopRouter.hop(((RouteHeader)forward.getHeader(RouteHeader.NAME)).getAddress().getURI())) : null))
         {
             server.sendResponse(messages.createResponse(Response.SERVICE_UNAVAILABLE, request));
             return;
         }
-        relay(server, forward, hop);
+        relay(new Attempts(server, forward, destinations));
     }
 
-    /** RELAY: our Via on top, a client transaction to the next hop, linked to the server transaction. */
-    private void relay(final ServerTransaction server, final Request forward, final Hop hop) throws Exception
+    /**
+     * RELAY: our Via on top (its branch from the request and the attempt), a client transaction to the attempt's
+     * destination, linked both ways to the server transaction; with a next destination, a check for silence.
+     */
+    private void relay(final Attempts attempts) throws Exception
     {
-        forward.addFirst(via(BranchIds.of(forward)));
-        NextHopRouter.choose(hop);
+        final Request forward = attempts.request();
+        forward.addFirst(via(BranchIds.of(attempts.template(), attempts.index())));
+        NextHopRouter.choose(attempts.hop());
         final ClientTransaction client;
         try
         {
@@ -264,10 +290,40 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             NextHopRouter.clear();
         }
-        client.setApplicationData(server);
-        server.setApplicationData(client);
+        client.setApplicationData(attempts);
+        attempts.sending(client);
+        attempts.server().setApplicationData(client);
         client.sendRequest();
         countRelayed(forward.getMethod());
+        if (attempts.hasNext())
+        {
+            timers.schedule(() -> nextAttempt(attempts, client, true), ctx.routeTimeoutMs(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * FAILURE_ROUTE: the attempt of {@code client} failed (503, timeout, or silence past the route timeout): the next
+     * destination of the rule, the call info following it so the other node knows where the INVITE is now.
+     * @return whether a next destination was tried
+     */
+    private boolean nextAttempt(final Attempts attempts, final ClientTransaction client, final boolean silence)
+    {
+        if (attempts.server().getState() == TransactionState.TERMINATED || !attempts.advanceFrom(client, silence))
+        {
+            return false;
+        }
+        try
+        {
+            calls.redirect(CallProgress.callId(attempts.template()), Routes.text(attempts.hop()), attempts.index());
+            relay(attempts);
+            alternates.incrementAndGet();
+            return true;
+        }
+        catch (final Exception ex)
+        {
+            System.err.println("tandem-sip: cannot try " + attempts.hop() + ": " + ex);
+            return false;
+        }
     }
 
     /**
@@ -320,7 +376,8 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         final SIPServerTransaction invite = ((SIPServerTransaction)server).getCanceledInviteTransaction();
-        final boolean here = invite != null && invite.getApplicationData() instanceof ClientTransaction;
+        final boolean here = invite != null && invite.getApplicationData() instanceof ClientTransaction client &&
+            client.getApplicationData() instanceof Attempts;
         if (!here && !ctx.failoverHandling())
         {
             server.sendResponse(messages.createResponse(Response.CALL_OR_TRANSACTION_DOES_NOT_EXIST, cancel));
@@ -331,6 +388,7 @@ public final class SipShim implements SipListener, AutoCloseable
         if (here)
         {
             final ClientTransaction client = (ClientTransaction)invite.getApplicationData();
+            ((Attempts)client.getApplicationData()).cancel();
             if (client.getState() == TransactionState.PROCEEDING || client.getState() == TransactionState.CALLING)
             {
                 final ClientTransaction cancelling = provider.getNewClientTransaction(client.createCancel());
@@ -345,17 +403,21 @@ public final class SipShim implements SipListener, AutoCloseable
         relayedWithoutTransaction.incrementAndGet();
     }
 
-    private void statelessly(final Request forward, final Hop hop) throws SipException
+    /**
+     * Relay with no transaction: to {@code to} (the INVITE's destination and attempt, for a CANCEL or an error's ACK),
+     * or, when null, by the request's Route set (the first attempt's branch).
+     */
+    private void statelessly(final Request forward, final Routes.Destination to) throws SipException
     {
         try
         {
-            forward.addFirst(via(BranchIds.of(forward)));
+            forward.addFirst(via(BranchIds.of(forward, to == null ? 0 : to.attempt())));
         }
         catch (final Exception ex)
         {
             throw new SipException("cannot add Via", ex);
         }
-        NextHopRouter.choose(hop);
+        NextHopRouter.choose(to == null ? null : to.hop());
         try
         {
             provider.sendRequest(forward);
@@ -373,6 +435,12 @@ public final class SipShim implements SipListener, AutoCloseable
     public void processResponse(final ResponseEvent event)
     {
         final Response response = event.getResponse();
+        final ClientTransaction client = event.getClientTransaction();
+        final Attempts attempts = client != null && client.getApplicationData() instanceof Attempts a ? a : null;
+        if (attempts != null)
+        {
+            attempts.heardFrom(client); // even a 100: the destination is there, no silence to move on from
+        }
         if (response.getStatusCode() == Response.TRYING ||
             Request.CANCEL.equals(((CSeqHeader)response.getHeader(CSeqHeader.NAME))
                 .getMethod()))
@@ -385,14 +453,21 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             return; // it was for this proxy itself (a CANCEL's 200, say)
         }
+        final int status = response.getStatusCode();
+        if (attempts != null && !attempts.isCurrent(client) && (status < 200 || status >= 300))
+        {
+            return; // a former attempt's: only the current one speaks for the request (a 2xx is relayed all the same)
+        }
+        if (attempts != null && status == Response.SERVICE_UNAVAILABLE && nextAttempt(attempts, client, false))
+        {
+            return; // the next destination is tried instead
+        }
         try
         {
             progress.onResponse(forward);
-            final ClientTransaction client = event.getClientTransaction();
-            if (client != null && client.getApplicationData() instanceof ServerTransaction server &&
-                server.getState() != TransactionState.TERMINATED)
+            if (attempts != null && attempts.server().getState() != TransactionState.TERMINATED)
             {
-                server.sendResponse(forward);
+                attempts.server().sendResponse(forward);
             }
             else
             {
@@ -414,8 +489,13 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         final ClientTransaction client = event.getClientTransaction();
-        if (client.getApplicationData() instanceof ServerTransaction server &&
-            (server.getState() == TransactionState.TRYING || server.getState() == TransactionState.PROCEEDING))
+        if (!(client.getApplicationData() instanceof Attempts attempts) || !attempts.isCurrent(client) ||
+            nextAttempt(attempts, client, false))
+        {
+            return; // a former attempt's timeout, or the next destination is tried
+        }
+        final ServerTransaction server = attempts.server();
+        if (server.getState() == TransactionState.TRYING || server.getState() == TransactionState.PROCEEDING)
         {
             try
             {
@@ -495,6 +575,7 @@ public final class SipShim implements SipListener, AutoCloseable
     @Override
     public void close()
     {
+        timers.shutdownNow();
         stack.stop();
         media.close();
         closeCalls();

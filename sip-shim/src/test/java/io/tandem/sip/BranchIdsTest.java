@@ -70,6 +70,7 @@ class BranchIdsTest
         assertThrows(IllegalArgumentException.class, () -> new SipContext().conclude(), "no route");
         assertThrows(IllegalArgumentException.class, () -> new SipContext().route("host-without-port").conclude());
         assertThrows(IllegalArgumentException.class, () -> new SipContext().route("127.0.0.1:70000").conclude());
-        assertEquals(5090, new SipContext().route("127.0.0.1:5090").conclude().routeAddress().getPort());
+        assertEquals(5090, new SipContext().route("127.0.0.1:5090").conclude().routeTable().rules().get(0).destinations()
+            .get(0).getPort());
     }
 }

@@ -58,7 +58,7 @@ class CallInfoReplicationTest
     private CallInfo call(final int i)
     {
         return new CallInfo(callId(i), "as" + Integer.toHexString(i * 7919), null, "10.0.0." + (9 + i % 3) + ":5060;udp",
-            i % 2, CallInfo.State.INVITING, wallClock.get() + 300_000);
+            i % 3, i % 2, CallInfo.State.INVITING, wallClock.get() + 300_000);
     }
 
     private static void await(final BooleanSupplier condition, final String what) throws InterruptedException

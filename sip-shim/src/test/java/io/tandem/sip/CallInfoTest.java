@@ -20,7 +20,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 class CallInfoTest
 {
     private static final CallInfo CALL = new CallInfo("3c26700f3fb8-ltl4mbitp2vv@snom360-000413230A07", "as6d58ad0d",
-        null, "10.0.0.9:5060;udp", 1, CallInfo.State.INVITING, 1_796_000_000_000L);
+        null, "10.0.0.9:5060;udp", 2, 1, CallInfo.State.INVITING, 1_796_000_000_000L);
 
     @Test
     void aRecordReadsBackAsItWasWritten()
@@ -30,6 +30,9 @@ class CallInfoTest
         assertEquals(answered, CallInfo.decode(answered.encode()));
         assertEquals("1e8b-9aef", answered.toTag());
         assertEquals(CALL.fromTag(), answered.fromTag());
+        final CallInfo alternate = answered.redirected("10.0.0.10:5060;tcp", 3);
+        assertEquals(alternate, CallInfo.decode(alternate.encode()));
+        assertEquals(3, alternate.attempt());
     }
 
     @Test
@@ -54,21 +57,24 @@ class CallInfoTest
         state[1] = 0;
         assertRefused(state, "unknown state");
         final byte[] negative = good.clone();
-        ByteBuffer.wrap(negative).putShort(14, (short)-2); // the Call-ID's length
+        ByteBuffer.wrap(negative).putShort(CallInfo.HEADER, (short)-2); // the Call-ID's length
         assertRefused(negative, "field of length");
         final byte[] oversized = good.clone();
-        ByteBuffer.wrap(oversized).putShort(14, (short)(CallInfo.MAX_FIELD + 1));
+        ByteBuffer.wrap(oversized).putShort(CallInfo.HEADER, (short)(CallInfo.MAX_FIELD + 1));
         assertRefused(oversized, "field of length");
+        final byte[] attempt = good.clone();
+        ByteBuffer.wrap(attempt).putShort(2, (short)-1);
+        assertRefused(attempt, "attempt out of range");
         final byte[] noCallId = good.clone();
-        ByteBuffer.wrap(noCallId).putShort(14, (short)-1);
+        ByteBuffer.wrap(noCallId).putShort(CallInfo.HEADER, (short)-1);
         assertThrows(IllegalArgumentException.class, () -> CallInfo.decode(noCallId));
     }
 
     @Test
     void aFieldLongerThanAnyOfOursIsNotWritten()
     {
-        final CallInfo huge = new CallInfo("x".repeat(CallInfo.MAX_FIELD + 1), null, null, "10.0.0.9:5060;udp", -1,
-            CallInfo.State.INVITING, 0);
+        final CallInfo huge = new CallInfo("x".repeat(CallInfo.MAX_FIELD + 1), null, null, "10.0.0.9:5060;udp", 0,
+            -1, CallInfo.State.INVITING, 0);
         assertThrows(IllegalArgumentException.class, huge::encode);
     }
 

@@ -51,6 +51,8 @@ class FailoverInTransactionTest
     private CallInfoStore callsB;
     /** Where node B's own routing sends initial requests (and CANCELs and ACKs it knows nothing of). */
     private String routeOfB = "127.0.0.1:" + UAS_PORT;
+    /** A routing file both nodes use instead of a single route, when a test gives one. */
+    private Path routes;
 
     @AfterEach
     void tearDown() throws Exception
@@ -67,7 +69,8 @@ class FailoverInTransactionTest
 
     private SipContext node(final boolean failoverHandling, final String route)
     {
-        return new SipContext().listen(VIP + ":" + VIP_PORT).route(route).failoverHandling(failoverHandling).conclude();
+        final SipContext ctx = new SipContext().listen(VIP + ":" + VIP_PORT).failoverHandling(failoverHandling);
+        return (routes == null ? ctx.route(route) : ctx.routes(routes.toString())).conclude();
     }
 
     /** Call info replicated from A to B over the state journal, as an HA pair of shims runs. */
@@ -253,6 +256,33 @@ class FailoverInTransactionTest
         final CallInfo call = callsB.get(onlyCall(callsB));
         assertEquals(CallInfo.State.FAILED, call.state(), "B's call info follows the call to its end");
         assertEquals("127.0.0.1:" + UAS_PORT + ";udp", call.destination());
+    }
+
+    @Test
+    void case5AfterAnAlternateTheCancelReachesTheAlternateWithThatAttemptsBranch() throws Exception
+    {
+        // The rule's first destination answers 503, so A relays the INVITE to the second (the callee); then the VIP
+        // moves. B's own routing would send the CANCEL to the first: only the replicated call info knows the attempt.
+        SipProcesses.need("/usr/bin/sipp", "sip-tester");
+        replicateCallInfo();
+        final int unavailablePort = 25195;
+        Files.copy(Path.of("src/test/resources/sipp/uas-unavailable.xml"), dir.resolve("uas-unavailable.xml"));
+        final Process unavailable = processes.start(dir.resolve("unavailable.log"), dir, List.of("timeout", "30", "sipp",
+            "-sf", "uas-unavailable.xml", "-i", "127.0.0.1", "-p", Integer.toString(unavailablePort), "-m", "1",
+            "-nostdin"));
+        routes = dir.resolve("routes.conf");
+        Files.writeString(routes, "route * 127.0.0.1:" + unavailablePort + " 127.0.0.1:" + UAS_PORT + "\n");
+        final int[] exits = callWithFailover("cancel", true);
+        assertEquals(0, exits[0], "the caller's CANCEL got its 200, the 487 came, its ACK went" + logs());
+        assertEquals(0, exits[1], "the second destination got the CANCEL and the ACK for its 487" + logs());
+        final Map<String, String> branches = branchesAtCallee();
+        assertEquals(branches.get("INVITE"), branches.get("CANCEL"), "B gave the CANCEL the second attempt's branch");
+        assertEquals(branches.get("INVITE"), branches.get("ACK"));
+        final CallInfo call = callsB.get(onlyCall(callsB));
+        assertEquals(1, call.attempt());
+        assertEquals("127.0.0.1:" + UAS_PORT + ";udp", call.destination());
+        assertTrue(unavailable.waitFor(5, TimeUnit.SECONDS));
+        assertEquals(0, unavailable.exitValue(), "the first destination got the INVITE and the ACK for its 503");
     }
 
     @Test

@@ -26,7 +26,7 @@ class SipFuzzTest
     static
     {
         // a call the fuzzed requests may name (the call info is looked up by Call-ID for CANCELs and ACKs)
-        CALLS.put(new CallInfo("a84b4c76e66710@pc33.atlanta.com", "1928301774", null, "10.0.0.8:5080;udp", -1,
+        CALLS.put(new CallInfo("a84b4c76e66710@pc33.atlanta.com", "1928301774", null, "10.0.0.8:5080;udp", 0, -1,
             CallInfo.State.INVITING, Long.MAX_VALUE));
     }
     private static final NextHopRouter ROUTER = new NextHopRouter(null, null);
