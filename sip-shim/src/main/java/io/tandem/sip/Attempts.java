@@ -10,7 +10,7 @@ import javax.sip.message.Request;
 /**
  * One request relayed statefully and the destinations it may still try, the talk's {@code failure_route} for serial
  * forking: the server transaction it came in on, the request as it leaves this proxy (before its Via), and the
- * rule's destinations in order. An attempt ends in favour of the next on a 503, on its transaction's timeout, or
+ * rule's destinations in order (with no Record-Route of this proxy yet: that depends on each attempt's transport). An attempt ends in favour of the next on a 503, on its transaction's timeout, or
  * when the destination stays silent past the route timeout; never after the caller cancelled. Only the current
  * attempt's responses count: a former one's client transaction runs out on its own.
  */
@@ -20,16 +20,26 @@ final class Attempts
     private final Request template;
     /** The rule's destinations; a single null where the request follows its Route set. */
     private final List<Hop> destinations;
+    private final boolean recordRoute;
     private int index;
     private ClientTransaction current;
     private boolean heard;
     private boolean cancelled;
 
-    Attempts(final ServerTransaction server, final Request template, final List<Hop> destinations)
+    /** @param recordRoute whether each attempt record-routes (an initial INVITE or SUBSCRIBE) */
+    Attempts(final ServerTransaction server, final Request template, final List<Hop> destinations,
+        final boolean recordRoute)
     {
         this.server = server;
         this.template = template;
         this.destinations = destinations;
+        this.recordRoute = recordRoute;
+    }
+
+    /** Whether each attempt record-routes: its Record-Route depends on the attempt's transport. */
+    boolean recordRoute()
+    {
+        return recordRoute;
     }
 
     ServerTransaction server()

@@ -15,7 +15,7 @@ public final class Main
         HA pair) and relays what a failover leaves without a local transaction: responses by their Via, ACKs
         and CANCELs to where their INVITE went, with the INVITE's own branch.
 
-          --listen HOST:PORT        UDP address to listen on and send from [127.0.0.1:5060]
+          --listen HOST:PORT        address to listen on (UDP and TCP) and send from [127.0.0.1:5060]
           --route HOST:PORT[;tcp]   where initial requests go (the next hop: a registrar, a PBX, a carrier)
           --routes FILE             a routing file instead: rules by Request-URI (user prefix, domain), each
                                     with destinations tried in order, the next on a 503, a timeout or
@@ -89,7 +89,7 @@ public final class Main
             System.out.println("tandem-sip: stopped");
             stopped.countDown();
         }, "tandem-sip-stop"));
-        System.out.printf("tandem-sip: proxy on udp %s, record-routing %s, initial requests to %s%n",
+        System.out.printf("tandem-sip: proxy on udp+tcp %s, record-routing %s, initial requests to %s%n",
             text(ctx.listenAddress()), text(ctx.recordRouteAddress()), ctx.routing());
         if (ctx.journal() != null)
         {

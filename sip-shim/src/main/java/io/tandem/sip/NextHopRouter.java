@@ -49,6 +49,13 @@ public final class NextHopRouter implements Router
         return chosen != null ? chosen : hop(request.getRequestURI());
     }
 
+    /** Where a request goes by its first Route, else its Request-URI (no destination chosen for it). */
+    static Hop byRouteOrUri(final Request request)
+    {
+        final RouteHeader route = (RouteHeader)request.getHeader(RouteHeader.NAME);
+        return hop(route != null ? route.getAddress().getURI() : request.getRequestURI());
+    }
+
     @Override
     public ListIterator getNextHops(final Request request)
     {

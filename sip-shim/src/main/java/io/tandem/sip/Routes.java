@@ -94,17 +94,23 @@ final class Routes
 
     /**
      * Loose routing: take off the first Route if it names this proxy (it record-routed the dialog, or the previous
-     * hop pre-loaded it). @return whether one was taken off
+     * hop pre-loaded it), and a second one naming it too (the double Record-Route of a transport change).
+     * @return whether one was taken off
      */
     boolean looseRoute(final Request request)
     {
-        final RouteHeader route = (RouteHeader)request.getHeader(RouteHeader.NAME);
-        if (route != null && isMe(route.getAddress().getURI()))
+        boolean removed = false;
+        for (int i = 0; i < 2; i++)
         {
+            final RouteHeader route = (RouteHeader)request.getHeader(RouteHeader.NAME);
+            if (route == null || !isMe(route.getAddress().getURI()))
+            {
+                break;
+            }
             request.removeFirst(RouteHeader.NAME);
-            return true;
+            removed = true;
         }
-        return false;
+        return removed;
     }
 
     /** Whether a request has nowhere to go after loose routing: no Route left, and its Request-URI is this proxy. */

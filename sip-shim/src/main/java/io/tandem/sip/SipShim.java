@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -124,9 +125,11 @@ public final class SipShim implements SipListener, AutoCloseable
         messages = factory.createMessageFactory();
         headers = factory.createHeaderFactory();
         addresses = factory.createAddressFactory();
-        final ListeningPoint point = stack.createListeningPoint(listen.getAddress().getHostAddress(), listen.getPort(),
-            ListeningPoint.UDP);
-        provider = stack.createSipProvider(point);
+        // UDP and TCP on the same address (RFC 3261 18): each request leaves by its next hop's transport
+        provider = stack.createSipProvider(stack.createListeningPoint(listen.getAddress().getHostAddress(),
+            listen.getPort(), ListeningPoint.UDP));
+        provider.addListeningPoint(stack.createListeningPoint(listen.getAddress().getHostAddress(), listen.getPort(),
+            ListeningPoint.TCP));
         provider.addSipListener(this);
         stack.start();
     }
@@ -257,10 +260,6 @@ public final class SipShim implements SipListener, AutoCloseable
                 server.sendResponse(messages.createResponse(Response.NOT_FOUND, request)); // no rule for it
                 return;
             }
-            if (forward.getMethod().equals(Request.INVITE) || forward.getMethod().equals(Request.SUBSCRIBE))
-            {
-                recordRoute(forward);
-            }
         }
         final Hop first = destinations.get(0);
         if (!progress.onRequest(forward, initialInvite ? (first != null ? first :
@@ -269,7 +268,8 @@ public final class SipShim implements SipListener, AutoCloseable
             server.sendResponse(messages.createResponse(Response.SERVICE_UNAVAILABLE, request));
             return;
         }
-        relay(new Attempts(server, forward, destinations));
+        relay(new Attempts(server, forward, destinations, !Routes.withinDialog(forward) &&
+            (forward.getMethod().equals(Request.INVITE) || forward.getMethod().equals(Request.SUBSCRIBE))));
     }
 
     /**
@@ -279,7 +279,13 @@ public final class SipShim implements SipListener, AutoCloseable
     private void relay(final Attempts attempts) throws Exception
     {
         final Request forward = attempts.request();
-        forward.addFirst(via(BranchIds.of(attempts.template(), attempts.index())));
+        final String transport = (attempts.hop() != null ? attempts.hop() : NextHopRouter.byRouteOrUri(forward))
+            .getTransport();
+        if (attempts.recordRoute())
+        {
+            recordRoute(forward, ((ViaHeader)attempts.template().getHeader(ViaHeader.NAME)).getTransport(), transport);
+        }
+        forward.addFirst(via(BranchIds.of(attempts.template(), attempts.index()), transport));
         NextHopRouter.choose(attempts.hop());
         final ClientTransaction client;
         try
@@ -411,7 +417,8 @@ public final class SipShim implements SipListener, AutoCloseable
     {
         try
         {
-            forward.addFirst(via(BranchIds.of(forward, to == null ? 0 : to.attempt())));
+            forward.addFirst(via(BranchIds.of(forward, to == null ? 0 : to.attempt()),
+                (to != null ? to.hop() : NextHopRouter.byRouteOrUri(forward)).getTransport()));
         }
         catch (final Exception ex)
         {
@@ -542,20 +549,39 @@ public final class SipShim implements SipListener, AutoCloseable
         return true;
     }
 
-    private ViaHeader via(final String branch) throws Exception
+    /** Our Via, for a request leaving by {@code transport}. */
+    private ViaHeader via(final String branch, final String transport) throws Exception
     {
         final InetSocketAddress at = ctx.recordRouteAddress();
-        return headers.createViaHeader(at.getAddress().getHostAddress(), at.getPort(), ListeningPoint.UDP, branch);
+        return headers.createViaHeader(at.getAddress().getHostAddress(), at.getPort(),
+            transport.toUpperCase(Locale.ROOT), branch);
     }
 
-    private void recordRoute(final Request request) throws Exception
+    /**
+     * Record-Route on the VIP. A request that changes transport here (came by UDP, leaves by TCP, or back) gets two,
+     * each naming the transport of its side, the one facing the next hop on top: each side's requests in the dialog
+     * reach this proxy by its own transport, and loose routing takes both off ({@link Routes#looseRoute}).
+     */
+    private void recordRoute(final Request request, final String inbound, final String outbound) throws Exception
+    {
+        if (!inbound.equalsIgnoreCase(outbound))
+        {
+            request.addFirst(headers.createRecordRouteHeader(recordRouteAddress(inbound)));
+        }
+        request.addFirst(headers.createRecordRouteHeader(recordRouteAddress(outbound)));
+    }
+
+    private Address recordRouteAddress(final String transport) throws Exception
     {
         final InetSocketAddress at = ctx.recordRouteAddress();
         final SipURI uri = addresses.createSipURI(null, at.getAddress().getHostAddress());
         uri.setPort(at.getPort());
+        if (!ListeningPoint.UDP.equalsIgnoreCase(transport))
+        {
+            uri.setTransportParam(transport.toLowerCase(Locale.ROOT));
+        }
         uri.setLrParam();
-        final Address address = addresses.createAddress(uri);
-        request.addFirst(headers.createRecordRouteHeader(address));
+        return addresses.createAddress(uri);
     }
 
     /** The call info this proxy keeps (and, with an HA peer, replicates). */
