@@ -4,7 +4,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -29,13 +28,9 @@ import javax.sip.TransactionAlreadyExistsException;
 import javax.sip.TransactionState;
 import javax.sip.TransactionTerminatedEvent;
 import javax.sip.TransactionUnavailableException;
-import javax.sip.address.Address;
-import javax.sip.address.AddressFactory;
 import javax.sip.address.Hop;
 import javax.sip.address.SipURI;
 import javax.sip.header.CSeqHeader;
-import javax.sip.header.HeaderFactory;
-import javax.sip.header.MaxForwardsHeader;
 import javax.sip.header.RouteHeader;
 import javax.sip.header.ViaHeader;
 import javax.sip.message.MessageFactory;
@@ -65,8 +60,7 @@ public final class SipShim implements SipListener, AutoCloseable
     private final SipStack stack;
     private final SipProvider provider;
     private final MessageFactory messages;
-    private final HeaderFactory headers;
-    private final AddressFactory addresses;
+    private final ProxyHeaders proxyHeaders;
     private final AtomicLong relayedWithoutTransaction = new AtomicLong();
     private final MediaNodes media;
     private final CallProgress progress;
@@ -123,8 +117,7 @@ public final class SipShim implements SipListener, AutoCloseable
             throw ex;
         }
         messages = factory.createMessageFactory();
-        headers = factory.createHeaderFactory();
-        addresses = factory.createAddressFactory();
+        proxyHeaders = new ProxyHeaders(ctx, factory.createHeaderFactory(), factory.createAddressFactory());
         // UDP and TCP on the same address (RFC 3261 18): each request leaves by its next hop's transport
         provider = stack.createSipProvider(stack.createListeningPoint(listen.getAddress().getHostAddress(),
             listen.getPort(), ListeningPoint.UDP));
@@ -222,7 +215,7 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         final Request forward = (Request)request.clone();
-        if (!decrementMaxForwards(forward))
+        if (!proxyHeaders.decrementMaxForwards(forward))
         {
             server.sendResponse(messages.createResponse(Response.TOO_MANY_HOPS, request));
             return;
@@ -283,9 +276,10 @@ public final class SipShim implements SipListener, AutoCloseable
             .getTransport();
         if (attempts.recordRoute())
         {
-            recordRoute(forward, ((ViaHeader)attempts.template().getHeader(ViaHeader.NAME)).getTransport(), transport);
+            proxyHeaders.recordRoute(forward, ((ViaHeader)attempts.template().getHeader(ViaHeader.NAME)).getTransport(),
+                transport);
         }
-        forward.addFirst(via(BranchIds.of(attempts.template(), attempts.index()), transport));
+        forward.addFirst(proxyHeaders.via(BranchIds.of(attempts.template(), attempts.index()), transport));
         NextHopRouter.choose(attempts.hop());
         final ClientTransaction client;
         try
@@ -344,7 +338,7 @@ public final class SipShim implements SipListener, AutoCloseable
             return;
         }
         final Request forward = (Request)event.getRequest().clone();
-        if (!decrementMaxForwards(forward))
+        if (!proxyHeaders.decrementMaxForwards(forward))
         {
             return;
         }
@@ -417,7 +411,7 @@ public final class SipShim implements SipListener, AutoCloseable
     {
         try
         {
-            forward.addFirst(via(BranchIds.of(forward, to == null ? 0 : to.attempt()),
+            forward.addFirst(proxyHeaders.via(BranchIds.of(forward, to == null ? 0 : to.attempt()),
                 (to != null ? to.hop() : NextHopRouter.byRouteOrUri(forward)).getTransport()));
         }
         catch (final Exception ex)
@@ -529,59 +523,6 @@ public final class SipShim implements SipListener, AutoCloseable
     @Override
     public void processDialogTerminated(final DialogTerminatedEvent event)
     {
-    }
-
-    // ---- headers ----
-
-    private boolean decrementMaxForwards(final Request request) throws Exception
-    {
-        final MaxForwardsHeader maxForwards = (MaxForwardsHeader)request.getHeader(MaxForwardsHeader.NAME);
-        if (maxForwards == null)
-        {
-            request.addHeader(headers.createMaxForwardsHeader(70));
-            return true;
-        }
-        if (maxForwards.getMaxForwards() <= 0)
-        {
-            return false;
-        }
-        maxForwards.decrementMaxForwards();
-        return true;
-    }
-
-    /** Our Via, for a request leaving by {@code transport}. */
-    private ViaHeader via(final String branch, final String transport) throws Exception
-    {
-        final InetSocketAddress at = ctx.recordRouteAddress();
-        return headers.createViaHeader(at.getAddress().getHostAddress(), at.getPort(),
-            transport.toUpperCase(Locale.ROOT), branch);
-    }
-
-    /**
-     * Record-Route on the VIP. A request that changes transport here (came by UDP, leaves by TCP, or back) gets two,
-     * each naming the transport of its side, the one facing the next hop on top: each side's requests in the dialog
-     * reach this proxy by its own transport, and loose routing takes both off ({@link Routes#looseRoute}).
-     */
-    private void recordRoute(final Request request, final String inbound, final String outbound) throws Exception
-    {
-        if (!inbound.equalsIgnoreCase(outbound))
-        {
-            request.addFirst(headers.createRecordRouteHeader(recordRouteAddress(inbound)));
-        }
-        request.addFirst(headers.createRecordRouteHeader(recordRouteAddress(outbound)));
-    }
-
-    private Address recordRouteAddress(final String transport) throws Exception
-    {
-        final InetSocketAddress at = ctx.recordRouteAddress();
-        final SipURI uri = addresses.createSipURI(null, at.getAddress().getHostAddress());
-        uri.setPort(at.getPort());
-        if (!ListeningPoint.UDP.equalsIgnoreCase(transport))
-        {
-            uri.setTransportParam(transport.toLowerCase(Locale.ROOT));
-        }
-        uri.setLrParam();
-        return addresses.createAddress(uri);
     }
 
     /** The call info this proxy keeps (and, with an HA peer, replicates). */
