@@ -52,6 +52,8 @@ public final class Main
                                   on a dedicated core; blocking waits in the kernel (least CPU)
           --transport epoll|nio   datagram I/O of the forwarding agent [epoll on Linux]: epoll and
                                   recvmmsg called directly (FFM), or Java NIO's Selector
+          --fast-path off|xdp|xdp:IFACE   established streams forwarded in the kernel by an XDP program
+                                  (native mode) on the media interface [off]; refused: sockets
           --freebind              media sockets may bind to an address not (yet) on this host, as a
                                   hot standby's on the virtual IP; no ip_nonlocal_bind needed [off]
           --tos N                 TOS byte / IPv6 traffic class of relayed media; 184 is DSCP EF,
@@ -238,6 +240,7 @@ public final class Main
                 case "--max-calls" -> ctx.maxCalls(number(value, option));
                 case "--idle" -> ctx.idle(value);
                 case "--transport" -> ctx.transport(value);
+                case "--fast-path" -> ctx.fastPath(value);
                 case "--forwarder-cpu" -> ctx.forwarderCpu(number(value, option));
                 case "--tos" -> ctx.tos(number(value, option));
                 case "--endpoint-learning" -> ctx.latchMode(LatchMode.parse(value));

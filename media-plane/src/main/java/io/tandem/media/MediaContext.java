@@ -32,6 +32,7 @@ public final class MediaContext
     private String idle = System.getProperty("tandem.media.idle", "backoff");
     /** Null until set: {@link #conclude()} then picks epoll where it can run, NIO elsewhere. */
     private String transport = System.getProperty("tandem.media.transport");
+    private String fastPath = System.getProperty("tandem.media.fast-path", "off");
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private long learningWindowNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.learning-window-s", 3));
     private long timeoutNs = TimeUnit.SECONDS.toNanos(Long.getLong("tandem.media.timeout-s", 60));
@@ -273,6 +274,25 @@ public final class MediaContext
     {
         transport = value;
         return this;
+    }
+
+    /**
+     * {@code xdp}: established streams move to an XDP program on the media interface ({@code xdp:IFACE} names it;
+     * else the interface holding the bind address); {@code off}: every packet through the sockets.
+     */
+    public MediaContext fastPath(final String value)
+    {
+        if (!value.equals("off") && !value.equals("xdp") && !value.startsWith("xdp:"))
+        {
+            throw new IllegalArgumentException("fast path is off, xdp or xdp:INTERFACE, not '" + value + "'");
+        }
+        fastPath = value;
+        return this;
+    }
+
+    public String fastPath()
+    {
+        return fastPath;
     }
 
     /** Linux, and the JVM lets Tandem reach a channel's descriptor. */

@@ -2,6 +2,8 @@ package io.tandem.media;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -18,6 +20,7 @@ import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.RelayWarmUp;
 import io.tandem.media.relay.Transport;
+import io.tandem.media.relay.XdpOffload;
 import io.tandem.media.session.CallRegistry;
 import io.tandem.media.session.JournaledSessionTable;
 import io.tandem.media.session.SessionStore;
@@ -58,6 +61,7 @@ public final class MediaPlane implements AutoCloseable
     private final AtomicLong housekeepingPasses = new AtomicLong();
     private final StartReport startReport;
     private boolean closed;
+    private final XdpOffload xdp;
 
     public MediaPlane(final MediaContext ctx)
     {
@@ -87,6 +91,8 @@ public final class MediaPlane implements AutoCloseable
         agent = new ForwardingAgent(transport, counters, this.ctx.nanoClock(), this.ctx.learningWindowNs(),
             this.ctx.timeoutNs(), this.ctx.silentTimeoutNs(), timedOut, this.ctx.forwarderCpu(), this.ctx.blockingIdle())
             .latchReports(latched).sleepWhenQuietFor(this.ctx.sleepWhenQuietNs());
+        xdp = attachFastPath();
+        agent.offload(xdp);
         runner = new AgentRunner(this.ctx.idleStrategy(), MediaPlane::logError, null, agent);
         AgentRunner.startOnThread(runner);
         registry = new CallRegistry(new CallRegistry.Settings(this.ctx.interfaceSpecs(), this.ctx.latchMode(),
@@ -128,6 +134,36 @@ public final class MediaPlane implements AutoCloseable
             }
         });
         AgentRunner.startOnThread(housekeeper);
+    }
+
+    /** The XDP fast path when asked for and the kernel takes it; null (relaying on sockets) otherwise, with why. */
+    private XdpOffload attachFastPath()
+    {
+        if (ctx.fastPath().equals("off"))
+        {
+            return null;
+        }
+        String iface = ctx.fastPath().startsWith("xdp:") ? ctx.fastPath().substring(4) : null;
+        try
+        {
+            if (iface == null)
+            {
+                final NetworkInterface holder = NetworkInterface.getByInetAddress(InetAddress.ofLiteral(ctx.bindAddress()));
+                iface = holder == null ? null : holder.getName();
+            }
+            if (iface == null)
+            {
+                throw new IOException("no interface holds " + ctx.bindAddress() + " (name one: --fast-path xdp:IFACE)");
+            }
+            final XdpOffload offload = XdpOffload.attach(iface, (int)Math.min(1 << 20, Math.max(1024L, ctx.maxCalls() * 8L)), counters);
+            System.out.println("tandem: XDP fast path on " + iface + ": established streams are forwarded in the kernel");
+            return offload;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            System.out.println("tandem: XDP fast path refused on " + iface + ", relaying on sockets: " + ex.getMessage());
+            return null;
+        }
     }
 
     /** The journal to the peer, seeded with the calls this node's file holds (it serves them as snapshots). */
@@ -342,7 +378,7 @@ public final class MediaPlane implements AutoCloseable
             closed = true;
             CloseHelper.quietClose(journal); // first: it applies the peer's changes to the registry
             registry.close(); // needs the agent running to take the endpoints back
-            CloseHelper.quietCloseAll(runner, transport);
+            CloseHelper.quietCloseAll(runner, transport, xdp);
             store.close();
             counters.close();
         }

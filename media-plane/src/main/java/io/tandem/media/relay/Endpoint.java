@@ -70,6 +70,31 @@ public final class Endpoint
     /** Kept by {@link EpollTransport}: on its list of sockets to read again on the next pass. */
     boolean readAgain;
 
+    /** Its stream is forwarded in the kernel (an entry in the XDP map), by {@link XdpOffload}. */
+    boolean offloaded;
+    /** The kernel's packet count for it when last read. */
+    long kernelPackets;
+
+    /**
+     * Where RTCP for the party behind {@code peer} goes: its RTP socket when that party multiplexes RTCP onto RTP
+     * (rtcp-mux), its RTCP socket otherwise, whichever socket the RTCP arrived on. So a party using rtcp-mux and
+     * one that does not can talk through Tandem.
+     */
+    static Endpoint rtcpTowards(final Endpoint peer)
+    {
+        if (peer == null)
+        {
+            return null;
+        }
+        final Endpoint peerRtp = peer.rtcp ? peer.sibling : peer;
+        final Endpoint peerRtcp = peer.rtcp ? peer : peer.sibling;
+        if (peerRtp == null || peerRtcp == null)
+        {
+            return peer;
+        }
+        return peerRtp.rtcpMux ? peerRtp : peerRtcp;
+    }
+
     /** An endpoint on a bound, non-blocking socket, not yet published to the agent. */
     public Endpoint(final DatagramChannel channel, final int localPort, final boolean rtcp)
     {

@@ -35,6 +35,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         new ManyToOneConcurrentArrayQueue<>(4096);
     private final OneToOneConcurrentArrayQueue<Long> timedOut;
     private OneToOneConcurrentArrayQueue<Endpoint> latchReports;
+    private XdpOffload offload;
     private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
     private final Transport transport;
     private final MediaCounters counters;
@@ -135,6 +136,13 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
                 LockSupport.unpark(reader); // rare: once per stream and learned address
             }
         }
+    }
+
+    /** Established streams go to the kernel's XDP fast path; null (the default): every packet through the sockets. */
+    public ForwardingAgent offload(final XdpOffload value)
+    {
+        offload = value;
+        return this;
     }
 
     /** Whether the agent is waiting in the kernel after a quiet spell (for tests and tools). */
@@ -259,7 +267,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.bytes += length;
         endpoint.lastPacketNs = nowNs;
 
-        final Endpoint out = header == RtpValidator.RTCP ? rtcpTowards(endpoint.peer) : endpoint.peer;
+        final Endpoint out = header == RtpValidator.RTCP ? Endpoint.rtcpTowards(endpoint.peer) : endpoint.peer;
         if (out == null || out.remote == null)
         {
             counters.dropNoDestination.incrementRelease();
@@ -282,31 +290,15 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         {
             counters.txPackets.incrementRelease();
             counters.txBytes.getAndAddRelease(length);
+            if (offload != null && !endpoint.offloaded)
+            {
+                offload.consider(endpoint, out);
+            }
         }
         else
         {
             counters.dropSendFailed.incrementRelease();
         }
-    }
-
-    /**
-     * Where RTCP for the party behind {@code peer} goes: its RTP socket when that party multiplexes RTCP onto RTP
-     * (rtcp-mux), its RTCP socket otherwise, whichever socket the RTCP arrived on. So a party using rtcp-mux and
-     * one that does not can talk through Tandem.
-     */
-    private static Endpoint rtcpTowards(final Endpoint peer)
-    {
-        if (peer == null)
-        {
-            return null;
-        }
-        final Endpoint peerRtp = peer.rtcp ? peer.sibling : peer;
-        final Endpoint peerRtcp = peer.rtcp ? peer : peer.sibling;
-        if (peerRtp == null || peerRtcp == null)
-        {
-            return peer;
-        }
-        return peerRtp.rtcpMux ? peerRtp : peerRtcp;
     }
 
     /**
@@ -418,6 +410,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final Long2LongHashMap expectingByCall = this.expectingByCall;
         lastPacketByCall.clear();
         expectingByCall.clear();
+        if (offload != null)
+        {
+            offload.readCounters(endpoints, endpointCount, nowNs);
+        }
         for (int i = 0; i < endpointCount; i++)
         {
             final Endpoint endpoint = endpoints[i];
@@ -507,6 +503,10 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     /** Unpublish an endpoint and close its socket. */
     public void remove(final Endpoint endpoint)
     {
+        if (offload != null)
+        {
+            offload.withdraw(endpoint);
+        }
         transport.close(endpoint);
         if (!endpoint.published)
         {
@@ -547,6 +547,11 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final boolean expectsMedia,
         final boolean rtcpMux)
     {
+        if (offload != null)
+        {
+            offload.withdraw(endpoint); // its source may change: relayed by the sockets until it latches again
+            offload.withdraw(endpoint.peer); // the other way, its destination
+        }
         endpoint.expectsMedia = expectsMedia;
         endpoint.rtcpMux = rtcpMux;
         endpoint.signalled = signalled;

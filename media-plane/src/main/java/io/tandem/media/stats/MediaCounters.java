@@ -45,6 +45,9 @@ public final class MediaCounters implements AutoCloseable
     public final AtomicCounter dropSendFailed;
     public final AtomicCounter dropTransformer;
     public final AtomicCounter dropOwnSocket;
+    public final AtomicCounter xdpPackets;
+    public final AtomicCounter xdpStreams;
+    public final AtomicCounter xdpErrors;
     public final AtomicCounter transcoded;
     public final AtomicCounter sessions;
     public final AtomicCounter portsInUse;
@@ -92,6 +95,12 @@ public final class MediaCounters implements AutoCloseable
         dropBadVersion = counter("drop: rtp version != 2", "tandem_dropped_packets_total{reason=\"bad_version\"}", false, "Datagrams dropped, by reason");
         dropSendFailed = counter("drop: send failed", "tandem_dropped_packets_total{reason=\"send_failed\"}", false, "Datagrams dropped, by reason");
         dropTransformer = counter("drop: transformer", "tandem_dropped_packets_total{reason=\"transformer\"}", false, "Datagrams dropped, by reason");
+        xdpPackets = counter("xdp: packets forwarded in the kernel", "tandem_xdp_packets_total", false,
+            "Packets the XDP fast path forwarded in the kernel (read at each timeout scan)");
+        xdpStreams = counter("xdp: streams in the kernel", "tandem_xdp_streams", true,
+            "Streams the XDP fast path forwards now");
+        xdpErrors = counter("xdp: failures", "tandem_xdp_errors_total", false,
+            "Streams the XDP fast path could not take (no neighbour entry, a map error)");
         dropOwnSocket = counter("drop: from Tandem's own socket (loop)", "tandem_dropped_packets_total{reason=\"own_socket\"}", false, "Datagrams dropped, by reason");
         transcoded = counter("packets transcoded", "tandem_transcoded_packets_total", false, "Packets transcoded in the forwarding loop");
         sessions = counter("calls active", "tandem_calls", true, "Calls relayed now");

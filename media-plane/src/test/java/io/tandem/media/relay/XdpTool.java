@@ -21,8 +21,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * EXPECTED EXPECTED_PORT SOURCE SOURCE_PORT DESTINATION DESTINATION_PORT DESTINATION_MAC SOURCE_MAC},
  * {@code remove LOCAL PORT}, {@code counters LOCAL PORT}; detach at end of input.
  * <p>
+ * {@code XdpTool ng}: the test's {@link io.tandem.media.NgDriver} on Tandem's ng port (127.0.0.1:2223).
+ * <p>
  * {@code XdpTool peer ADDRESS}: UDP on ADDRESS: {@code listen PORT} (count what arrives there), {@code send
- * FROM_PORT TO_ADDRESS TO_PORT COUNT} (RTP-sized packets), {@code count PORT} ({@code N from ADDRESS:PORT}).
+ * FROM_PORT TO_ADDRESS TO_PORT COUNT} (RTP-sized packets), {@code stream FROM_PORT TO_ADDRESS TO_PORT SECONDS}
+ * (one every 20 ms from the listening socket on FROM_PORT, in the background), {@code count PORT}
+ * ({@code N from ADDRESS:PORT}).
  */
 public final class XdpTool
 {
@@ -33,6 +37,11 @@ public final class XdpTool
     public static void main(final String[] args) throws Exception
     {
         final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        if (args[0].equals("ng"))
+        {
+            io.tandem.media.NgDriver.main(new String[] {"127.0.0.1:2223"});
+            return;
+        }
         if (args[0].equals("relay"))
         {
             try (XdpFastPath path = XdpFastPath.attach(args[1], 1024, Bpf.XDP_FLAGS_DRV_MODE))
@@ -97,6 +106,7 @@ public final class XdpTool
         private final String address;
         private final Map<Integer, AtomicLong> received = new ConcurrentHashMap<>();
         private final Map<Integer, String> from = new ConcurrentHashMap<>();
+        private final Map<Integer, DatagramChannel> listening = new ConcurrentHashMap<>();
 
         Peer(final String address)
         {
@@ -112,8 +122,17 @@ public final class XdpTool
                     final int port = Integer.parseInt(w[1]);
                     final DatagramChannel channel = DatagramChannel.open().bind(new InetSocketAddress(address, port));
                     received.put(port, new AtomicLong());
+                    listening.put(port, channel);
                     Thread.ofPlatform().daemon().start(() -> receive(channel, port));
                     return "listening";
+                }
+                case "stream" ->
+                {
+                    final DatagramChannel channel = listening.get(Integer.parseInt(w[1]));
+                    final InetSocketAddress to = new InetSocketAddress(w[2], Integer.parseInt(w[3]));
+                    final long until = System.nanoTime() + Long.parseLong(w[4]) * 1_000_000_000L;
+                    Thread.ofPlatform().daemon().start(() -> stream(channel, to, until));
+                    return "streaming";
                 }
                 case "send" ->
                 {
@@ -141,6 +160,26 @@ public final class XdpTool
                 default ->
                 {
                     return "unknown command " + w[0];
+                }
+            }
+        }
+
+        private static void stream(final DatagramChannel channel, final InetSocketAddress to, final long until)
+        {
+            final ByteBuffer packet = ByteBuffer.allocate(172);
+            for (int i = 0; System.nanoTime() < until; i++)
+            {
+                packet.clear();
+                packet.put((byte)0x80).put((byte)8).putShort((short)i).putInt(i * 160).putInt(0x5ca1ab1e);
+                packet.position(172).flip();
+                try
+                {
+                    channel.send(packet, to);
+                    Thread.sleep(20);
+                }
+                catch (final Exception ex)
+                {
+                    return;
                 }
             }
         }

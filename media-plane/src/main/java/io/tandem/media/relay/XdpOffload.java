@@ -1,0 +1,301 @@
+package io.tandem.media.relay;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import io.tandem.media.codec.PayloadTransformer;
+import io.tandem.media.stats.MediaCounters;
+
+/**
+ * Moves established streams to the kernel: once an endpoint has latched onto its source (strict source, no
+ * transcoding, IPv4, a specifically bound socket) and the forwarding agent relayed a packet of it through the
+ * sockets, its entry goes into the XDP program's map, and from then on the kernel forwards its packets with no
+ * socket, wake-up or copy. The agent asks (on its thread, allocating only once per stream); a thread of its own
+ * ({@code tandem-xdp}) resolves the next hop's Ethernet address from the kernel's neighbour and route tables and
+ * writes the map, in the order asked, so a withdrawal always follows the install it undoes. A stream is withdrawn
+ * when it is removed or signalled again (its addresses may change); the agent then relays it through its sockets
+ * until it has latched again. The agent reads the kernel's packet counts at each timeout scan, so a stream
+ * forwarded in the kernel neither times out nor disappears from the counters.
+ */
+public final class XdpOffload implements AutoCloseable
+{
+    private static final int RESOLVE_TRIES = 20;
+    private static final long RESOLVE_PAUSE_MS = 50;
+
+    private sealed interface Command permits Install, Withdraw
+    {
+    }
+
+    private record Install(Inet4Address local, int port, Inet4Address expected, int expectedPort, Inet4Address outLocal,
+        int outPort, Inet4Address destination, int destinationPort) implements Command
+    {
+    }
+
+    private record Withdraw(Inet4Address local, int port) implements Command
+    {
+    }
+
+    private final XdpFastPath path;
+    private final String interfaceName;
+    private final byte[] interfaceMac;
+    private final MediaCounters counters;
+    private final BlockingQueue<Command> commands = new LinkedBlockingQueue<>();
+    private final Thread worker;
+
+    private XdpOffload(final XdpFastPath path, final String interfaceName, final byte[] interfaceMac,
+        final MediaCounters counters)
+    {
+        this.path = path;
+        this.interfaceName = interfaceName;
+        this.interfaceMac = interfaceMac;
+        this.counters = counters;
+        worker = Thread.ofPlatform().name("tandem-xdp").daemon().start(this::work);
+    }
+
+    /**
+     * The fast path on an interface (native XDP), or an exception saying why the kernel or the interface refused it
+     * (the caller logs it and relays on sockets).
+     */
+    public static XdpOffload attach(final String interfaceName, final int maxStreams, final MediaCounters counters)
+        throws IOException
+    {
+        final byte[] mac = HexFormat.ofDelimiter(":").parseHex(
+            Files.readString(Path.of("/sys/class/net", interfaceName, "address")).strip());
+        return new XdpOffload(XdpFastPath.attach(interfaceName, maxStreams, Bpf.XDP_FLAGS_DRV_MODE), interfaceName,
+            mac, counters);
+    }
+
+    public String interfaceName()
+    {
+        return interfaceName;
+    }
+
+    // ---- the agent's thread ----
+
+    /** After the agent relayed a packet of {@code endpoint} to {@code out}: hand the stream to the kernel if it may. */
+    void consider(final Endpoint endpoint, final Endpoint out)
+    {
+        if (!endpoint.latched || !endpoint.strictSource || endpoint.asymmetric ||
+            endpoint.transformer != PayloadTransformer.NONE || out.remote == null ||
+            !(endpoint.boundAddress instanceof Inet4Address local) || !(out.boundAddress instanceof Inet4Address outLocal) ||
+            !(endpoint.source.getAddress() instanceof Inet4Address expected) ||
+            !(out.remote.getAddress() instanceof Inet4Address destination))
+        {
+            return;
+        }
+        // One port, one way out: an endpoint that takes RTP and RTCP (rtcp-mux) only when both go to the same socket
+        if (endpoint.rtcpMux && Endpoint.rtcpTowards(endpoint.peer) != endpoint.peer)
+        {
+            return;
+        }
+        endpoint.offloaded = true;
+        endpoint.kernelPackets = 0;
+        commands.add(new Install(local, endpoint.localPort, expected, endpoint.source.getPort(), outLocal, out.localPort,
+            destination, out.remote.getPort()));
+    }
+
+    /** The stream's kernel entry goes (removed, or signalled again): its packets come to the socket again. */
+    void withdraw(final Endpoint endpoint)
+    {
+        if (endpoint != null && endpoint.offloaded)
+        {
+            endpoint.offloaded = false;
+            commands.add(new Withdraw((Inet4Address)endpoint.boundAddress, endpoint.localPort));
+        }
+    }
+
+    /** At the agent's timeout scan: what the kernel forwarded for each stream counts as media (a system call each). */
+    void readCounters(final Endpoint[] endpoints, final int count, final long nowNs)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            final Endpoint endpoint = endpoints[i];
+            if (!endpoint.offloaded)
+            {
+                continue;
+            }
+            try
+            {
+                final XdpFastPath.Counters kernel = path.counters((Inet4Address)endpoint.boundAddress, endpoint.localPort);
+                if (kernel != null && kernel.packets() > endpoint.kernelPackets)
+                {
+                    counters.xdpPackets.getAndAddRelease(kernel.packets() - endpoint.kernelPackets);
+                    endpoint.packets += kernel.packets() - endpoint.kernelPackets;
+                    endpoint.kernelPackets = kernel.packets();
+                    endpoint.lastPacketNs = nowNs;
+                }
+            }
+            catch (final IOException ex)
+            {
+                counters.xdpErrors.incrementRelease();
+            }
+        }
+    }
+
+    // ---- the tandem-xdp thread ----
+
+    private void work()
+    {
+        while (true)
+        {
+            final Command command;
+            try
+            {
+                command = commands.take();
+            }
+            catch (final InterruptedException ex)
+            {
+                return;
+            }
+            try
+            {
+                switch (command)
+                {
+                    case Install install -> install(install);
+                    case Withdraw withdraw ->
+                    {
+                        if (path.remove(withdraw.local(), withdraw.port()))
+                        {
+                            counters.xdpStreams.decrementRelease();
+                        }
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                counters.xdpErrors.incrementRelease();
+                System.err.println("tandem: XDP fast path: " + ex.getMessage());
+            }
+            catch (final InterruptedException ex)
+            {
+                return;
+            }
+        }
+    }
+
+    private void install(final Install install) throws IOException, InterruptedException
+    {
+        byte[] mac = null;
+        for (int i = 0; i < RESOLVE_TRIES && mac == null; i++)
+        {
+            mac = Neighbours.macFor(install.destination(), interfaceName);
+            if (mac == null)
+            {
+                Thread.sleep(RESOLVE_PAUSE_MS);
+            }
+        }
+        if (mac == null)
+        {
+            counters.xdpErrors.incrementRelease(); // no neighbour entry: the stream stays on the sockets
+            return;
+        }
+        final boolean existed = path.counters(install.local(), install.port()) != null;
+        path.put(install.local(), install.port(), install.expected(), install.expectedPort(), install.outLocal(),
+            install.outPort(), install.destination(), install.destinationPort(), mac, interfaceMac);
+        if (!existed)
+        {
+            counters.xdpStreams.incrementRelease();
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        worker.interrupt();
+        try
+        {
+            worker.join(TimeUnit.SECONDS.toMillis(2));
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        path.close();
+    }
+
+    /** The kernel's neighbour (ARP) and IPv4 route tables, read from /proc. */
+    static final class Neighbours
+    {
+        private Neighbours()
+        {
+        }
+
+        /** The Ethernet address to send to {@code destination} on {@code iface}: its own, or its gateway's. */
+        static byte[] macFor(final Inet4Address destination, final String iface) throws IOException
+        {
+            final Inet4Address hop = nextHop(destination, iface);
+            return hop == null ? null : arp(hop, iface);
+        }
+
+        /** The destination itself when on-link, else the gateway of the longest matching route on the interface. */
+        static Inet4Address nextHop(final Inet4Address destination, final String iface) throws IOException
+        {
+            final int target = toInt(destination);
+            int bestLength = -1;
+            Inet4Address best = null;
+            final List<String> lines = Files.readAllLines(Path.of("/proc/net/route"));
+            for (final String line : lines.subList(1, lines.size()))
+            {
+                final String[] f = line.trim().split("\\s+");
+                if (f.length < 8 || !f[0].equals(iface))
+                {
+                    continue;
+                }
+                final int network = Integer.reverseBytes((int)Long.parseLong(f[1], 16));
+                final int gateway = Integer.reverseBytes((int)Long.parseLong(f[2], 16));
+                final int mask = Integer.reverseBytes((int)Long.parseLong(f[7], 16));
+                final int length = Integer.bitCount(mask);
+                if ((target & mask) == (network & mask) && length > bestLength)
+                {
+                    bestLength = length;
+                    best = gateway == 0 ? destination : fromInt(gateway);
+                }
+            }
+            return best;
+        }
+
+        private static byte[] arp(final Inet4Address address, final String iface) throws IOException
+        {
+            final List<String> lines = Files.readAllLines(Path.of("/proc/net/arp"));
+            for (final String line : lines.subList(1, lines.size()))
+            {
+                final String[] f = line.trim().split("\\s+");
+                // IP address, HW type, Flags (0x2: complete), HW address, Mask, Device
+                if (f.length >= 6 && f[5].equals(iface) && f[0].equals(address.getHostAddress()) &&
+                    (Integer.decode(f[2]) & 0x2) != 0)
+                {
+                    return HexFormat.ofDelimiter(":").parseHex(f[3]);
+                }
+            }
+            return null;
+        }
+
+        private static int toInt(final Inet4Address address)
+        {
+            final byte[] b = address.getAddress();
+            return ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+        }
+
+        private static Inet4Address fromInt(final int value)
+        {
+            try
+            {
+                return (Inet4Address)InetAddress.getByAddress(new byte[] {(byte)(value >>> 24), (byte)(value >>> 16),
+                    (byte)(value >>> 8), (byte)value});
+            }
+            catch (final UnknownHostException ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package io.tandem.media.relay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.tandem.media.Main;
+import io.tandem.media.TestProcesses;
+import io.tandem.media.stats.TandemStat;
+
+/**
+ * Tandem with {@code --fast-path xdp}, as its own process in a network namespace, relaying one call between two
+ * parties in another namespace across a veth pair: the first packets go through its sockets, and once both streams
+ * have latched the kernel forwards them: the parties keep hearing each other while Tandem's sockets receive
+ * nothing more, and its counters show the streams and packets the kernel took. A re-INVITE that moves a party takes
+ * the streams back to the sockets until they latch again, and the kernel then sends to the new address only; the
+ * call's delete leaves no entry in the kernel and nothing forwarded.
+ */
+class XdpOffloadTest
+{
+    private static final String PARTY = "10.219.0.1";
+    private static final String RELAY = "10.219.0.2";
+    private static final Pattern CALL_LINE =
+        Pattern.compile("call c0: A \\(.*\\) sends to [0-9.]+:(\\d+), B \\(.*\\) sends to [0-9.]+:(\\d+)");
+
+    private final String suffix = Long.toString(ProcessHandle.current().pid() % 100000);
+    private final String nsParty = "tdo-p-" + suffix;
+    private final String nsRelay = "tdo-r-" + suffix;
+    private final TestProcesses processes = new TestProcesses();
+    private Path work;
+
+    @BeforeEach
+    void setUp() throws IOException
+    {
+        final Path target = TestProcesses.REPO.resolve("media-plane/target");
+        Files.createDirectories(target);
+        work = Files.createTempDirectory(target, "xdp-offload-test-");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        processes.close();
+        for (final String ns : List.of(nsParty, nsRelay))
+        {
+            TestProcesses.run(false, "ip", "netns", "del", ns);
+        }
+    }
+
+    private static void run(final String... command) throws Exception
+    {
+        TestProcesses.run(true, command);
+    }
+
+    private final class Tool
+    {
+        private final PrintStream commands;
+        private final BufferedReader replies;
+
+        Tool(final String ns, final String name, final String... args) throws Exception
+        {
+            final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "120"));
+            command.addAll(TestProcesses.java(XdpTool.class, args));
+            final Process process = processes.start(work.resolve(name + ".err"), null, command, true);
+            commands = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("ready", replies.readLine(), name + " did not start");
+        }
+
+        String send(final String line)
+        {
+            commands.println(line);
+            try
+            {
+                return replies.readLine();
+            }
+            catch (final IOException ex)
+            {
+                throw new AssertionError(ex);
+            }
+        }
+
+        long count(final int port)
+        {
+            return Long.parseLong(send("count " + port).split(" ")[0]);
+        }
+    }
+
+    /** A counter of the relay's counters file, by its label. */
+    private long counter(final String label) throws Exception
+    {
+        final String out = TestProcesses.run(true, TestProcesses.java(TandemStat.class, "--counters",
+            work.resolve("counters.dat").toString()).toArray(new String[0]));
+        for (final String line : out.split("\n"))
+        {
+            if (line.startsWith(label + ":"))
+            {
+                return Long.parseLong(line.substring(label.length() + 1).trim().replace(",", ""));
+            }
+        }
+        throw new AssertionError("no counter " + label + " in\n" + out);
+    }
+
+    private static void await(final String what, final Supplier<Boolean> condition) throws Exception
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (!condition.get())
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new AssertionError("never happened: " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private boolean check(final Check check)
+    {
+        try
+        {
+            return check.holds();
+        }
+        catch (final Exception ex)
+        {
+            throw new AssertionError(ex);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Check
+    {
+        boolean holds() throws Exception;
+    }
+
+    @Test
+    void onceBothStreamsLatchedTheKernelForwardsThemAndTheSocketsHearNothingMore() throws Exception
+    {
+        TestProcesses.need(TestProcesses.root(), "XDP and network namespaces need root");
+        run("ip", "netns", "add", nsParty);
+        run("ip", "netns", "add", nsRelay);
+        run("ip", "link", "add", "tdo-a" + suffix, "type", "veth", "peer", "name", "tdo-b" + suffix);
+        run("ip", "link", "set", "tdo-a" + suffix, "netns", nsParty);
+        run("ip", "link", "set", "tdo-b" + suffix, "netns", nsRelay);
+        run("ip", "-n", nsParty, "link", "set", "tdo-a" + suffix, "name", "eth0");
+        run("ip", "-n", nsRelay, "link", "set", "tdo-b" + suffix, "name", "eth0");
+        run("ip", "-n", nsParty, "addr", "add", PARTY + "/24", "dev", "eth0");
+        run("ip", "-n", nsRelay, "addr", "add", RELAY + "/24", "dev", "eth0");
+        for (final String ns : List.of(nsParty, nsRelay))
+        {
+            run("ip", "-n", ns, "link", "set", "eth0", "up");
+            run("ip", "-n", ns, "link", "set", "lo", "up");
+        }
+        // veth hands what XDP_TX sends only to a peer end that runs XDP itself: the parties' end gets a program with
+        // no entries (it passes everything); a host's NIC needs none
+        new Tool(nsParty, "party-xdp", "relay", "eth0");
+
+        final List<String> tandem = new ArrayList<>(List.of("ip", "netns", "exec", nsRelay, "timeout", "120"));
+        final List<String> java = TestProcesses.java(Main.class, "--bind", RELAY, "--fast-path", "xdp", "--ports",
+            "20000-20099", "--listen-ng", "127.0.0.1:2223", "--sessions", work.resolve("sessions.cm3").toString(),
+            "--counters", work.resolve("counters.dat").toString(), "--call",
+            "c0," + PARTY + ":7000," + PARTY + ":7002");
+        java.add(1, "-Dtandem.media.learning-window-s=1");
+        tandem.addAll(java);
+        processes.start(work.resolve("tandem.log"), tandem);
+        await("Tandem runs with the fast path", () -> check(() ->
+            Files.readString(work.resolve("tandem.log")).contains("tandem: running")));
+        final String log = Files.readString(work.resolve("tandem.log"));
+        assertTrue(log.contains("XDP fast path on eth0"), log);
+        final Matcher m = CALL_LINE.matcher(log);
+        assertTrue(m.find(), log);
+
+        final Tool parties = new Tool(nsParty, "parties", "peer", PARTY);
+        assertEquals("listening", parties.send("listen 7000"));
+        assertEquals("listening", parties.send("listen 7002"));
+        assertEquals("streaming", parties.send("stream 7000 " + RELAY + " " + m.group(1) + " 25"));
+        assertEquals("streaming", parties.send("stream 7002 " + RELAY + " " + m.group(2) + " 25"));
+        await("both streams are in the kernel", () -> check(() -> counter("xdp: streams in the kernel") == 2));
+        Thread.sleep(200);
+        final long socketsBefore = counter("rx packets");
+        final long heardBefore = parties.count(7000) + parties.count(7002);
+        Thread.sleep(2_000);
+        final long socketsAfter = counter("rx packets");
+        final long heardAfter = parties.count(7000) + parties.count(7002);
+        assertTrue(heardAfter - heardBefore >= 150, "the parties hear each other: " + (heardAfter - heardBefore) +
+            " packets in 2 s");
+        assertEquals(socketsBefore, socketsAfter, "Tandem's sockets received nothing: the kernel forwarded it all");
+        await("the kernel's packets are counted", () -> check(() -> counter("xdp: packets forwarded in the kernel") >=
+            heardAfter - heardBefore));
+        assertEquals(0, counter("xdp: failures"));
+        assertTrue(parties.send("count 7000").endsWith("from " + RELAY + ":" + m.group(1)),
+            "the caller hears the callee from the port it sends to");
+
+        // re-INVITE: the callee moves to port 7004
+        final Tool ng = new Tool(nsRelay, "ng", "ng");
+        assertEquals("listening", parties.send("listen 7004"));
+        assertEquals("streaming", parties.send("stream 7004 " + RELAY + " " + m.group(2) + " 20"));
+        assertEquals("ok", ng.send("answer c0 a b " + PARTY + ":7004"));
+        final long movedAt = parties.count(7004);
+        await("the moved callee hears the caller, and both streams are back in the kernel", () -> check(() ->
+            parties.count(7004) > movedAt + 50 && counter("xdp: streams in the kernel") == 2));
+        Thread.sleep(200);
+        final long oldAddress = parties.count(7002);
+        final long newAddress = parties.count(7004);
+        Thread.sleep(1_000);
+        assertEquals(oldAddress, parties.count(7002), "nothing goes to the callee's old address any more");
+        assertTrue(parties.count(7004) > newAddress + 30, "the kernel sends to the new one");
+
+        assertEquals("ok", ng.send("delete c0 a"));
+        await("the deleted call has no entry in the kernel", () -> check(() ->
+            counter("xdp: streams in the kernel") == 0));
+        Thread.sleep(200);
+        final long ended = parties.count(7000) + parties.count(7004);
+        Thread.sleep(1_000);
+        assertEquals(ended, parties.count(7000) + parties.count(7004), "nothing forwarded after the delete");
+        assertEquals(0, counter("xdp: failures"));
+    }
+}
