@@ -7,7 +7,6 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -44,18 +43,12 @@ class AlternateRoutesTest
 
     private Process sipp(final String name, final List<String> args) throws Exception
     {
-        final List<String> command = new ArrayList<>(List.of("timeout", "60", "sipp"));
-        command.addAll(args);
-        command.addAll(List.of("-nostdin", "-trace_msg", "-message_file", dir.resolve(name + "-messages.log").toString()));
-        return processes.start(dir.resolve(name + ".log"), dir, command);
+        return processes.sipp(dir, name, args);
     }
 
     private void scenarios(final String... names) throws Exception
     {
-        for (final String name : names)
-        {
-            Files.copy(Path.of("src/test/resources/sipp/" + name), dir.resolve(name));
-        }
+        SipProcesses.scenarios(dir, names);
     }
 
     private SipShim shim(final long routeTimeoutMs) throws Exception

@@ -117,6 +117,27 @@ final class SipProcesses implements AutoCloseable
         return process;
     }
 
+    /**
+     * SIPp in {@code dir} (its scenarios copied there) under a 60 s timeout, tracing its messages to
+     * {@code NAME-messages.log} and its output to {@code NAME.log}.
+     */
+    Process sipp(final Path dir, final String name, final List<String> args) throws IOException
+    {
+        final List<String> command = new ArrayList<>(List.of("timeout", "60", "sipp"));
+        command.addAll(args);
+        command.addAll(List.of("-nostdin", "-trace_msg", "-message_file", dir.resolve(name + "-messages.log").toString()));
+        return start(dir.resolve(name + ".log"), dir, command);
+    }
+
+    /** Copy SIPp scenarios from the test resources into {@code dir}. */
+    static void scenarios(final Path dir, final String... names) throws IOException
+    {
+        for (final String name : names)
+        {
+            Files.copy(Path.of("src/test/resources/sipp/" + name), dir.resolve(name));
+        }
+    }
+
     /** A process started elsewhere (its streams piped to the test), stopped with the others. */
     void adopt(final Process process)
     {

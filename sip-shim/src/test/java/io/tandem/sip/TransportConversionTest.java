@@ -3,9 +3,7 @@ package io.tandem.sip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -42,20 +40,14 @@ class TransportConversionTest
 
     private Process sipp(final String name, final List<String> args) throws Exception
     {
-        final List<String> command = new ArrayList<>(List.of("timeout", "60", "sipp"));
-        command.addAll(args);
-        command.addAll(List.of("-nostdin", "-trace_msg", "-message_file", dir.resolve(name + "-messages.log").toString()));
-        return processes.start(dir.resolve(name + ".log"), dir, command);
+        return processes.sipp(dir, name, args);
     }
 
     /** @return the callee's message log */
     private String calls(final String callerTransport, final String calleeTransport) throws Exception
     {
         SipProcesses.need("/usr/bin/sipp", "sip-tester");
-        for (final String name : List.of("uac-basic.xml", "uas-basic.xml"))
-        {
-            Files.copy(Path.of("src/test/resources/sipp/" + name), dir.resolve(name));
-        }
+        SipProcesses.scenarios(dir, "uac-basic.xml", "uas-basic.xml");
         shim = new SipShim(new SipContext().listen("127.0.0.1:" + SHIM_PORT)
             .route("127.0.0.1:" + UAS_PORT + ";" + calleeTransport).conclude());
         final Process uas = sipp("uas", List.of("-sf", "uas-basic.xml", "-t", transport(calleeTransport), "-i",

@@ -3,11 +3,7 @@ package io.tandem.media.relay;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,11 +36,9 @@ class XdpOffloadTest
     private static final Pattern CALL_LINE =
         Pattern.compile("call c0: A \\(.*\\) sends to [0-9.]+:(\\d+), B \\(.*\\) sends to [0-9.]+:(\\d+)");
 
-    private final String suffix = Long.toString(ProcessHandle.current().pid() % 100000);
-    private final String nsParty = "tdo-p-" + suffix;
-    private final String nsRelay = "tdo-r-" + suffix;
     private final TestProcesses processes = new TestProcesses();
     private Path work;
+    private VethPair veth;
 
     @BeforeEach
     void setUp() throws IOException
@@ -58,48 +52,9 @@ class XdpOffloadTest
     void tearDown() throws Exception
     {
         processes.close();
-        for (final String ns : List.of(nsParty, nsRelay))
+        if (veth != null)
         {
-            TestProcesses.run(false, "ip", "netns", "del", ns);
-        }
-    }
-
-    private static void run(final String... command) throws Exception
-    {
-        TestProcesses.run(true, command);
-    }
-
-    private final class Tool
-    {
-        private final PrintStream commands;
-        private final BufferedReader replies;
-
-        Tool(final String ns, final String name, final String... args) throws Exception
-        {
-            final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "120"));
-            command.addAll(TestProcesses.java(XdpTool.class, args));
-            final Process process = processes.start(work.resolve(name + ".err"), null, command, true);
-            commands = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
-            replies = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            assertEquals("ready", replies.readLine(), name + " did not start");
-        }
-
-        String send(final String line)
-        {
-            commands.println(line);
-            try
-            {
-                return replies.readLine();
-            }
-            catch (final IOException ex)
-            {
-                throw new AssertionError(ex);
-            }
-        }
-
-        long count(final int port)
-        {
-            return Long.parseLong(send("count " + port).split(" ")[0]);
+            veth.close();
         }
     }
 
@@ -153,23 +108,12 @@ class XdpOffloadTest
     void onceBothStreamsLatchedTheKernelForwardsThemAndTheSocketsHearNothingMore() throws Exception
     {
         TestProcesses.need(TestProcesses.root(), "XDP and network namespaces need root");
-        run("ip", "netns", "add", nsParty);
-        run("ip", "netns", "add", nsRelay);
-        run("ip", "link", "add", "tdo-a" + suffix, "type", "veth", "peer", "name", "tdo-b" + suffix);
-        run("ip", "link", "set", "tdo-a" + suffix, "netns", nsParty);
-        run("ip", "link", "set", "tdo-b" + suffix, "netns", nsRelay);
-        run("ip", "-n", nsParty, "link", "set", "tdo-a" + suffix, "name", "eth0");
-        run("ip", "-n", nsRelay, "link", "set", "tdo-b" + suffix, "name", "eth0");
-        run("ip", "-n", nsParty, "addr", "add", PARTY + "/24", "dev", "eth0");
-        run("ip", "-n", nsRelay, "addr", "add", RELAY + "/24", "dev", "eth0");
-        for (final String ns : List.of(nsParty, nsRelay))
-        {
-            run("ip", "-n", ns, "link", "set", "eth0", "up");
-            run("ip", "-n", ns, "link", "set", "lo", "up");
-        }
+        veth = new VethPair("tdo", PARTY, RELAY);
+        final String nsParty = veth.nsA;
+        final String nsRelay = veth.nsB;
         // veth hands what XDP_TX sends only to a peer end that runs XDP itself: the parties' end gets a program with
         // no entries (it passes everything); a host's NIC needs none
-        new Tool(nsParty, "party-xdp", "relay", "eth0");
+        new VethPair.Tool(processes, work, nsParty, "party-xdp", "relay", "eth0");
 
         final List<String> tandem = new ArrayList<>(List.of("ip", "netns", "exec", nsRelay, "timeout", "120"));
         final List<String> java = TestProcesses.java(Main.class, "--bind", RELAY, "--fast-path", "xdp", "--ports",
@@ -186,7 +130,7 @@ class XdpOffloadTest
         final Matcher m = CALL_LINE.matcher(log);
         assertTrue(m.find(), log);
 
-        final Tool parties = new Tool(nsParty, "parties", "peer", PARTY);
+        final VethPair.Tool parties = new VethPair.Tool(processes, work, nsParty, "parties", "peer", PARTY);
         assertEquals("listening", parties.send("listen 7000"));
         assertEquals("listening", parties.send("listen 7002"));
         assertEquals("streaming", parties.send("stream 7000 " + RELAY + " " + m.group(1) + " 25"));
@@ -208,7 +152,7 @@ class XdpOffloadTest
             "the caller hears the callee from the port it sends to");
 
         // re-INVITE: the callee moves to port 7004
-        final Tool ng = new Tool(nsRelay, "ng", "ng");
+        final VethPair.Tool ng = new VethPair.Tool(processes, work, nsRelay, "ng", "ng");
         assertEquals("listening", parties.send("listen 7004"));
         assertEquals("streaming", parties.send("stream 7004 " + RELAY + " " + m.group(2) + " 20"));
         assertEquals("ok", ng.send("answer c0 a b " + PARTY + ":7004"));
