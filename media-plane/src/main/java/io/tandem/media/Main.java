@@ -380,6 +380,7 @@ public final class Main
             wireRoles(plane, commands);
             listeners = Listeners.open(options.ng(), commands, plane);
             commands.guardControlEndpoints(listeners.addresses());
+            commands.guardControlEndpoints(journalEndpoints(ctx));
         }
         catch (final RuntimeException ex)
         {
@@ -420,6 +421,17 @@ public final class Main
         System.out.println("tandem: running as " + options.role() + " (" + sinceStartMs + " ms after the JVM started); " +
             "stop with Ctrl-C or SIGTERM");
         stopped.await();
+    }
+
+    /** The state journal's endpoints on this host (where it listens, and the port after it, which it sends from). */
+    static List<InetSocketAddress> journalEndpoints(final MediaContext ctx)
+    {
+        if (!ctx.journaled() || ctx.journalListen() == null)
+        {
+            return List.of();
+        }
+        final InetSocketAddress listen = address(ctx.journalListen());
+        return List.of(listen, new InetSocketAddress(listen.getAddress(), listen.getPort() + 1));
     }
 
     /** tandemctl promote|demote reaches the media plane (the journal); a node fenced by its peer reports back. */

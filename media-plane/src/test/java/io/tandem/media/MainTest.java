@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -106,5 +107,15 @@ class MainTest
         {
             assertTrue(Main.USAGE.contains(option), option);
         }
+    }
+
+    @Test
+    void theStateJournalsEndpointsAreGuardedAgainstSdpPointingAtThem()
+    {
+        final MediaContext journaled = new MediaContext().journal("10.9.0.1:7400", "10.9.0.2:7400");
+        assertEquals(List.of(new InetSocketAddress("10.9.0.1", 7400),
+            new InetSocketAddress("10.9.0.1", 7401)), Main.journalEndpoints(journaled),
+            "where it listens and the port it sends from");
+        assertEquals(List.of(), Main.journalEndpoints(new MediaContext()));
     }
 }

@@ -16,8 +16,9 @@ import io.tandem.media.session.MediaInterface;
  * Where an SDP may point media (issue 17, item 2). An offer or answer names the address a party receives on; Tandem
  * then sends media there. An attacker who controls signalling could name an address that turns Tandem against
  * itself or its host: one of Tandem's own media ports (two legs pointed at each other make a packet circulate for
- * ever), its ng, HTTP or WebSocket port, another service on loopback, or a multicast group. Those are refused with
- * a clear ng error before any port is taken. The unspecified address (c=0.0.0.0, the old way to put a call on hold)
+ * ever), its ng, HTTP, WebSocket or state-journal port, another service on loopback, a privileged port (below 1024:
+ * DNS, NTP, SNMP, syslog...) of any of this host's addresses, or a multicast group. Those are refused with a clear ng
+ * error before any port is taken. A party on the same host (a co-located PBX, a test tool) keeps unprivileged ports. The unspecified address (c=0.0.0.0, the old way to put a call on hold)
  * is not refused: it means "send nothing" (sent to, 0.0.0.0 would reach the local host).
  */
 final class MediaAddressPolicy
@@ -34,6 +35,9 @@ final class MediaAddressPolicy
             return sameHost && ports.test(a.getPort());
         }
     }
+
+    /** Ports below this are services' (RFC 6335's system ports); no media endpoint receives on one. */
+    private static final int FIRST_UNPRIVILEGED_PORT = 1024;
 
     private final List<Guard> guards = new ArrayList<>();
     private final boolean loopbackAllowed;
@@ -93,6 +97,10 @@ final class MediaAddressPolicy
         if (host.isLoopbackAddress() && !loopbackAllowed)
         {
             throw refused(address, what, "a loopback address, and Tandem's media interfaces are not on loopback");
+        }
+        if (address.getPort() < FIRST_UNPRIVILEGED_PORT && (host.isLoopbackAddress() || localAddresses.contains(host)))
+        {
+            throw refused(address, what, "a privileged port of this host (a local service's, not a party's)");
         }
         for (final Guard guard : guards)
         {

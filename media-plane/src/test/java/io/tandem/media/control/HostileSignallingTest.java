@@ -5,10 +5,14 @@ import static io.tandem.media.control.NgServerTest.sdp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import io.tandem.media.MediaPlane;
 import io.tandem.media.TestContexts;
@@ -213,6 +217,31 @@ class HostileSignallingTest
         assertEquals("ok", offer("neighbour", "a", sdpAt("127.0.0.1", 23998)).get("result"));
         commands.execute(kamailio("delete", "neighbour", "a"));
         commands.execute(kamailio("delete", "live", "a"));
+        assertNothingLeft();
+    }
+
+    /**
+     * A privileged port of this host (DNS on 127.0.0.53:53, NTP, SNMP, syslog) is a local service's: media sent there
+     * reflects an attacker's packets into it. Refused on loopback and on every address of the host; a remote party's
+     * low port is its own business.
+     */
+    @Test
+    void sdpPointingAtAPrivilegedPortOfThisHostIsRefused() throws Exception
+    {
+        assertTrue(reason(offer("dns", "a", sdpAt("127.0.0.53", 53))).contains("a privileged port of this host"));
+        assertTrue(reason(offer("ntp", "a", sdpAt("127.0.0.1", 123))).contains("a privileged port of this host"));
+        final Optional<InetAddress> hostAddress = NetworkInterface.networkInterfaces()
+            .flatMap(NetworkInterface::inetAddresses)
+            .filter((a) -> a instanceof Inet4Address && !a.isLoopbackAddress()).findFirst();
+        if (hostAddress.isPresent())
+        {
+            assertTrue(reason(offer("snmp", "a", sdpAt(hostAddress.get().getHostAddress(), 161)))
+                .contains("a privileged port of this host"));
+        }
+        assertEquals("ok", offer("remote-low", "a", sdpAt("192.0.2.77", 999)).get("result"), "a remote party's port");
+        assertEquals("ok", offer("local-high", "a", sdpAt("127.0.0.1", 1024)).get("result"), "an unprivileged one");
+        commands.execute(kamailio("delete", "remote-low", "a"));
+        commands.execute(kamailio("delete", "local-high", "a"));
         assertNothingLeft();
     }
 
