@@ -39,6 +39,7 @@ class XdpOffloadTest
     private final TestProcesses processes = new TestProcesses();
     private Path work;
     private VethPair veth;
+    private Process started;
 
     @BeforeEach
     void setUp() throws IOException
@@ -104,6 +105,73 @@ class XdpOffloadTest
         boolean holds() throws Exception;
     }
 
+    /** Tandem in the relay's namespace with one static call, c0, between the party's ports 7000 and 7002. @return its log */
+    private String startTandem(final String ns, final String fastPath, final String name) throws Exception
+    {
+        final List<String> tandem = new ArrayList<>(List.of("ip", "netns", "exec", ns, "timeout", "120"));
+        final List<String> java = TestProcesses.java(Main.class, "--bind", RELAY, "--fast-path", fastPath, "--ports",
+            "20000-20099", "--listen-ng", "127.0.0.1:2223", "--sessions", work.resolve("sessions.cm3").toString(),
+            "--counters", work.resolve("counters.dat").toString(), "--call",
+            "c0," + PARTY + ":7000," + PARTY + ":7002");
+        java.add(1, "-Dtandem.media.learning-window-s=1");
+        tandem.addAll(java);
+        started = processes.start(work.resolve(name + ".log"), tandem);
+        await("Tandem runs", () -> check(() -> Files.readString(work.resolve(name + ".log")).contains("tandem: running")));
+        return Files.readString(work.resolve(name + ".log"));
+    }
+
+    private String xdpOn(final String ns) throws Exception
+    {
+        final Matcher m = Pattern.compile("prog/xdp id \\d+").matcher(TestProcesses.run(true, "ip", "-n", ns, "link",
+            "show", "eth0"));
+        return m.find() ? m.group() : "none";
+    }
+
+    /**
+     * A Tandem killed with SIGKILL leaves no program on the interface (the kernel detaches it with the link's
+     * descriptor), and a restart attaches again, its call restored.
+     */
+    @Test
+    void aKilledTandemLeavesNoProgramBehindAndARestartAttachesAgain() throws Exception
+    {
+        TestProcesses.need(TestProcesses.root(), "XDP and network namespaces need root");
+        veth = new VethPair("tdk", PARTY, RELAY);
+        startTandem(veth.nsB, "xdp", "tandem");
+        assertTrue(xdpOn(veth.nsB).startsWith("prog/xdp"), "attached while Tandem runs");
+        final List<ProcessHandle> killed = new ArrayList<>(started.descendants().toList());
+        killed.add(started.toHandle());
+        killed.forEach(ProcessHandle::destroyForcibly);
+        for (final ProcessHandle handle : killed)
+        {
+            handle.onExit().get(20, TimeUnit.SECONDS);
+        }
+        await("the kernel detached the program", () -> check(() -> xdpOn(veth.nsB).equals("none")));
+        final String restarted = startTandem(veth.nsB, "xdp", "tandem-2");
+        assertTrue(restarted.contains("XDP fast path on eth0") && restarted.contains("(1 calls restored)"), restarted);
+        assertTrue(xdpOn(veth.nsB).startsWith("prog/xdp"));
+    }
+
+    /** Where the kernel refuses native XDP (loopback), Tandem says why and relays the call on its sockets. */
+    @Test
+    void whereXdpIsRefusedTheCallIsRelayedOnSockets() throws Exception
+    {
+        TestProcesses.need(TestProcesses.root(), "XDP and network namespaces need root");
+        veth = new VethPair("tdr", PARTY, RELAY);
+        final String log = startTandem(veth.nsB, "xdp:lo", "tandem");
+        assertTrue(log.contains("XDP fast path refused on lo, relaying on sockets"), log);
+        final Matcher m = CALL_LINE.matcher(log);
+        assertTrue(m.find(), log);
+        final VethPair.Tool parties = new VethPair.Tool(processes, work, veth.nsA, "parties", "peer", PARTY);
+        assertEquals("listening", parties.send("listen 7000"));
+        assertEquals("listening", parties.send("listen 7002"));
+        assertEquals("streaming", parties.send("stream 7000 " + RELAY + " " + m.group(1) + " 10"));
+        assertEquals("streaming", parties.send("stream 7002 " + RELAY + " " + m.group(2) + " 10"));
+        await("the parties hear each other through the sockets", () -> check(() ->
+            parties.count(7000) > 50 && parties.count(7002) > 50));
+        assertTrue(counter("rx packets") > 100);
+        assertEquals(0, counter("xdp: streams in the kernel"));
+    }
+
     @Test
     void onceBothStreamsLatchedTheKernelForwardsThemAndTheSocketsHearNothingMore() throws Exception
     {
@@ -115,17 +183,7 @@ class XdpOffloadTest
         // no entries (it passes everything); a host's NIC needs none
         new VethPair.Tool(processes, work, nsParty, "party-xdp", "relay", "eth0");
 
-        final List<String> tandem = new ArrayList<>(List.of("ip", "netns", "exec", nsRelay, "timeout", "120"));
-        final List<String> java = TestProcesses.java(Main.class, "--bind", RELAY, "--fast-path", "xdp", "--ports",
-            "20000-20099", "--listen-ng", "127.0.0.1:2223", "--sessions", work.resolve("sessions.cm3").toString(),
-            "--counters", work.resolve("counters.dat").toString(), "--call",
-            "c0," + PARTY + ":7000," + PARTY + ":7002");
-        java.add(1, "-Dtandem.media.learning-window-s=1");
-        tandem.addAll(java);
-        processes.start(work.resolve("tandem.log"), tandem);
-        await("Tandem runs with the fast path", () -> check(() ->
-            Files.readString(work.resolve("tandem.log")).contains("tandem: running")));
-        final String log = Files.readString(work.resolve("tandem.log"));
+        final String log = startTandem(nsRelay, "xdp", "tandem");
         assertTrue(log.contains("XDP fast path on eth0"), log);
         final Matcher m = CALL_LINE.matcher(log);
         assertTrue(m.find(), log);
