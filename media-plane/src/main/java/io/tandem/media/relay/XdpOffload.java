@@ -24,7 +24,8 @@ import io.tandem.media.stats.MediaCounters;
  * writes the map, in the order asked, so a withdrawal always follows the install it undoes. A stream is withdrawn
  * when it is removed or signalled again (its addresses may change); the agent then relays it through its sockets
  * until it has latched again. The agent reads the kernel's packet counts at each timeout scan, so a stream
- * forwarded in the kernel neither times out nor disappears from the counters.
+ * forwarded in the kernel neither times out nor disappears from the counters. Counters: packets written by the
+ * agent, streams by the worker (single writers); failures by both (an atomic increment).
  */
 public final class XdpOffload implements AutoCloseable
 {
@@ -136,7 +137,7 @@ public final class XdpOffload implements AutoCloseable
             }
             catch (final IOException ex)
             {
-                counters.xdpErrors.incrementRelease();
+                counters.xdpErrors.increment();
             }
         }
     }
@@ -172,7 +173,7 @@ public final class XdpOffload implements AutoCloseable
             }
             catch (final IOException ex)
             {
-                counters.xdpErrors.incrementRelease();
+                counters.xdpErrors.increment();
                 System.err.println("tandem: XDP fast path: " + ex.getMessage());
             }
             catch (final InterruptedException ex)
@@ -195,7 +196,7 @@ public final class XdpOffload implements AutoCloseable
         }
         if (mac == null)
         {
-            counters.xdpErrors.incrementRelease(); // no neighbour entry: the stream stays on the sockets
+            counters.xdpErrors.increment(); // no neighbour entry: the stream stays on the sockets
             return;
         }
         final boolean existed = path.counters(install.local(), install.port()) != null;
