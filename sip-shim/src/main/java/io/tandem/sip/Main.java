@@ -31,6 +31,7 @@ public final class Main
           --listen-control HOST:PORT  control socket for tandemctl and keepalived's scripts (ng commands
                                     ping, tandem-role, statistics; keep it on loopback), none for
                                     no socket [127.0.0.1:2224]
+          --threads N               jain-sip threads taking messages [one per CPU, at most 4]
           --call-expiry SECONDS     forget a call's info this long after its 2xx if no BYE comes [43200]
           --ringing-expiry SECONDS  forget it this long after its INVITE if no final answer comes [300]
 
@@ -132,6 +133,7 @@ public final class Main
                 case "--record-route" -> ctx.recordRoute(value);
                 case "--media-node" -> ctx.mediaNode(value);
                 case "--listen-control" -> ctx.listenControl(value);
+                case "--threads" -> ctx.threads((int)positive(value, option));
                 case "--call-expiry" -> ctx.callExpiryMs(positive(value, option) * 1000);
                 case "--ringing-expiry" -> ctx.ringingExpiryMs(positive(value, option) * 1000);
                 case "--journal-listen" -> journalListen = value;

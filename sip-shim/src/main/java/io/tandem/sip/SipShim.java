@@ -102,7 +102,7 @@ public final class SipShim implements SipListener, AutoCloseable
         properties.setProperty("gov.nist.javax.sip.STACK_LOGGER", SipLog.class.getName());
         properties.setProperty("gov.nist.javax.sip.SERVER_LOGGER", SipLog.Messages.class.getName());
         properties.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "true");
-        properties.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "4");
+        properties.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", Integer.toString(ctx.threads()));
         properties.setProperty("gov.nist.javax.sip.TRACE_LEVEL", "0");
         properties.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
         media = new MediaNodes(ctx.mediaNodes(), Duration.ofSeconds(1));
