@@ -155,7 +155,8 @@ public final class MediaPlane implements AutoCloseable
             {
                 throw new IOException("no interface holds " + ctx.bindAddress() + " (name one: --fast-path xdp:IFACE)");
             }
-            final XdpOffload offload = XdpOffload.attach(iface, (int)Math.min(1 << 20, Math.max(1024L, ctx.maxCalls() * 8L)), counters);
+            final int streams = (int)Math.min(1 << 20, Math.max(1024L, ctx.maxCalls() * 8L));
+            final XdpOffload offload = XdpOffload.attach(iface, streams, counters);
             System.out.println("tandem: XDP fast path on " + iface + ": established streams are forwarded in the kernel");
             return offload;
         }

@@ -118,13 +118,21 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         messages = factory.createMessageFactory();
         proxyHeaders = new ProxyHeaders(ctx, factory.createHeaderFactory(), factory.createAddressFactory());
-        // UDP and TCP on the same address (RFC 3261 18): each request leaves by its next hop's transport
-        provider = stack.createSipProvider(stack.createListeningPoint(listen.getAddress().getHostAddress(),
-            listen.getPort(), ListeningPoint.UDP));
-        provider.addListeningPoint(stack.createListeningPoint(listen.getAddress().getHostAddress(), listen.getPort(),
-            ListeningPoint.TCP));
-        provider.addSipListener(this);
-        stack.start();
+        try
+        {
+            // UDP and TCP on the same address (RFC 3261 18): each request leaves by its next hop's transport
+            provider = stack.createSipProvider(stack.createListeningPoint(listen.getAddress().getHostAddress(),
+                listen.getPort(), ListeningPoint.UDP));
+            provider.addListeningPoint(stack.createListeningPoint(listen.getAddress().getHostAddress(),
+                listen.getPort(), ListeningPoint.TCP));
+            provider.addSipListener(this);
+            stack.start();
+        }
+        catch (final Exception ex)
+        {
+            close(); // the address is taken, say: nothing of this proxy stays (threads, sockets, its journal)
+            throw ex;
+        }
     }
 
     /** Requests of a method this proxy relayed (retransmissions absorbed by a transaction not counted). */

@@ -93,8 +93,10 @@ public final class XdpOffload implements AutoCloseable
         {
             return;
         }
-        // One port, one way out: an endpoint that takes RTP and RTCP (rtcp-mux) only when both go to the same socket
-        if (endpoint.rtcpMux && Endpoint.rtcpTowards(endpoint.peer) != endpoint.peer)
+        // One port, one way out: the socket this endpoint's own kind of packet goes out of (not RTCP that a party
+        // sent to an RTP port without rtcp-mux), and for rtcp-mux only when RTP and RTCP go out of the same one
+        final Endpoint rtcpOut = Endpoint.rtcpTowards(endpoint.peer);
+        if (out != (endpoint.rtcp ? rtcpOut : endpoint.peer) || (endpoint.rtcpMux && rtcpOut != endpoint.peer))
         {
             return;
         }
