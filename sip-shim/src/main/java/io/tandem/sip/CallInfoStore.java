@@ -11,6 +11,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
@@ -113,20 +114,21 @@ final class CallInfoStore implements JournalSink, AutoCloseable
     /** Change a call's state and expiry (and its to-tag, when given); nothing if the call is unknown here. */
     void update(final String callId, final CallInfo.State state, final String toTag, final long expiresAtMs)
     {
-        final CallInfo info = calls.get(callId);
-        if (info != null)
-        {
-            put(info.with(state, toTag, expiresAtMs));
-        }
+        change(callId, (info) -> info.with(state, toTag, expiresAtMs));
     }
 
     /** The call's INVITE went on to another destination (an alternate of its rule); nothing if the call is unknown. */
     void redirect(final String callId, final String destination, final int attempt)
     {
+        change(callId, (info) -> info.redirected(destination, attempt));
+    }
+
+    private void change(final String callId, final UnaryOperator<CallInfo> change)
+    {
         final CallInfo info = calls.get(callId);
         if (info != null)
         {
-            put(info.redirected(destination, attempt));
+            put(change.apply(info));
         }
     }
 

@@ -40,13 +40,13 @@ public final class NextHopRouter implements Router
     @Override
     public Hop getNextHop(final Request request)
     {
-        final RouteHeader route = (RouteHeader)request.getHeader(RouteHeader.NAME);
-        if (route != null)
-        {
-            return hop(route.getAddress().getURI());
-        }
-        final Hop chosen = CHOSEN.get();
-        return chosen != null ? chosen : hop(request.getRequestURI());
+        return request.getHeader(RouteHeader.NAME) != null ? byRouteOrUri(request) : next(CHOSEN.get(), request);
+    }
+
+    /** Where a request goes: to {@code chosen} (its destination, for an initial request), else as {@link #byRouteOrUri}. */
+    static Hop next(final Hop chosen, final Request request)
+    {
+        return chosen != null ? chosen : byRouteOrUri(request);
     }
 
     /** Where a request goes by its first Route, else its Request-URI (no destination chosen for it). */

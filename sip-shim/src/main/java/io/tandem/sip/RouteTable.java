@@ -123,7 +123,10 @@ final class RouteTable
         return new Rule(userPart, !prefix, domain, List.copyOf(destinations));
     }
 
-    /** {@code HOST:PORT[;udp|tcp]} as a hop. */
+    /**
+     * {@code HOST:PORT[;udp|tcp]} as a hop, the host kept as written (not looked up): a routing file's destination,
+     * and a call info's (written by {@link Routes#text}). @throws IllegalArgumentException naming what is wrong
+     */
     static Hop hop(final String destination, final String where)
     {
         final int semicolon = destination.indexOf(';');
@@ -133,7 +136,7 @@ final class RouteTable
             throw new IllegalArgumentException(where + ": transport '" + transport + "' is not udp or tcp");
         }
         final String hostPort = semicolon < 0 ? destination : destination.substring(0, semicolon);
-        final var address = SipContext.address(hostPort, where + " destination");
+        final var address = SipContext.unresolved(hostPort, where + " destination");
         return new HopImpl(address.getHostString(), address.getPort(), transport);
     }
 

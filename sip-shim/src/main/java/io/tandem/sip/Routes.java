@@ -11,8 +11,6 @@ import javax.sip.header.RouteHeader;
 import javax.sip.header.ToHeader;
 import javax.sip.message.Request;
 
-import gov.nist.javax.sip.stack.HopImpl;
-
 /**
  * The shim's routing, in the talk's terms: {@code request_route} sorts a request into initial or in-dialog;
  * {@code MY_ROUTING} finds an initial request's destination; {@code WITHINDLG} follows the Record-Route set by
@@ -56,7 +54,7 @@ final class Routes
         {
             try
             {
-                return new Destination(hop(info.destination()), info.attempt());
+                return new Destination(RouteTable.hop(info.destination(), "call info"), info.attempt());
             }
             catch (final RuntimeException ex)
             {
@@ -79,17 +77,6 @@ final class Routes
     static String text(final Hop hop)
     {
         return hop.getHost() + ":" + hop.getPort() + ";" + hop.getTransport().toLowerCase(Locale.ROOT);
-    }
-
-    /** {@code host:port;transport} (an IPv6 host in brackets or not) as a hop. */
-    static Hop hop(final String destination)
-    {
-        final int semicolon = destination.lastIndexOf(';');
-        final String hostPort = semicolon < 0 ? destination : destination.substring(0, semicolon);
-        final String transport = semicolon < 0 ? "udp" : destination.substring(semicolon + 1);
-        final int colon = hostPort.lastIndexOf(':');
-        return new HopImpl(hostPort.substring(0, colon).replace("[", "").replace("]", ""),
-            Integer.parseInt(hostPort.substring(colon + 1)), transport);
     }
 
     /**

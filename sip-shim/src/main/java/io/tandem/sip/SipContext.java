@@ -85,16 +85,22 @@ public final class SipContext
         {
             address(journalListen, "journal-listen");
             address(journalPeer, "journal-peer");
-            // Epoch file named after the journal endpoint: two shims on one host (a test, a lab) keep theirs apart
             journal = new JournalContext().listen(journalListen).peer(journalPeer).clusterId(journalCluster)
-                .startActive(startActive).epochFile(new File(stateDir, "sip-epoch-" +
-                journalListen.replaceAll("[^A-Za-z0-9]+", "-")))
-                .conclude();
+                .startActive(startActive);
+            // Epoch file named after the journal endpoint: two shims on one host (a test, a lab) keep theirs apart
+            journal.epochFile(new File(stateDir, "sip-epoch-" + journal.nodeName())).conclude();
         }
         return this;
     }
 
     static InetSocketAddress address(final String value, final String what)
+    {
+        final InetSocketAddress checked = unresolved(value, what);
+        return new InetSocketAddress(checked.getHostString(), checked.getPort());
+    }
+
+    /** {@code HOST:PORT} checked (a port in range) but not looked up: a destination, kept as written. */
+    static InetSocketAddress unresolved(final String value, final String what)
     {
         final int colon = value.lastIndexOf(':');
         if (colon <= 0)
@@ -108,7 +114,7 @@ public final class SipContext
             {
                 throw new NumberFormatException();
             }
-            return new InetSocketAddress(value.substring(0, colon), port);
+            return InetSocketAddress.createUnresolved(value.substring(0, colon), port);
         }
         catch (final NumberFormatException ex)
         {

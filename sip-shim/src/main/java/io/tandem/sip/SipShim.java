@@ -233,8 +233,8 @@ public final class SipShim implements SipListener, AutoCloseable
             server.sendResponse(messages.createResponse(Response.TRYING, request));
         }
         final List<Hop> destinations;
-        final boolean initialInvite = !Routes.withinDialog(forward) && Request.INVITE.equals(forward.getMethod());
-        if (Routes.withinDialog(forward))
+        final boolean withinDialog = Routes.withinDialog(forward);
+        if (withinDialog)
         {
             // WITHINDLG: follow the Route set (loose_route)
             routes.looseRoute(forward);
@@ -262,14 +262,13 @@ public final class SipShim implements SipListener, AutoCloseable
                 return;
             }
         }
-        final Hop first = destinations.get(0);
-        if (!progress.onRequest(forward, initialInvite ? (first != null ? first :
-            NextHopRouter.hop(((RouteHeader)forward.getHeader(RouteHeader.NAME)).getAddress().getURI())) : null))
+        final boolean initialInvite = !withinDialog && Request.INVITE.equals(forward.getMethod());
+        if (!progress.onRequest(forward, initialInvite ? NextHopRouter.next(destinations.get(0), forward) : null))
         {
             server.sendResponse(messages.createResponse(Response.SERVICE_UNAVAILABLE, request));
             return;
         }
-        relay(new Attempts(server, forward, destinations, !Routes.withinDialog(forward) &&
+        relay(new Attempts(server, forward, destinations, !withinDialog &&
             (forward.getMethod().equals(Request.INVITE) || forward.getMethod().equals(Request.SUBSCRIBE))));
     }
 
@@ -280,8 +279,7 @@ public final class SipShim implements SipListener, AutoCloseable
     private void relay(final Attempts attempts) throws Exception
     {
         final Request forward = attempts.request();
-        final String transport = (attempts.hop() != null ? attempts.hop() : NextHopRouter.byRouteOrUri(forward))
-            .getTransport();
+        final String transport = NextHopRouter.next(attempts.hop(), forward).getTransport();
         if (attempts.recordRoute())
         {
             proxyHeaders.recordRoute(forward, ((ViaHeader)attempts.template().getHeader(ViaHeader.NAME)).getTransport(),
@@ -417,16 +415,17 @@ public final class SipShim implements SipListener, AutoCloseable
      */
     private void statelessly(final Request forward, final Routes.Destination to) throws SipException
     {
+        final Hop hop = to == null ? null : to.hop();
         try
         {
             forward.addFirst(proxyHeaders.via(BranchIds.of(forward, to == null ? 0 : to.attempt()),
-                (to != null ? to.hop() : NextHopRouter.byRouteOrUri(forward)).getTransport()));
+                NextHopRouter.next(hop, forward).getTransport()));
         }
         catch (final Exception ex)
         {
             throw new SipException("cannot add Via", ex);
         }
-        NextHopRouter.choose(to == null ? null : to.hop());
+        NextHopRouter.choose(hop);
         try
         {
             provider.sendRequest(forward);
@@ -444,15 +443,15 @@ public final class SipShim implements SipListener, AutoCloseable
     public void processResponse(final ResponseEvent event)
     {
         final Response response = event.getResponse();
+        final int status = response.getStatusCode();
         final ClientTransaction client = event.getClientTransaction();
         final Attempts attempts = client != null && client.getApplicationData() instanceof Attempts a ? a : null;
         if (attempts != null)
         {
             attempts.heardFrom(client); // even a 100: the destination is there, no silence to move on from
         }
-        if (response.getStatusCode() == Response.TRYING ||
-            Request.CANCEL.equals(((CSeqHeader)response.getHeader(CSeqHeader.NAME))
-                .getMethod()))
+        if (status == Response.TRYING ||
+            Request.CANCEL.equals(((CSeqHeader)response.getHeader(CSeqHeader.NAME)).getMethod()))
         {
             return; // hop by hop: this proxy sent its own 100, and answered the CANCEL itself
         }
@@ -462,7 +461,6 @@ public final class SipShim implements SipListener, AutoCloseable
         {
             return; // it was for this proxy itself (a CANCEL's 200, say)
         }
-        final int status = response.getStatusCode();
         if (attempts != null && !attempts.isCurrent(client) && (status < 200 || status >= 300))
         {
             return; // a former attempt's: only the current one speaks for the request (a 2xx is relayed all the same)
@@ -486,7 +484,7 @@ public final class SipShim implements SipListener, AutoCloseable
         }
         catch (final Exception ex)
         {
-            System.err.println("tandem-sip: response " + response.getStatusCode() + ": " + ex);
+            System.err.println("tandem-sip: response " + status + ": " + ex);
         }
     }
 

@@ -43,7 +43,6 @@ public final class Bpf
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle SYSCALL;
     private static final MethodHandle IF_NAMETOINDEX;
-    private static final MethodHandle CLOSE;
 
     static
     {
@@ -54,8 +53,6 @@ public final class Bpf
             Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
         IF_NAMETOINDEX = linker.downcallHandle(linker.defaultLookup().find("if_nametoindex").orElseThrow(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-        CLOSE = linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     }
 
     private Bpf()
@@ -316,20 +313,10 @@ public final class Bpf
         }
     }
 
+    /** Close a map's, program's or link's descriptor (a link's detaches its program). */
     static void close(final int fd)
     {
-        if (fd < 0)
-        {
-            return;
-        }
-        try
-        {
-            final int ignored = (int)CLOSE.invokeExact(fd);
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException("close downcall", ex);
-        }
+        LinuxNet.close(fd);
     }
 
     private static void name(final MemorySegment attr, final long offset, final String name)

@@ -242,7 +242,7 @@ public final class XdpOffload implements AutoCloseable
         /** The destination itself when on-link, else the gateway of the longest matching route on the interface. */
         static Inet4Address nextHop(final Inet4Address destination, final String iface) throws IOException
         {
-            final int target = toInt(destination);
+            final int target = LinuxNet.ipv4(destination);
             int bestLength = -1;
             Inet4Address best = null;
             final List<String> lines = Files.readAllLines(Path.of("/proc/net/route"));
@@ -280,12 +280,6 @@ public final class XdpOffload implements AutoCloseable
                 }
             }
             return null;
-        }
-
-        private static int toInt(final Inet4Address address)
-        {
-            final byte[] b = address.getAddress();
-            return ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
         }
 
         private static Inet4Address fromInt(final int value)
