@@ -40,6 +40,7 @@ final class CallInfoStore implements JournalSink, AutoCloseable
     private final ScheduledExecutorService sweeper;
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong expired = new AtomicLong();
+    private final AtomicLong unrecorded = new AtomicLong();
     private final Map<String, AtomicCounter> counters = new HashMap<>();
 
     /** Call info on this node only (no HA peer). */
@@ -101,14 +102,38 @@ final class CallInfoStore implements JournalSink, AutoCloseable
         return Set.copyOf(calls.keySet());
     }
 
-    /** Keep (and, while active, journal) a call's info. */
+    /**
+     * Keep (and, while active, journal) a call's info. One that its record cannot hold (a field over
+     * {@link CallInfo#MAX_FIELD} bytes, a hostile Call-ID say) is kept nowhere and counted: the call goes on as one
+     * this node knows nothing of, and the two nodes never disagree about it.
+     */
     void put(final CallInfo info)
     {
+        final byte[] record;
+        try
+        {
+            record = info.encode();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            unrecorded.incrementAndGet();
+            if (calls.remove(info.callId()) != null && journal != null)
+            {
+                journal.remove(SIP_CALLS, key(info.callId())); // an earlier state of it (a long to-tag now): gone too
+            }
+            return;
+        }
         calls.put(info.callId(), info);
         if (journal != null)
         {
-            journal.put(SIP_CALLS, key(info.callId()), info.encode());
+            journal.put(SIP_CALLS, key(info.callId()), record);
         }
+    }
+
+    /** Calls whose info a record cannot hold (kept nowhere). */
+    long unrecorded()
+    {
+        return unrecorded.get();
     }
 
     /** Change a call's state and expiry (and its to-tag, when given); nothing if the call is unknown here. */

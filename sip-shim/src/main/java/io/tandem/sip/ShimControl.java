@@ -168,6 +168,7 @@ final class ShimControl implements AutoCloseable
         reply.put("calls", (long)shim.calls().size());
         reply.put("calls-expired", shim.calls().expired());
         reply.put("call-info-refused", shim.calls().refused());
+        reply.put("call-info-unrecorded", shim.calls().unrecorded());
         reply.put("relayed-without-transaction", shim.relayedWithoutTransaction());
         reply.put("malformed", shim.malformed());
         reply.put("control-errors", errors.get());

@@ -133,4 +133,23 @@ class MalformedSipTest
         assertEquals(1, shim.malformed());
         stillServes("after-416");
     }
+
+    /**
+     * A Call-ID longer than a call info record holds (1,024 bytes a field): the INVITE is relayed all the same, its
+     * call info left out and counted (it threw after the media offer, and the INVITE never left).
+     */
+    @Test
+    void anInviteWhoseCallIdIsTooLongForCallInfoIsRelayedWithoutIt() throws Exception
+    {
+        final String longId = "c".repeat(CallInfo.MAX_FIELD + 100);
+        send(request("INVITE", "sip:callee@127.0.0.1:" + SHIM, longId, "To: <sip:callee@example.net>\r\n" +
+            "Contact: <sip:caller@127.0.0.1>\r\nMax-Forwards: 70\r\n"));
+        final byte[] buffer = new byte[65535];
+        final DatagramPacket forwarded = new DatagramPacket(buffer, buffer.length);
+        nextHop.receive(forwarded);
+        assertTrue(new String(buffer, 0, forwarded.getLength(), StandardCharsets.ISO_8859_1).startsWith("INVITE "));
+        assertEquals(0, shim.calls().size(), "no call info for it");
+        assertEquals(1, shim.calls().unrecorded());
+        assertEquals(0, shim.malformed());
+    }
 }
