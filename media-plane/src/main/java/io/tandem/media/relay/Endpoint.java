@@ -72,8 +72,10 @@ public final class Endpoint
 
     /** Its stream is forwarded in the kernel (an entry in the XDP map), by {@link XdpOffload}. */
     boolean offloaded;
-    /** The kernel's packet count for it when last read. */
+    /** The kernel's packet count for it as the agent last took it into account. */
     long kernelPackets;
+    /** The kernel's packet count for it as {@link XdpOffload}'s thread last read it (the one field it writes). */
+    volatile long kernelSeen;
 
     /**
      * Where RTCP for the party behind {@code peer} goes: its RTP socket when that party multiplexes RTCP onto RTP

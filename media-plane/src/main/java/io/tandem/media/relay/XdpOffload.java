@@ -6,8 +6,10 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +25,8 @@ import io.tandem.media.stats.MediaCounters;
  * ({@code tandem-xdp}) resolves the next hop's Ethernet address from the kernel's neighbour and route tables and
  * writes the map, in the order asked, so a withdrawal always follows the install it undoes. A stream is withdrawn
  * when it is removed or signalled again (its addresses may change); the agent then relays it through its sockets
- * until it has latched again. The agent reads the kernel's packet counts at each timeout scan, so a stream
+ * until it has latched again. The worker reads the kernel's packet count of each stream it installed twice a second
+ * (a system call each, kept off the agent's thread) and the agent takes them in at its timeout scan, so a stream
  * forwarded in the kernel neither times out nor disappears from the counters. Counters: packets written by the
  * agent, streams by the worker (single writers); failures by both (an atomic increment).
  */
@@ -31,17 +34,18 @@ public final class XdpOffload implements AutoCloseable
 {
     private static final int RESOLVE_TRIES = 20;
     private static final long RESOLVE_PAUSE_MS = 50;
+    private static final long REFRESH_NS = TimeUnit.MILLISECONDS.toNanos(500);
 
     private sealed interface Command permits Install, Withdraw
     {
     }
 
-    private record Install(Inet4Address local, int port, Inet4Address expected, int expectedPort, Inet4Address outLocal,
-        int outPort, Inet4Address destination, int destinationPort) implements Command
+    private record Install(Endpoint endpoint, Inet4Address local, int port, Inet4Address expected, int expectedPort,
+        Inet4Address outLocal, int outPort, Inet4Address destination, int destinationPort) implements Command
     {
     }
 
-    private record Withdraw(Inet4Address local, int port) implements Command
+    private record Withdraw(Endpoint endpoint, Inet4Address local, int port) implements Command
     {
     }
 
@@ -50,6 +54,8 @@ public final class XdpOffload implements AutoCloseable
     private final byte[] interfaceMac;
     private final MediaCounters counters;
     private final BlockingQueue<Command> commands = new LinkedBlockingQueue<>();
+    /** The worker's: the streams in the map now, for their counts. */
+    private final Map<Endpoint, Install> installed = new HashMap<>();
     private final Thread worker;
 
     private XdpOffload(final XdpFastPath path, final String interfaceName, final byte[] interfaceMac,
@@ -85,7 +91,9 @@ public final class XdpOffload implements AutoCloseable
     /** After the agent relayed a packet of {@code endpoint} to {@code out}: hand the stream to the kernel if it may. */
     void consider(final Endpoint endpoint, final Endpoint out)
     {
-        if (!endpoint.latched || !endpoint.strictSource || endpoint.asymmetric ||
+        // Both ends settled: this endpoint on its source, the other on where it sends (while the other still learns,
+        // its destination may move once more, and an entry made now would keep sending to the old one)
+        if (!endpoint.latched || !out.latched || !endpoint.strictSource || endpoint.asymmetric ||
             endpoint.transformer != PayloadTransformer.NONE || out.remote == null ||
             !(endpoint.boundAddress instanceof Inet4Address local) || !(out.boundAddress instanceof Inet4Address outLocal) ||
             !(endpoint.source.getAddress() instanceof Inet4Address expected) ||
@@ -101,9 +109,8 @@ public final class XdpOffload implements AutoCloseable
             return;
         }
         endpoint.offloaded = true;
-        endpoint.kernelPackets = 0;
-        commands.add(new Install(local, endpoint.localPort, expected, endpoint.source.getPort(), outLocal, out.localPort,
-            destination, out.remote.getPort()));
+        commands.add(new Install(endpoint, local, endpoint.localPort, expected, endpoint.source.getPort(), outLocal,
+            out.localPort, destination, out.remote.getPort()));
     }
 
     /** The stream's kernel entry goes (removed, or signalled again): its packets come to the socket again. */
@@ -112,34 +119,31 @@ public final class XdpOffload implements AutoCloseable
         if (endpoint != null && endpoint.offloaded)
         {
             endpoint.offloaded = false;
-            commands.add(new Withdraw((Inet4Address)endpoint.boundAddress, endpoint.localPort));
+            commands.add(new Withdraw(endpoint, (Inet4Address)endpoint.boundAddress, endpoint.localPort));
         }
     }
 
-    /** At the agent's timeout scan: what the kernel forwarded for each stream counts as media (a system call each). */
+    /**
+     * At the agent's timeout scan: what the kernel forwarded for each stream since the last scan counts as media. The
+     * count restarts at 0 when a stream is installed again.
+     */
     void readCounters(final Endpoint[] endpoints, final int count, final long nowNs)
     {
         for (int i = 0; i < count; i++)
         {
             final Endpoint endpoint = endpoints[i];
-            if (!endpoint.offloaded)
+            final long seen = endpoint.kernelSeen;
+            if (!endpoint.offloaded || seen == endpoint.kernelPackets)
             {
                 continue;
             }
-            try
+            final long forwarded = seen > endpoint.kernelPackets ? seen - endpoint.kernelPackets : seen;
+            endpoint.kernelPackets = seen;
+            if (forwarded > 0)
             {
-                final XdpFastPath.Counters kernel = path.counters((Inet4Address)endpoint.boundAddress, endpoint.localPort);
-                if (kernel != null && kernel.packets() > endpoint.kernelPackets)
-                {
-                    counters.xdpPackets.getAndAddRelease(kernel.packets() - endpoint.kernelPackets);
-                    endpoint.packets += kernel.packets() - endpoint.kernelPackets;
-                    endpoint.kernelPackets = kernel.packets();
-                    endpoint.lastPacketNs = nowNs;
-                }
-            }
-            catch (final IOException ex)
-            {
-                counters.xdpErrors.increment();
+                counters.xdpPackets.getAndAddRelease(forwarded);
+                endpoint.packets += forwarded;
+                endpoint.lastPacketNs = nowNs;
             }
         }
     }
@@ -148,24 +152,28 @@ public final class XdpOffload implements AutoCloseable
 
     private void work()
     {
+        long nextRefreshNs = System.nanoTime() + REFRESH_NS;
         while (true)
         {
             final Command command;
             try
             {
-                command = commands.take();
-            }
-            catch (final InterruptedException ex)
-            {
-                return;
-            }
-            try
-            {
+                command = commands.poll(Math.max(0, nextRefreshNs - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (System.nanoTime() - nextRefreshNs >= 0)
+                {
+                    nextRefreshNs = System.nanoTime() + REFRESH_NS;
+                    refresh();
+                }
+                if (command == null)
+                {
+                    continue;
+                }
                 switch (command)
                 {
                     case Install install -> install(install);
                     case Withdraw withdraw ->
                     {
+                        installed.remove(withdraw.endpoint());
                         if (path.remove(withdraw.local(), withdraw.port()))
                         {
                             counters.xdpStreams.decrementRelease();
@@ -204,9 +212,30 @@ public final class XdpOffload implements AutoCloseable
         final boolean existed = path.counters(install.local(), install.port()) != null;
         path.put(install.local(), install.port(), install.expected(), install.expectedPort(), install.outLocal(),
             install.outPort(), install.destination(), install.destinationPort(), mac, interfaceMac);
+        installed.put(install.endpoint(), install);
         if (!existed)
         {
             counters.xdpStreams.incrementRelease();
+        }
+    }
+
+    /** Read the kernel's count of each installed stream for the agent (one system call each). */
+    private void refresh()
+    {
+        for (final Map.Entry<Endpoint, Install> stream : installed.entrySet())
+        {
+            try
+            {
+                final XdpFastPath.Counters kernel = path.counters(stream.getValue().local(), stream.getValue().port());
+                if (kernel != null)
+                {
+                    stream.getKey().kernelSeen = kernel.packets();
+                }
+            }
+            catch (final IOException ex)
+            {
+                counters.xdpErrors.increment();
+            }
         }
     }
 
