@@ -450,13 +450,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         final long limit = expectingByCall.get(handle) != 0 ? timeoutNs : silentTimeoutNs;
         if (limit > 0 && nowNs - Math.max(lastPacketNs, timeoutsFromNs) > limit && timedOut.offer(handle))
         {
-            for (int i = 0; i < endpointCount; i++)
-            {
-                if (endpoints[i].callHandle == handle)
-                {
-                    endpoints[i].callHandle = 0;
-                }
-            }
+            reportedNow.add(handle); // its endpoints are marked in one pass after the scan, not one pass per call
         }
     }
 
