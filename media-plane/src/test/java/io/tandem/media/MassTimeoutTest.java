@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.agrona.CloseHelper;
@@ -128,5 +129,62 @@ class MassTimeoutTest
         // and the live calls still relay after it, both ways
         alice[0].send(alice[0].rtp(++sequence), aliceSendsTo[0]);
         assertNotNull(bob[0].receive(), "a live call relays after the mass timeout");
+    }
+
+    /**
+     * Issue 17, item 7: when the forwarding agent was behind, a delete gave up waiting for it after 5 s half-way: its
+     * ports stayed allocated and its record stayed in the file. A delete now ends the call at once (record gone,
+     * reply sent) and its ports come back when the agent has closed the sockets, however long that takes.
+     */
+    @Test
+    void aDeleteWhileTheAgentIsHeldPastTheOldFiveSecondsLeavesNoPortOrRecord() throws Exception
+    {
+        plane = new MediaPlane(TestContexts.media(dir).portRange(25000, 25099));
+        final int capacity = plane.registry().ports().capacity();
+        final RtpPeer party = peer(1);
+        for (int i = 0; i < 10; i++)
+        {
+            plane.registry().offer("held-" + i + "@edge.example.net", "a", List.of(StreamSpec.of(party.address())));
+            plane.registry().answer("held-" + i + "@edge.example.net", "a", "b", List.of(StreamSpec.of(party.address())));
+        }
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch held = new CountDownLatch(1);
+        assertTrue(plane.agent().submit(agent ->
+        {
+            held.countDown();
+            try
+            {
+                release.await();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try
+        {
+            held.await();
+            for (int i = 0; i < 10; i++)
+            {
+                assertTrue(plane.registry().delete("held-" + i + "@edge.example.net"));
+            }
+            assertEquals(0, plane.registry().callCount());
+            assertEquals(0, plane.registry().storedCalls(), "the records leave the file with the delete");
+            Thread.sleep(5_500); // past the old give-up
+            plane.awaitHousekeepingPass();
+            assertEquals(40, plane.counters().portsInUse.get(), "the sockets are still open, their ports held");
+        }
+        finally
+        {
+            release.countDown();
+        }
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (plane.registry().ports().available() < capacity && System.nanoTime() - deadline < 0)
+        {
+            plane.awaitHousekeepingPass();
+        }
+        assertEquals(capacity, plane.registry().ports().available(), "every port back once the agent closed them");
+        assertEquals(0, plane.registry().publishedEndpoints());
+        assertEquals(0, plane.counters().portsInUse.get());
     }
 }
