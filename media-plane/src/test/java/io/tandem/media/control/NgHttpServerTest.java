@@ -251,7 +251,7 @@ class NgHttpServerTest
         start(new NgContext());
         try (java.net.Socket big = raw(); java.net.Socket chunked = raw())
         {
-            big.getOutputStream().write(("GET /ping HTTP/1.1\r\nX-Filler: " + "y".repeat(NgHttpServer.MAX_HEAD))
+            big.getOutputStream().write(("GET /ping HTTP/1.1\r\nX-Filler: " + "y".repeat(io.tandem.ng.HttpListener.MAX_HEAD))
                 .getBytes(StandardCharsets.ISO_8859_1));
             assertTrue(readAll(big).startsWith("HTTP/1.1 431 "));
             chunked.getOutputStream().write(("POST /ng HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +

@@ -1,4 +1,4 @@
-package io.tandem.media.control;
+package io.tandem.ng;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,27 +9,26 @@ import java.nio.charset.StandardCharsets;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.tandem.ng.WebSocket;
 import org.junit.jupiter.api.Test;
 
 /** The HTTP listener's request heads: hand-written malformed cases, and a Jazzer target over any bytes. */
 class HttpHeadTest
 {
-    private static NgHttpServer.Head head(final String text) throws NgHttpServer.Refused
+    private static HttpListener.Head head(final String text) throws HttpListener.Refused
     {
         final byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
-        return NgHttpServer.head(bytes, WebSocket.headEnd(bytes, bytes.length));
+        return HttpListener.head(bytes, WebSocket.headEnd(bytes, bytes.length));
     }
 
     private static int refused(final String text)
     {
-        return assertThrows(NgHttpServer.Refused.class, () -> head(text)).status;
+        return assertThrows(HttpListener.Refused.class, () -> head(text)).status();
     }
 
     @Test
     void aRequestHeadGivesMethodPathLengthAndKeepAlive() throws Exception
     {
-        final NgHttpServer.Head post = head("POST /ng HTTP/1.1\r\nHost: x\r\nContent-Length: 42\r\n\r\n");
+        final HttpListener.Head post = head("POST /ng HTTP/1.1\r\nHost: x\r\nContent-Length: 42\r\n\r\n");
         assertEquals("POST", post.method());
         assertEquals("/ng", post.path());
         assertEquals(42, post.length());
@@ -63,12 +62,12 @@ class HttpHeadTest
         }
         try
         {
-            final NgHttpServer.Head head = NgHttpServer.head(bytes, end);
+            final HttpListener.Head head = HttpListener.head(bytes, end);
             assertTrue(head.length() >= 0 && head.method() != null && head.path() != null);
         }
-        catch (final NgHttpServer.Refused ex)
+        catch (final HttpListener.Refused ex)
         {
-            assertTrue(ex.status == 400 || ex.status == 411, "status " + ex.status);
+            assertTrue(ex.status() == 400 || ex.status() == 411, "status " + ex.status());
         }
     }
 }
