@@ -2,7 +2,8 @@ package io.tandem.sip;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,7 +42,13 @@ final class CallInfoStore implements JournalSink, AutoCloseable
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong expired = new AtomicLong();
     private final AtomicLong unrecorded = new AtomicLong();
-    private final Map<String, AtomicCounter> counters = new HashMap<>();
+    /** The journal's counters by metric name, with what /metrics says of them. */
+    private final Map<String, JournalMetric> counters = new LinkedHashMap<>();
+
+    /** One of the journal's counters, as /metrics shows it. */
+    record JournalMetric(String name, AtomicCounter counter, boolean gauge, String help)
+    {
+    }
 
     /** Call info on this node only (no HA peer). */
     static CallInfoStore local()
@@ -68,7 +75,7 @@ final class CallInfoStore implements JournalSink, AutoCloseable
             this.journal = new JournalNode(journal, this, (label, metric, gauge, help) ->
             {
                 final AtomicCounter counter = manager.newCounter(label);
-                counters.put(metric, counter);
+                counters.put(metric, new JournalMetric(metric, counter, gauge, help));
                 return counter;
             }).start();
         }
@@ -204,8 +211,14 @@ final class CallInfoStore implements JournalSink, AutoCloseable
     /** The journal's counter of this metric name ({@code tandem_journal_...}), or -1 without one. */
     long journalCounter(final String metric)
     {
-        final AtomicCounter counter = counters.get(metric);
-        return counter == null ? -1 : counter.get();
+        final JournalMetric counter = counters.get(metric);
+        return counter == null ? -1 : counter.counter().get();
+    }
+
+    /** The journal's counters (none without a journal). */
+    Collection<JournalMetric> journalMetrics()
+    {
+        return counters.values();
     }
 
     /** Become the pair's active: journal from now on (keepalived's notify MASTER). */

@@ -1,9 +1,12 @@
 package io.tandem.sip;
 
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
+
+import org.agrona.CloseHelper;
 
 /** {@code bin/tandem-sip}: the SIP shim as a process, until SIGTERM or Ctrl-C. */
 public final class Main
@@ -31,6 +34,7 @@ public final class Main
           --listen-control HOST:PORT  control socket for tandemctl and keepalived's scripts (ng commands
                                     ping, tandem-role, statistics; keep it on loopback), none for
                                     no socket [127.0.0.1:2224]
+          --listen-metrics HOST:PORT  HTTP with GET /metrics (Prometheus) and GET /ping [none]
           --threads N               jain-sip threads taking messages [one per CPU, at most 4]
           --call-expiry SECONDS     forget a call's info this long after its 2xx if no BYE comes [43200]
           --ringing-expiry SECONDS  forget it this long after its INVITE if no final answer comes [300]
@@ -67,6 +71,7 @@ public final class Main
         }
         final SipShim shim = new SipShim(ctx);
         final ShimControl control;
+        final ShimMetrics metrics;
         try
         {
             control = ctx.controlAddress() == null ? null : new ShimControl(shim, ctx.controlAddress());
@@ -77,15 +82,23 @@ public final class Main
             fail("cannot listen for control on " + text(ctx.controlAddress()) + ": " + ex.getMessage());
             return;
         }
+        try
+        {
+            metrics = ctx.metricsAddress() == null ? null :
+                new ShimMetrics(shim, ctx.metricsAddress(), control == null ? () -> 0 : control::errors);
+        }
+        catch (final UncheckedIOException ex)
+        {
+            CloseHelper.quietCloseAll(control, shim);
+            fail(ex.getMessage());
+            return;
+        }
         final CountDownLatch stopped = new CountDownLatch(1);
         // The stop happens in the hook: the JVM halts once hooks return, so a close left to main would be cut off
         // (the journal's embedded driver directory stayed behind in /dev/shm).
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            if (control != null)
-            {
-                control.close();
-            }
+            CloseHelper.quietCloseAll(metrics, control);
             shim.close();
             System.out.println("tandem-sip: stopped");
             stopped.countDown();
@@ -100,6 +113,10 @@ public final class Main
         if (control != null)
         {
             System.out.println("tandem-sip: control on udp " + text(control.address()));
+        }
+        if (metrics != null)
+        {
+            System.out.println("tandem-sip: metrics on http://" + text(metrics.localAddress()) + "/metrics");
         }
         System.out.println("tandem-sip: running");
         stopped.await();
@@ -133,6 +150,7 @@ public final class Main
                 case "--record-route" -> ctx.recordRoute(value);
                 case "--media-node" -> ctx.mediaNode(value);
                 case "--listen-control" -> ctx.listenControl(value);
+                case "--listen-metrics" -> ctx.listenMetrics(value);
                 case "--threads" -> ctx.threads((int)positive(value, option));
                 case "--call-expiry" -> ctx.callExpiryMs(positive(value, option) * 1000);
                 case "--ringing-expiry" -> ctx.ringingExpiryMs(positive(value, option) * 1000);

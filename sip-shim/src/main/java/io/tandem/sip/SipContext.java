@@ -33,6 +33,8 @@ public final class SipContext
     private String control = System.getProperty("tandem.sip.listen-control", "127.0.0.1:2224");
     private int threads = Integer.getInteger("tandem.sip.threads", Math.min(4, Runtime.getRuntime().availableProcessors()));
     private InetSocketAddress controlAddress;
+    private String metrics = System.getProperty("tandem.sip.listen-metrics", "");
+    private InetSocketAddress metricsAddress;
     private JournalContext journal;
     private InetSocketAddress listenAddress;
     private String routesFile = System.getProperty("tandem.sip.routes", "");
@@ -76,6 +78,7 @@ public final class SipContext
             throw new IllegalArgumentException("sip: call expiry times must be positive");
         }
         controlAddress = control.isBlank() || "none".equals(control) ? null : address(control, "listen-control");
+        metricsAddress = metrics.isBlank() || "none".equals(metrics) ? null : address(metrics, "listen-metrics");
         journal = null;
         if (journalListen.isBlank() != journalPeer.isBlank())
         {
@@ -224,6 +227,22 @@ public final class SipContext
     public InetSocketAddress controlAddress()
     {
         return controlAddress;
+    }
+
+    /**
+     * {@code HOST:PORT} of the HTTP listener for {@code GET /metrics} (Prometheus) and {@code GET /ping}; empty or
+     * {@code none} (the default) for none.
+     */
+    public SipContext listenMetrics(final String value)
+    {
+        metrics = value;
+        return this;
+    }
+
+    /** The metrics listener's address, or null for none. */
+    public InetSocketAddress metricsAddress()
+    {
+        return metricsAddress;
     }
 
     /**

@@ -4,7 +4,9 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -140,6 +142,14 @@ public final class SipShim implements SipListener, AutoCloseable
     {
         final AtomicLong count = relayed.get(method);
         return count == null ? 0 : count.get();
+    }
+
+    /** Requests relayed by method, as {@link #relayed(String)} counts them. */
+    public Map<String, Long> relayedByMethod()
+    {
+        final Map<String, Long> byMethod = new TreeMap<>();
+        relayed.forEach((method, count) -> byMethod.put(method, count.get()));
+        return byMethod;
     }
 
     private void countRelayed(final String method)

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -76,5 +77,14 @@ class BasicCallTest
         final String callee = log("uas-messages.log");
         assertTrue(callee.contains("Record-Route: <sip:127.0.0.1:" + shimPort + ";lr>"), callee);
         assertEquals(0, shim.relayedWithoutTransaction(), "no failover here");
+        try (ShimMetrics metrics = new ShimMetrics(shim, new InetSocketAddress("127.0.0.1", 0), () -> 0))
+        {
+            final String scraped = ShimMetricsTest.get(metrics.localAddress(), "/metrics");
+            for (final String method : List.of(Request.INVITE, Request.ACK, Request.BYE))
+            {
+                assertTrue(scraped.contains("tandem_sip_relayed_total{method=\"" + method + "\"} " + CALLS + "\n"),
+                    "Prometheus sees what the shim relayed:\n" + scraped);
+            }
+        }
     }
 }

@@ -26,6 +26,11 @@ class MainTest
         assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route"}));
         assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--rout", "127.0.0.1:5090"}));
         assertTrue(Main.USAGE.contains("--media-node"));
+        assertEquals(null, ctx.metricsAddress(), "no metrics listener unless asked");
+        assertEquals(9201, Main.parse(new String[] {"--route", "127.0.0.1:5090", "--listen-metrics", "127.0.0.1:9201"})
+            .metricsAddress().getPort());
+        assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route", "127.0.0.1:5090",
+            "--listen-metrics", "9201"}));
     }
 
     @Test
@@ -59,5 +64,6 @@ class MainTest
         final SipContext ctx = Main.parse(Arrays.copyOfRange(words, 1, words.length));
         assertEquals(1, ctx.mediaNodes().size(), "media through the local media plane");
         assertTrue(ctx.failoverHandling());
+        assertEquals(9201, ctx.metricsAddress().getPort(), "Prometheus scrapes the shim beside the media plane (9200)");
     }
 }
