@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.agrona.CloseHelper;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -123,6 +124,25 @@ class ShimControlTest
             "127.0.0.1:25326")).startsWith("1"), "the shim does not answer: unhealthy");
     }
 
+    /** A SIP-only node (media on other hosts): TANDEM_NG=none, and the scripts drive the shim alone. */
+    @Test
+    void onASipOnlyNodeTheScriptsDriveTheShimAlone() throws Exception
+    {
+        node("a", 25360, 25324, "127.0.0.1:40750", "127.0.0.1:40760", true);
+        final Map<String, String> sipOnly = Map.of("TANDEM_NG", "none", "TANDEM_SIP_CONTROL", "127.0.0.1:25324");
+        assertTrue(keepalivedScript("tandem-check", sipOnly).startsWith("0"), "the shim answers: healthy");
+        assertTrue(keepalivedScript("tandem-check", Map.of("TANDEM_NG", "none", "TANDEM_SIP_CONTROL",
+            "127.0.0.1:25326")).startsWith("1"), "the shim does not answer: unhealthy");
+        final String nothing = keepalivedScript("tandem-check", Map.of("TANDEM_NG", "none"));
+        assertTrue(nothing.startsWith("1") && nothing.contains("nothing here to check"), nothing);
+        final String demoted = keepalivedScript("tandem-notify", sipOnly, "INSTANCE", "TANDEM", "BACKUP", "150");
+        assertTrue(demoted.startsWith("0 "), demoted);
+        assertEquals(1, demoted.lines().count(), "one process told, no media plane: " + demoted);
+        assertEquals("0 role standby, calls 0", tandemctl(25324, "status"));
+        assertTrue(keepalivedScript("tandem-notify", sipOnly, "INSTANCE", "TANDEM", "MASTER", "150")
+            .contains("127.0.0.1:25324 is now active"));
+    }
+
     @Test
     void whatIsNotARequestGetsAnErrorAndIsCounted() throws Exception
     {
@@ -152,16 +172,25 @@ class ShimControlTest
         return text.getBytes(StandardCharsets.ISO_8859_1);
     }
 
+    private static SipShim fuzzedShim;
     private static ShimControl fuzzed;
+
+    @AfterAll
+    static void closeFuzzed()
+    {
+        CloseHelper.quietCloseAll(fuzzed, fuzzedShim); // its port was held for the rest of the test JVM
+        fuzzed = null;
+        fuzzedShim = null;
+    }
 
     @FuzzTest(maxDuration = "30s")
     void anyDatagramIsAnsweredByItsCookieOrDropped(final FuzzedDataProvider data) throws Exception
     {
         if (fuzzed == null)
         {
-            final SipShim shim = new SipShim(new SipContext().listen("127.0.0.1:25362").route("127.0.0.1:25390")
+            fuzzedShim = new SipShim(new SipContext().listen("127.0.0.1:25362").route("127.0.0.1:25390")
                 .conclude());
-            fuzzed = new ShimControl(shim, new InetSocketAddress("127.0.0.1", 0));
+            fuzzed = new ShimControl(fuzzedShim, new InetSocketAddress("127.0.0.1", 0));
         }
         final byte[] datagram = data.consumeRemainingAsBytes();
         final byte[] reply = fuzzed.answer(datagram);
