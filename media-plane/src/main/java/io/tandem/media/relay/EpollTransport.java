@@ -197,8 +197,19 @@ public final class EpollTransport implements Transport
         return received;
     }
 
+    @Override
+    public boolean readsInOrder()
+    {
+        return true;
+    }
+
     private int receive(final Endpoint endpoint, final Receiver receiver, final boolean onEvent)
     {
+        receiver.beforeReceive();
+        if (endpoint.fd < 0)
+        {
+            return 0; // a command just applied closed it
+        }
         final MemorySegment vector = this.vector;
         for (int i = 0; i < BATCH; i++)
         {

@@ -51,6 +51,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final LongHashSet reportedNow = new LongHashSet();
 
     private static final long BLOCKING_WAIT_MS = 100;
+    private static final int COMMANDS_PER_DRAIN = 64;
     private final int cpu;
     private final boolean blocking;
     private volatile int nativeThreadId;
@@ -201,7 +202,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     public int doWork()
     {
         nowNs = clock.nanoTime();
-        final int commandsApplied = commands.drain(applyCommand, 64);
+        final int commandsApplied = commands.drain(applyCommand, COMMANDS_PER_DRAIN);
         final int packets;
         if (blocking && commandsApplied == 0)
         {
@@ -234,6 +235,27 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             scanTimeouts();
         }
         return commandsApplied + packets;
+    }
+
+    /**
+     * Before each socket read (an epoll transport): apply what is queued, so a packet a party sent after hearing an ng
+     * reply meets the change that reply announced, even though the reply went before the agent took the change. A
+     * backlog of more than {@value #COMMANDS_PER_DRAIN} commands (a mass delete) is taken in steps between reads, as in
+     * {@link #doWork}.
+     */
+    @Override
+    public void beforeReceive()
+    {
+        if (!commands.isEmpty())
+        {
+            commands.drain(applyCommand, COMMANDS_PER_DRAIN);
+        }
+    }
+
+    /** Whether a command queued before a packet arrived is always applied before that packet (see {@link #beforeReceive}). */
+    public boolean appliesCommandsBeforePackets()
+    {
+        return transport.readsInOrder();
     }
 
     @Override

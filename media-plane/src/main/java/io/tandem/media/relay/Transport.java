@@ -17,6 +17,21 @@ public interface Transport extends AutoCloseable
     interface Receiver
     {
         void onPacket(Endpoint endpoint, ByteBuffer packet, int length, InetSocketAddress source);
+
+        /**
+         * Called right before each read of a socket, by a transport whose {@link #readsInOrder()} is true: the
+         * forwarding agent applies the commands queued so far, so a datagram sent after a command was queued (a
+         * party that heard the ng reply) is handed on with that command applied.
+         */
+        default void beforeReceive()
+        {
+        }
+    }
+
+    /** Whether {@link Receiver#beforeReceive} is called before every read of a socket. */
+    default boolean readsInOrder()
+    {
+        return false;
     }
 
     /** Start receiving on an endpoint's socket. */

@@ -96,11 +96,13 @@ public final class CallRegistry implements AutoCloseable
     }
 
     /**
-     * {@link #locked}, for a caller with a reply to send first (an ng command): a new call's offer then goes to the
-     * relay without waiting for it, and the caller wakes the relay ({@link #wakeRelay}) once its reply has gone. A
-     * new call loses nothing by it: its sockets are bound before the reply, and a packet that comes before the relay
-     * takes the call waits in its socket. Any other change (an answer, a re-offer) tells the relay where media
-     * goes now, so it is applied before the reply: a party that sends the moment it hears back is relayed.
+     * {@link #locked}, for a caller with a reply to send first (an ng command): a change then goes to the relay
+     * without waiting for it, and the caller wakes the relay ({@link #wakeRelay}) once its reply has gone. A new call
+     * loses nothing by it: its sockets are bound before the reply, and a packet that comes before the relay takes the
+     * call waits in its socket. An answer or a re-offer tells the relay where media goes now, and a party may send
+     * the moment it hears back: with the epoll transport the relay applies what is queued before each socket read,
+     * so such a packet meets the change; with one that cannot ({@code --transport nio}) the change is applied before
+     * the reply, as for a caller that does not reply first.
      */
     public synchronized <T, E extends Exception> T lockedReplyFirst(final Command<T, E> command) throws E
     {
@@ -115,12 +117,12 @@ public final class CallRegistry implements AutoCloseable
         }
     }
 
-    /** Hand a call's change to the relay: a new call of a reply-first caller is only queued, any other is applied. */
+    /** Hand a call's change to the relay: a reply-first caller's is only queued (see there), any other is applied. */
     private void handOver(final long callHandle, final List<MediaStream> added, final List<RelayHandOver.Resignal> changes,
         final boolean newCall)
     {
         relay.publish(callHandle, added, changes);
-        if (!(replyFirst && newCall))
+        if (!(replyFirst && (newCall || relay.appliesCommandsBeforePackets())))
         {
             relay.settle();
         }

@@ -26,9 +26,10 @@ import io.tandem.media.stats.MediaCounters;
  * Changes are fire-and-forget, as Aeron's conductor hands work to its sender: {@link #publish} and {@link #remove}
  * queue a command and return (a parked agent's wake-up was most of an offer's latency). Sockets are bound before
  * a publish, so a packet that arrives first waits in its socket; a removed stream's ports are handed back by a
- * callback once the agent has closed its sockets. The registry still waits ({@link #settle}, under its lock) where
- * the relay must know before the reply where media goes (answers, re-offers), and reads of the agent's state
- * ({@link #views}) wait for it.
+ * callback once the agent has closed its sockets. An answer or re-offer from ng is not waited for either when the
+ * agent applies its queue before each socket read (the epoll transport); the registry still waits
+ * ({@link #settle}, under its lock) for callers that do not reply first, with the NIO transport, at a start's
+ * restore, and for reads of the agent's state ({@link #views}).
  */
 final class RelayHandOver
 {
@@ -132,6 +133,12 @@ final class RelayHandOver
             }
             closed.run();
         });
+    }
+
+    /** Whether the agent applies queued commands before any packet that arrived after them (no need to wait). */
+    boolean appliesCommandsBeforePackets()
+    {
+        return agent.appliesCommandsBeforePackets();
     }
 
     /** Wait until the agent has applied every command queued before this call. */
