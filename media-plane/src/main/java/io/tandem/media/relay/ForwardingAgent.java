@@ -11,10 +11,7 @@ import java.util.function.Consumer;
 import io.tandem.media.codec.PayloadTransformer;
 import io.tandem.media.stats.MediaCounters;
 
-import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.LongHashSet;
-import org.agrona.collections.LongLongConsumer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.NanoClock;
@@ -29,11 +26,9 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 public final class ForwardingAgent implements Agent, Transport.Receiver
 {
     public static final int MAX_PACKET = 2048;
-    private static final long MAX_TIMEOUT_SCAN_INTERVAL_NS = 1_000_000_000L;
 
     private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
         new ManyToOneConcurrentArrayQueue<>(4096);
-    private final OneToOneConcurrentArrayQueue<Long> timedOut;
     private OneToOneConcurrentArrayQueue<Endpoint> latchReports;
     private XdpOffload offload;
     private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
@@ -41,14 +36,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final MediaCounters counters;
     private final NanoClock clock;
     private final long learningWindowNs;
-    private final long timeoutNs;
-    private final long timeoutScanIntervalNs;
-    private final Long2LongHashMap lastPacketByCall = new Long2LongHashMap(1024, 0.65f, Long.MIN_VALUE);
-    private final Long2LongHashMap expectingByCall = new Long2LongHashMap(1024, 0.65f, 0);
-    private final long silentTimeoutNs;
-    private final LongLongConsumer checkCallTimeout = this::checkCallTimeout;
-    /** Calls reported timed out in the current scan. */
-    private final LongHashSet reportedNow = new LongHashSet();
+    private final CallTimeouts timeouts;
 
     private static final long BLOCKING_WAIT_MS = 100;
     private static final int COMMANDS_PER_DRAIN = 64;
@@ -58,8 +46,6 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     /** Set while the agent waits in the kernel (after a quiet spell, or whenever idle in blocking mode): a command must wake it. */
     private volatile boolean sleeping;
     private long sleepAfterNs;
-    private boolean timeoutsPaused;
-    private long timeoutsFromNs;
     /** When the agent last relayed or received media: it polls while media flows, sleeps when none has for a while. */
     private long lastMediaNs;
     private Endpoint[] endpoints = new Endpoint[64];
@@ -67,7 +53,6 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
     private final Long2ObjectHashMap<Endpoint> ownSockets = new Long2ObjectHashMap<>();
     private int endpointCount;
     private long nowNs;
-    private long nextTimeoutScanNs;
 
     public ForwardingAgent(
         final Transport transport,
@@ -86,13 +71,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         this.counters = counters;
         this.clock = clock;
         this.learningWindowNs = learningWindowNs;
-        this.timeoutNs = timeoutNs;
-        this.silentTimeoutNs = silentTimeoutNs;
-        final long shortest = timeoutNs <= 0 ? silentTimeoutNs : silentTimeoutNs <= 0 ? timeoutNs :
-            Math.min(timeoutNs, silentTimeoutNs);
-        this.timeoutScanIntervalNs = shortest <= 0 ? MAX_TIMEOUT_SCAN_INTERVAL_NS :
-            Math.max(1, Math.min(MAX_TIMEOUT_SCAN_INTERVAL_NS, shortest / 4));
-        this.timedOut = timedOut;
+        this.timeouts = new CallTimeouts(timeoutNs, silentTimeoutNs, timedOut);
         this.nowNs = clock.nanoTime();
     }
 
@@ -229,10 +208,13 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         {
             lastMediaNs = nowNs;
         }
-        if (nowNs - nextTimeoutScanNs >= 0)
+        if (timeouts.due(nowNs))
         {
-            nextTimeoutScanNs = nowNs + timeoutScanIntervalNs;
-            scanTimeouts();
+            if (offload != null)
+            {
+                offload.readCounters(endpoints, endpointCount, nowNs); // calls forwarded in the kernel are alive
+            }
+            timeouts.scan(endpoints, endpointCount, nowNs);
         }
         return commandsApplied + packets;
     }
@@ -417,65 +399,6 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
-    /**
-     * A call times out when none of its sockets, RTP or RTCP, in either direction, has received media for the
-     * timeout (the talk's "missing call terminations"); a call where no party said it would send (held with
-     * inactive or recvonly everywhere) gets the silent timeout instead. Each call is reported once.
-     */
-    private void scanTimeouts()
-    {
-        if ((timeoutNs <= 0 && silentTimeoutNs <= 0) || timeoutsPaused)
-        {
-            return;
-        }
-        final Long2LongHashMap lastPacketByCall = this.lastPacketByCall;
-        final Long2LongHashMap expectingByCall = this.expectingByCall;
-        lastPacketByCall.clear();
-        expectingByCall.clear();
-        if (offload != null)
-        {
-            offload.readCounters(endpoints, endpointCount, nowNs);
-        }
-        for (int i = 0; i < endpointCount; i++)
-        {
-            final Endpoint endpoint = endpoints[i];
-            final long handle = endpoint.callHandle;
-            if (handle != 0)
-            {
-                final long last = lastPacketByCall.get(handle);
-                if (last == Long.MIN_VALUE || endpoint.lastPacketNs - last > 0)
-                {
-                    lastPacketByCall.put(handle, endpoint.lastPacketNs);
-                }
-                if (endpoint.expectsMedia && !endpoint.rtcp)
-                {
-                    expectingByCall.put(handle, 1);
-                }
-            }
-        }
-        lastPacketByCall.forEachLong(checkCallTimeout);
-        if (!reportedNow.isEmpty())
-        {
-            for (int i = 0; i < endpointCount; i++)
-            {
-                if (reportedNow.contains(endpoints[i].callHandle))
-                {
-                    endpoints[i].callHandle = 0; // each call is reported once
-                }
-            }
-            reportedNow.clear();
-        }
-    }
-
-    private void checkCallTimeout(final long handle, final long lastPacketNs)
-    {
-        final long limit = expectingByCall.get(handle) != 0 ? timeoutNs : silentTimeoutNs;
-        if (limit > 0 && nowNs - Math.max(lastPacketNs, timeoutsFromNs) > limit && timedOut.offer(handle))
-        {
-            reportedNow.add(handle); // its endpoints are marked in one pass after the scan, not one pass per call
-        }
-    }
-
     // ---- commands: public for the session layer, and called only on the agent thread (through submit) ----
 
     /**
@@ -484,11 +407,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      */
     public void pauseTimeouts(final boolean paused)
     {
-        timeoutsPaused = paused;
-        if (!paused)
-        {
-            timeoutsFromNs = nowNs;
-        }
+        timeouts.pause(paused, nowNs);
     }
 
     public void add(final Endpoint endpoint, final long callHandle) throws IOException
