@@ -45,6 +45,12 @@ public final class EpollTransport implements Transport
     private int pendingCount;
     private ByteBuffer currentView;
     private long currentBase;
+    /** Sends of the datagrams just received, out of one socket, sent together by {@link #flush}. */
+    private final MemorySegment txVector;
+    private final MemorySegment txIovecs;
+    private Endpoint txFrom;
+    private int txCount;
+    private Receiver txReceiver;
     private volatile boolean closed;
 
     /** @param maxPacket the largest datagram accepted; a longer one is handed on with a length above it. */
@@ -82,6 +88,14 @@ public final class EpollTransport implements Transport
             vector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_NAME, names.address() + (long)i * LinuxNet.SOCKADDR_SIZE);
             vector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_IOV, iovecs.address() + i * LinuxNet.IOVEC_SIZE);
             vector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_IOVLEN, 1);
+        }
+        txVector = arena.allocate(BATCH * LinuxNet.MMSGHDR_SIZE, 8);
+        txIovecs = arena.allocate(BATCH * LinuxNet.IOVEC_SIZE, 8);
+        for (int i = 0; i < BATCH; i++)
+        {
+            final long header = i * LinuxNet.MMSGHDR_SIZE;
+            txVector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_IOV, txIovecs.address() + i * LinuxNet.IOVEC_SIZE);
+            txVector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_IOVLEN, 1);
         }
         wakeValue = Arena.ofAuto().allocate(8, 8); // outlives close(): a late wakeup() from another thread is harmless
         wakeValue.set(ValueLayout.JAVA_LONG, 0, 1);
@@ -215,6 +229,7 @@ public final class EpollTransport implements Transport
         {
             vector.set(ValueLayout.JAVA_INT, i * LinuxNet.MMSGHDR_SIZE + LinuxNet.MSG_NAMELEN, LinuxNet.SOCKADDR_SIZE);
         }
+        txReceiver = receiver;
         final int count = LinuxNet.recvmmsg(endpoint.fd, vector, BATCH);
         if (count == BATCH || (count < 0 && onEvent))
         {
@@ -234,6 +249,7 @@ public final class EpollTransport implements Transport
                 break; // the receiver closed the socket
             }
         }
+        flush(); // before the next recvmmsg reuses the slots the queued sends point into
         currentView = null;
         return Math.max(count, 0);
     }
@@ -287,18 +303,23 @@ public final class EpollTransport implements Transport
         {
             return false;
         }
+        if (txCount > 0 && (from != txFrom || to != from.txTo || packet != currentView))
+        {
+            flush(); // one socket and one destination per sendmmsg, and in the order the receiver sent them
+        }
         if (to != from.txTo)
         {
             from.txLength = LinuxNet.writeSockaddr(from.txAddress, to);
             from.txTo = to;
         }
         final int length = packet.remaining();
-        final long address;
         if (packet == currentView)
         {
-            address = currentBase + packet.position();
+            queue(from, currentBase + packet.position(), length);
+            return true;
         }
-        else if (packet.isDirect())
+        final long address;
+        if (packet.isDirect())
         {
             address = MemorySegment.ofBuffer(packet).address();
         }
@@ -312,6 +333,60 @@ public final class EpollTransport implements Transport
             address = scratch.address();
         }
         return LinuxNet.sendto(from.fd, address, length, from.txAddress, from.txLength) >= 0;
+    }
+
+    /**
+     * A datagram just received, to be sent from its slot with the others of the batch: packets a recvmmsg brought
+     * for one stream leave with one sendmmsg instead of one sendto each.
+     */
+    private void queue(final Endpoint from, final long address, final int length)
+    {
+        final long header = txCount * LinuxNet.MMSGHDR_SIZE;
+        txVector.set(ValueLayout.JAVA_LONG, header + LinuxNet.MSG_NAME, from.txAddress.address());
+        txVector.set(ValueLayout.JAVA_INT, header + LinuxNet.MSG_NAMELEN, from.txLength);
+        txIovecs.set(ValueLayout.JAVA_LONG, txCount * LinuxNet.IOVEC_SIZE, address);
+        txIovecs.set(ValueLayout.JAVA_LONG, txCount * LinuxNet.IOVEC_SIZE + 8, length);
+        txFrom = from;
+        txCount++;
+        if (txCount == BATCH)
+        {
+            flush();
+        }
+    }
+
+    /** Send what {@link #queue} holds; what the kernel refuses is tried once more alone, and reported if it fails. */
+    private void flush()
+    {
+        final int count = txCount;
+        if (count == 0)
+        {
+            return;
+        }
+        final Endpoint from = txFrom;
+        txCount = 0;
+        txFrom = null;
+        final int sent = from.fd < 0 ? 0 : LinuxNet.sendmmsg(from.fd, txVector, count);
+        if (sent == count)
+        {
+            return;
+        }
+        int failed = 0;
+        long failedBytes = 0;
+        for (int i = Math.max(sent, 0); i < count; i++)
+        {
+            final long header = i * LinuxNet.MMSGHDR_SIZE;
+            final long length = txIovecs.get(ValueLayout.JAVA_LONG, i * LinuxNet.IOVEC_SIZE + 8);
+            if (from.fd < 0 || LinuxNet.sendto(from.fd, txIovecs.get(ValueLayout.JAVA_LONG, i * LinuxNet.IOVEC_SIZE),
+                length, from.txAddress, txVector.get(ValueLayout.JAVA_INT, header + LinuxNet.MSG_NAMELEN)) < 0)
+            {
+                failed++;
+                failedBytes += length;
+            }
+        }
+        if (failed > 0 && txReceiver != null)
+        {
+            txReceiver.onSendFailed(from, failed, failedBytes);
+        }
     }
 
     @Override

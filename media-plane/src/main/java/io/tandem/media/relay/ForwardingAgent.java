@@ -305,6 +305,15 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
+    /** Sends the transport accepted and could not make (a batch sent after its packets were counted). */
+    @Override
+    public void onSendFailed(final Endpoint from, final int packets, final long bytes)
+    {
+        counters.txPackets.getAndAddRelease(-packets);
+        counters.txBytes.getAndAddRelease(-bytes);
+        counters.dropSendFailed.getAndAddRelease(packets);
+    }
+
     /**
      * Endpoint learning and RTP Bleed protection (CVE-2017-14099). Until the endpoint is latched, packets from any
      * source are relayed and the source they come from becomes where this party's media is sent; in

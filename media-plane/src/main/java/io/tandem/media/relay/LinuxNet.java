@@ -20,7 +20,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.DatagramChannel;
 
 /**
- * The Linux system calls behind the batched transports (epoll, recvmmsg, sendto, eventfd), called
+ * The Linux system calls behind the batched transports (epoll, recvmmsg, sendmmsg, sendto, eventfd), called
  * through the Foreign Function and Memory API, and the layouts of the structures they take (x86-64 and
  * AArch64, LP64). The calls made per packet are "critical" downcalls: they never block (sockets are
  * non-blocking and every receive passes {@code MSG_DONTWAIT}), so they skip the JVM's thread-state switch.
@@ -70,6 +70,7 @@ public final class LinuxNet
     private static final MethodHandle EPOLL_WAIT;
     private static final MethodHandle RECVMMSG;
     private static final MethodHandle SENDTO;
+    private static final MethodHandle SENDMMSG;
     private static final MethodHandle EVENTFD;
     private static final MethodHandle SETSOCKOPT;
     private static final MethodHandle READ;
@@ -95,6 +96,7 @@ public final class LinuxNet
         EPOLL_WAIT = downcall("epoll_wait", FunctionDescriptor.of(i, i, p, i, i));
         RECVMMSG = downcall("recvmmsg", FunctionDescriptor.of(i, i, p, i, i, p), critical);
         SENDTO = downcall("sendto", FunctionDescriptor.of(l, i, l, l, i, p, i), critical);
+        SENDMMSG = downcall("sendmmsg", FunctionDescriptor.of(i, i, p, i, i), critical);
         EVENTFD = downcall("eventfd", FunctionDescriptor.of(i, i, i), errno);
         SETSOCKOPT = downcall("setsockopt", FunctionDescriptor.of(i, i, i, i, p, i), errno);
         READ = downcall("read", FunctionDescriptor.of(l, i, p, l));
@@ -191,6 +193,19 @@ public final class LinuxNet
         try
         {
             return (int)RECVMMSG.invokeExact(fd, vector, count, MSG_DONTWAIT, MemorySegment.NULL);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /** Send the first {@code count} messages of {@code vector} (mmsghdr). @return how many were sent, or -1. */
+    public static int sendmmsg(final int fd, final MemorySegment vector, final int count)
+    {
+        try
+        {
+            return (int)SENDMMSG.invokeExact(fd, vector, count, MSG_DONTWAIT);
         }
         catch (final Throwable ex)
         {

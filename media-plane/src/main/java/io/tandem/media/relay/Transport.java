@@ -19,6 +19,14 @@ public interface Transport extends AutoCloseable
         void onPacket(Endpoint endpoint, ByteBuffer packet, int length, InetSocketAddress source);
 
         /**
+         * Datagrams {@link #send} accepted (returned true for) and then could not send: a transport that batches
+         * its sends learns only when it sends the batch, after the receiver counted them as sent.
+         */
+        default void onSendFailed(final Endpoint from, final int packets, final long bytes)
+        {
+        }
+
+        /**
          * Called right before each read of a socket, by a transport whose {@link #readsInOrder()} is true: the
          * forwarding agent applies the commands queued so far, so a datagram sent after a command was queued (a
          * party that heard the ng reply) is handed on with that command applied.
@@ -52,7 +60,10 @@ public interface Transport extends AutoCloseable
     /** Make a blocked {@link #pollBlocking} return now (from any thread). */
     void wakeup();
 
-    /** Send {@code packet} (position to limit) out of {@code from}'s socket. @return false if it was not sent. */
+    /**
+     * Send {@code packet} (position to limit) out of {@code from}'s socket, now or, for a datagram just received, with
+     * the others of its batch (see {@link Receiver#onSendFailed}). @return false if it was not sent.
+     */
     boolean send(Endpoint from, ByteBuffer packet, InetSocketAddress to);
 
     @Override

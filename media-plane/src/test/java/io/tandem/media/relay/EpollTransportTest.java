@@ -153,6 +153,106 @@ class EpollTransportTest
         assertTrue(!transport.send(b, ByteBuffer.wrap(new byte[] {1}), bobAddress));
     }
 
+    /**
+     * What one recvmmsg brought for a stream leaves with one sendmmsg (issue 19: one sendto per packet was half of a
+     * batched C relay's rate), in the order received, each datagram from its own receive slot; a send that is not of
+     * the datagram just received goes out after the batch, never ahead of it.
+     */
+    @Test
+    void aReceivedBatchIsSentOnTogetherInOrder() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final Endpoint a = endpoint(loopback);
+        final Endpoint b = endpoint(loopback);
+        final DatagramSocket alice = peer(loopback);
+        final DatagramSocket bob = peer(loopback);
+        final InetSocketAddress bobAddress = (InetSocketAddress)bob.getLocalSocketAddress();
+        final int count = EpollTransport.BATCH + 5; // a full batch, flushed as it fills, then a partial one
+        for (int i = 0; i < count; i++)
+        {
+            send(alice, a, new byte[] {(byte)i, (byte)(i * 3), 42});
+        }
+        final int[] relayed = {0};
+        final int[] failed = {0};
+        final Transport.Receiver relay = new Transport.Receiver()
+        {
+            @Override
+            public void onPacket(final Endpoint endpoint, final ByteBuffer packet, final int length,
+                final InetSocketAddress source)
+            {
+                assertTrue(transport.send(b, packet, bobAddress));
+                relayed[0]++;
+            }
+
+            @Override
+            public void onSendFailed(final Endpoint from, final int packets, final long bytes)
+            {
+                failed[0] += packets;
+            }
+        };
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        while (relayed[0] < count && System.nanoTime() < deadline)
+        {
+            transport.poll(relay);
+        }
+        assertEquals(count, relayed[0]);
+        assertTrue(transport.send(b, ByteBuffer.wrap(new byte[] {99}), bobAddress), "a send of another buffer");
+        final DatagramPacket got = new DatagramPacket(new byte[64], 64);
+        for (int i = 0; i < count; i++)
+        {
+            bob.receive(got);
+            assertEquals(3, got.getLength());
+            assertArrayEquals(new byte[] {(byte)i, (byte)(i * 3), 42}, java.util.Arrays.copyOf(got.getData(), 3),
+                "datagram " + i + " in order, with its own bytes");
+        }
+        bob.receive(got);
+        assertEquals(99, got.getData()[0], "the other send came after the batch");
+        assertEquals(0, failed[0]);
+    }
+
+    /** A batch the kernel refuses (a broadcast address, no SO_BROADCAST: EACCES) is reported, every datagram of it. */
+    @Test
+    void aBatchTheKernelRefusesIsReportedToTheReceiver() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getByName("127.0.0.1");
+        final Endpoint a = endpoint(loopback);
+        final Endpoint b = endpoint(loopback);
+        final DatagramSocket alice = peer(loopback);
+        final InetSocketAddress broadcast = new InetSocketAddress("255.255.255.255", 9);
+        for (int i = 0; i < 3; i++)
+        {
+            send(alice, a, new byte[] {1, 2, 3, 4});
+        }
+        final int[] relayed = {0};
+        final long[] failed = {0, 0};
+        final Transport.Receiver relay = new Transport.Receiver()
+        {
+            @Override
+            public void onPacket(final Endpoint endpoint, final ByteBuffer packet, final int length,
+                final InetSocketAddress source)
+            {
+                assertTrue(transport.send(b, packet, broadcast), "accepted into the batch");
+                relayed[0]++;
+            }
+
+            @Override
+            public void onSendFailed(final Endpoint from, final int packets, final long bytes)
+            {
+                assertSame(b, from);
+                failed[0] += packets;
+                failed[1] += bytes;
+            }
+        };
+        final long deadline = System.nanoTime() + 2_000_000_000L;
+        while (relayed[0] < 3 && System.nanoTime() < deadline)
+        {
+            transport.poll(relay);
+        }
+        assertEquals(3, relayed[0]);
+        assertEquals(3, failed[0], "each refused datagram reported");
+        assertEquals(12, failed[1]);
+    }
+
     @Test
     void anOversizeDatagramIsHandedOnTruncatedWithALengthAboveTheLimit() throws IOException
     {
