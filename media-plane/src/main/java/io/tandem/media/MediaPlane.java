@@ -16,8 +16,8 @@ import io.tandem.journal.JournalContext;
 import io.tandem.journal.JournalNode;
 import io.tandem.journal.JournalSink;
 
-import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.LatchReport;
 import io.tandem.media.relay.RelayWarmUp;
 import io.tandem.media.relay.Transport;
 import io.tandem.media.relay.XdpOffload;
@@ -86,7 +86,7 @@ public final class MediaPlane implements AutoCloseable
         final long openedNs = System.nanoTime();
         final SessionTable table = journal == null ? store : new JournaledSessionTable(store, journal);
         final OneToOneConcurrentArrayQueue<Long> timedOut = new OneToOneConcurrentArrayQueue<>(65536);
-        final OneToOneConcurrentArrayQueue<Endpoint> latched = new OneToOneConcurrentArrayQueue<>(65536);
+        final OneToOneConcurrentArrayQueue<LatchReport> latched = new OneToOneConcurrentArrayQueue<>(65536);
         transport = this.ctx.newTransport(ForwardingAgent.MAX_PACKET);
         agent = new ForwardingAgent(transport, counters, this.ctx.nanoClock(), this.ctx.learningWindowNs(),
             this.ctx.timeoutNs(), this.ctx.silentTimeoutNs(), timedOut, this.ctx.forwarderCpu(), this.ctx.blockingIdle())

@@ -29,7 +29,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
 
     private final ManyToOneConcurrentArrayQueue<Consumer<ForwardingAgent>> commands =
         new ManyToOneConcurrentArrayQueue<>(4096);
-    private OneToOneConcurrentArrayQueue<Endpoint> latchReports;
+    private OneToOneConcurrentArrayQueue<LatchReport> latchReports;
     private XdpOffload offload;
     private final Consumer<Consumer<ForwardingAgent>> applyCommand = (command) -> command.accept(this);
     private final Transport transport;
@@ -80,7 +80,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      * session layer can persist the learned address: a restarted or standby node then sends media to a NATed
      * party at once, even one that only listens. Set before the agent starts; a full queue drops the report.
      */
-    public ForwardingAgent latchReports(final OneToOneConcurrentArrayQueue<Endpoint> queue)
+    public ForwardingAgent latchReports(final OneToOneConcurrentArrayQueue<LatchReport> queue)
     {
         latchReports = queue;
         return this;
@@ -108,7 +108,9 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
 
     private void reportLatch(final Endpoint endpoint)
     {
-        if (latchReports.offer(endpoint))
+        // rare (once per stream and learned address): the one allocation on this thread outside set-up
+        if (latchReports.offer(new LatchReport(endpoint.callHandle, endpoint.boundAddress, endpoint.localPort,
+            endpoint.rtcp, endpoint.source)))
         {
             final Thread reader = latchReader;
             if (reader != null)

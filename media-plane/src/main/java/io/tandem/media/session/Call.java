@@ -52,21 +52,6 @@ public final class Call
         return monologues;
     }
 
-    /** The stream one of whose sockets is {@code endpoint}, or null. */
-    MediaStream streamOf(final io.tandem.media.relay.Endpoint endpoint)
-    {
-        for (final Monologue monologue : monologues.values())
-        {
-            for (final MediaStream stream : monologue.streams)
-            {
-                if (stream.rtp == endpoint || stream.rtcp == endpoint)
-                {
-                    return stream;
-                }
-            }
-        }
-        return null;
-    }
 
     /** The socket of this call on a local port (RTP or RTCP), or null. */
     io.tandem.media.relay.Endpoint endpointOn(final int localPort)
@@ -89,25 +74,33 @@ public final class Call
     }
 
     /**
-     * Keep the source the agent latched {@code endpoint} onto (read off the agent thread: an immutable address, at
-     * least as new as the report). @return whether the call's record changed.
+     * Keep the source the agent reports one of this call's sockets latched onto. @return whether the call's record
+     * changed.
      */
-    boolean learned(final io.tandem.media.relay.Endpoint endpoint)
+    boolean learned(final io.tandem.media.relay.LatchReport latch)
     {
-        final MediaStream stream = streamOf(endpoint);
-        final java.net.InetSocketAddress source = endpoint.source();
-        if (stream == null || source == null)
+        for (final Monologue monologue : monologues.values())
         {
-            return false;
+            for (final MediaStream stream : monologue.streams)
+            {
+                if (stream.holds(latch))
+                {
+                    final java.net.InetSocketAddress source = latch.source();
+                    final boolean changed;
+                    if (latch.rtcp())
+                    {
+                        changed = !source.equals(stream.rtcpLearned);
+                        stream.rtcpLearned = source;
+                    }
+                    else
+                    {
+                        changed = !source.equals(stream.rtpLearned);
+                        stream.rtpLearned = source;
+                    }
+                    return changed;
+                }
+            }
         }
-        if (stream.rtp == endpoint)
-        {
-            final boolean changed = !source.equals(stream.rtpLearned);
-            stream.rtpLearned = source;
-            return changed;
-        }
-        final boolean changed = !source.equals(stream.rtcpLearned);
-        stream.rtcpLearned = source;
-        return changed;
+        return false;
     }
 }

@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import io.tandem.media.codec.PayloadTransformer;
 import io.tandem.media.relay.Endpoint;
 import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.LatchReport;
 import io.tandem.media.relay.LatchMode;
 import io.tandem.media.stats.MediaCounters;
 
@@ -69,7 +70,7 @@ public final class CallRegistry implements AutoCloseable
 
     /**
      * @param timedOut where the agent reports calls whose media timed out (by call handle)
-     * @param latched where the agent reports endpoints that latched onto a source
+     * @param latched where the agent reports sockets that latched onto a source
      */
     public CallRegistry(
         final Settings settings,
@@ -77,7 +78,7 @@ public final class CallRegistry implements AutoCloseable
         final SessionTable store,
         final ForwardingAgent agent,
         final OneToOneConcurrentArrayQueue<Long> timedOut,
-        final OneToOneConcurrentArrayQueue<Endpoint> latched)
+        final OneToOneConcurrentArrayQueue<LatchReport> latched)
     {
         this.settings = settings;
         this.counters = counters;

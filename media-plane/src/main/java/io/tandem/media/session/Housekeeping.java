@@ -1,6 +1,6 @@
 package io.tandem.media.session;
 
-import io.tandem.media.relay.Endpoint;
+import io.tandem.media.relay.LatchReport;
 
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
@@ -14,10 +14,10 @@ final class Housekeeping
 {
     private final CallRegistry registry;
     private final OneToOneConcurrentArrayQueue<Long> timedOut;
-    private final OneToOneConcurrentArrayQueue<Endpoint> latched;
+    private final OneToOneConcurrentArrayQueue<LatchReport> latched;
 
     Housekeeping(final CallRegistry registry, final OneToOneConcurrentArrayQueue<Long> timedOut,
-        final OneToOneConcurrentArrayQueue<Endpoint> latched)
+        final OneToOneConcurrentArrayQueue<LatchReport> latched)
     {
         this.registry = registry;
         this.timedOut = timedOut;
@@ -77,19 +77,18 @@ final class Housekeeping
 
     /**
      * Record in each call's persisted record where the agent latched its NATed parties, so a restarted (or, with the
-     * journal, a standby) node sends them media at once. The endpoint's source is read off the agent thread: an
-     * immutable address, at least as new as when the agent reported it.
+     * journal, a standby) node sends them media at once. The agent reports values (call, socket, source).
      */
     private void persistLatched()
     {
-        Endpoint endpoint;
-        while ((endpoint = latched.poll()) != null)
+        LatchReport report;
+        while ((report = latched.poll()) != null)
         {
-            final Endpoint latchedEndpoint = endpoint;
+            final LatchReport latch = report;
             registry.locked(() ->
             {
-                final Call call = registry.byHandle(latchedEndpoint.callHandle());
-                if (call != null && call.learned(latchedEndpoint))
+                final Call call = registry.byHandle(latch.callHandle());
+                if (call != null && call.learned(latch))
                 {
                     registry.store.put(call.callId, CallRecord.of(call).encode());
                 }

@@ -57,6 +57,18 @@ public final class MediaStream
         return rtp.packets();
     }
 
+    /** Whether the socket a latch report names is one of this stream's (its port, RTP or RTCP, on this interface). */
+    boolean holds(final io.tandem.media.relay.LatchReport latch)
+    {
+        final Endpoint socket = latch.rtcp() ? rtcp : rtp;
+        if (socket.localPort() != latch.port())
+        {
+            return false;
+        }
+        final java.net.InetAddress bound = iface.bindAddress();
+        return latch.address() == null || bound == null || bound.isAnyLocalAddress() || bound.equals(latch.address());
+    }
+
     public int index()
     {
         return index;
