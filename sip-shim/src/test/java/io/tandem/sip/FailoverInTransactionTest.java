@@ -23,8 +23,8 @@ import io.tandem.journal.JournalContext;
 /**
  * The talk's failover cases, with real SIPp: node A takes the INVITE and relays the 180 (case 2: the whole call
  * set-up); then the address both nodes serve (the VIP) passes to node B, which never saw the INVITE: A stops, B
- * binds it, as when keepalived moves the VIP to the standby (the two-host version with namespaces is still to
- * come). Case 2: the call is up when the VIP moves; its BYE passes B by loose routing.
+ * binds it, as when keepalived moves the VIP to the standby (on two hosts in namespaces, with a real VIP move:
+ * TwoHostInTransactionTest). Case 2: the call is up when the VIP moves; its BYE passes B by loose routing.
  * Case 3: the callee answers 200; B relays it by its Via, and ACK and BYE pass B by loose routing.
  * Case 4: the callee answers 486; B relays it by its Via, and the caller's ACK for it reaches the callee through B.
  * Case 5: the caller CANCELs through B; B answers it, relays it to where the INVITE went, the 487 comes back and

@@ -34,19 +34,18 @@ import org.junit.jupiter.api.Test;
 class TwoHostFailoverTest
 {
     private static final int CALLS = 200;
-    private static final String VIP = "10.216.0.100";
-    private static final String A = "10.216.0.1";
-    private static final String B = "10.216.0.2";
-    private static final String CALLER = "10.216.0.10";
-    private static final String CALLEE = "10.216.0.20";
+    private static final String VIP = NetnsHosts.VIP;
+    private static final String A = NetnsHosts.A;
+    private static final String B = NetnsHosts.B;
+    private static final String CALLER = NetnsHosts.CALLER;
+    private static final String CALLEE = NetnsHosts.CALLEE;
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
 
-    private final String suffix = Long.toString(ProcessHandle.current().pid() % 100000);
-    private final String nsCaller = "tds-c-" + suffix;
-    private final String nsCallee = "tds-e-" + suffix;
-    private final String nsA = "tds-a-" + suffix;
-    private final String nsB = "tds-b-" + suffix;
-    private final String nsBridge = "tds-br-" + suffix;
+    private final NetnsHosts hosts = new NetnsHosts();
+    private final String nsCaller = hosts.caller;
+    private final String nsCallee = hosts.callee;
+    private final String nsA = hosts.nodeA;
+    private final String nsB = hosts.nodeB;
     private final SipProcesses processes = new SipProcesses();
     private Path work;
 
@@ -62,10 +61,7 @@ class TwoHostFailoverTest
     void tearDown() throws Exception
     {
         processes.close();
-        for (final String ns : List.of(nsCaller, nsCallee, nsA, nsB, nsBridge))
-        {
-            SipProcesses.run(false, "ip", "netns", "del", ns);
-        }
+        hosts.close();
         // A killed node leaves its embedded Aeron drivers' files (its restart would reuse them): a test removes them
         for (final String node : List.of(A, B))
         {
@@ -80,48 +76,9 @@ class TwoHostFailoverTest
         }
     }
 
-    private static void run(final String... command) throws Exception
+    private static List<String> inNamespace(final String ns, final List<String> command)
     {
-        SipProcesses.run(true, command);
-    }
-
-    /** A namespace joined to the bridge by a veth pair, its end called eth0, with {@code address}/24. */
-    private void host(final String ns, final String address, final String port) throws Exception
-    {
-        run("ip", "netns", "add", ns);
-        run("ip", "link", "add", port, "type", "veth", "peer", "name", port + "x");
-        run("ip", "link", "set", port, "netns", nsBridge);
-        run("ip", "link", "set", port + "x", "netns", ns);
-        run("ip", "-n", ns, "link", "set", port + "x", "name", "eth0");
-        run("ip", "-n", ns, "addr", "add", address + "/24", "dev", "eth0");
-        run("ip", "-n", ns, "link", "set", "lo", "up");
-        run("ip", "-n", ns, "link", "set", "eth0", "up");
-        run("ip", "-n", nsBridge, "link", "set", port, "master", "br0");
-        run("ip", "-n", nsBridge, "link", "set", port, "up");
-    }
-
-    private void topology() throws Exception
-    {
-        run("ip", "netns", "add", nsBridge);
-        run("ip", "-n", nsBridge, "link", "add", "br0", "type", "bridge");
-        run("ip", "-n", nsBridge, "link", "set", "br0", "up");
-        host(nsCaller, CALLER, "tds-pc" + suffix);
-        host(nsCallee, CALLEE, "tds-pe" + suffix);
-        host(nsA, A, "tds-pa" + suffix);
-        host(nsB, B, "tds-pb" + suffix);
-        for (final String ns : List.of(nsA, nsB))
-        {
-            // the shim binds the VIP before its host holds it (tuning/sysctl.d sets it on a real host)
-            run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1");
-        }
-        run("ip", "-n", nsA, "addr", "add", VIP + "/24", "dev", "eth0");
-    }
-
-    private List<String> inNamespace(final String ns, final List<String> command)
-    {
-        final List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-        full.addAll(command);
-        return full;
+        return NetnsHosts.in(ns, command);
     }
 
     /** A node's two halves, as the shipped setup runs them. @return {media plane, shim} */
@@ -217,11 +174,8 @@ class TwoHostFailoverTest
     @Test
     void bothHalvesOfTheActiveDieAndEveryCallKeepsItsMediaAndEndsThroughTheStandby() throws Exception
     {
-        SipProcesses.needRoot("network namespaces");
-        SipProcesses.need("/usr/bin/sipp", "sip-tester");
-        SipProcesses.need(Files.exists(Path.of("/usr/sbin/arping")) ? "/usr/sbin/arping" : "/usr/bin/arping",
-            "iputils-arping");
-        topology();
+        NetnsHosts.need();
+        hosts.create();
         final Process[] nodeA = node(nsA, "a", A, B, true);
         node(nsB, "b", B, A, false);
         await("both halves of both nodes answer", () -> status(nsA, "127.0.0.1:2223", "role active, calls 0") &&
@@ -260,9 +214,7 @@ class TwoHostFailoverTest
         {
             killed.addAll(SipProcesses.kill(process));
         }
-        run("ip", "-n", nsA, "link", "set", "eth0", "down");
-        run("ip", "-n", nsB, "addr", "add", VIP + "/24", "dev", "eth0");
-        run("ip", "netns", "exec", nsB, "timeout", "10", "arping", "-U", "-c", "1", "-I", "eth0", VIP);
+        hosts.moveVip();
         final String notify = notifyMaster();
         assertTrue(notify.startsWith("0 "), notify);
         await("media flows both ways through B", () -> heardAll(caller) && heardAll(callee));
