@@ -20,6 +20,18 @@ import javax.sip.message.Request;
 final class BranchIds
 {
     static final String MAGIC_COOKIE = "z9hG4bK";
+    /** One digest per jain-sip thread: looking SHA-256 up among the security providers on every request showed. */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() ->
+    {
+        try
+        {
+            return MessageDigest.getInstance("SHA-256");
+        }
+        catch (final NoSuchAlgorithmException ex)
+        {
+            throw new IllegalStateException("SHA-256 is part of every JDK", ex);
+        }
+    });
 
     private BranchIds()
     {
@@ -44,14 +56,7 @@ final class BranchIds
             Long.toString(((CSeqHeader)request.getHeader(CSeqHeader.NAME)).getSeqNumber()),
             request.getRequestURI().toString(),
             via == null ? "" : String.valueOf(via.getBranch())) + (attempt == 0 ? "" : "\n" + attempt);
-        try
-        {
-            final byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-            return MAGIC_COOKIE + "-tdm-" + HexFormat.of().formatHex(digest, 0, 12);
-        }
-        catch (final NoSuchAlgorithmException ex)
-        {
-            throw new IllegalStateException("SHA-256 is part of every JDK", ex);
-        }
+        final byte[] digest = SHA256.get().digest(key.getBytes(StandardCharsets.UTF_8)); // digest() resets it
+        return MAGIC_COOKIE + "-tdm-" + HexFormat.of().formatHex(digest, 0, 12);
     }
 }
