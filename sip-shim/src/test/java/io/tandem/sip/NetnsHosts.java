@@ -1,9 +1,13 @@
 package io.tandem.sip;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Two hosts of an HA pair and the phones they serve, in network namespaces a test creates and removes: a caller's
@@ -93,12 +97,55 @@ final class NetnsHosts implements AutoCloseable
         run("ip", "netns", "exec", nodeB, "timeout", "10", "arping", "-U", "-c", "1", "-I", "eth0", VIP);
     }
 
+    /** A test's own directory under target/ (logs, sessions, state), kept for a look after a failure. */
+    static Path workDirectory(final String prefix) throws IOException
+    {
+        final Path target = Path.of("target").toAbsolutePath();
+        Files.createDirectories(target);
+        return Files.createTempDirectory(target, prefix);
+    }
+
+    /**
+     * keepalived's shipped notify script on B going MASTER, with {@code env} as /etc/default/tandem would set it.
+     * @return "exit output"
+     */
+    String notifyMaster(final Path work, final Map<String, String> env) throws Exception
+    {
+        final Path repo = Path.of("..").toAbsolutePath().normalize();
+        final Path script = work.resolve("tandem-notify");
+        Files.writeString(script, Files.readString(repo.resolve("tuning/keepalived/tandem-notify"))
+            .replace("/opt/tandem", repo.toString()));
+        final ProcessBuilder builder = new ProcessBuilder(in(nodeB, List.of("timeout", "20", "sh", script.toString(),
+            "INSTANCE", "TANDEM", "MASTER", "150"))).redirectErrorStream(true);
+        builder.environment().putAll(env);
+        final Process process = builder.start();
+        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!process.waitFor(25, TimeUnit.SECONDS))
+        {
+            process.destroyForcibly();
+            throw new AssertionError("the notify script did not finish: " + out);
+        }
+        return process.exitValue() + " " + out;
+    }
+
+    /** Delete the namespaces, and the embedded Aeron drivers' files a killed node leaves (its restart would reuse them). */
     @Override
     public void close() throws Exception
     {
         for (final String ns : List.of(caller, callee, nodeA, nodeB, bridge))
         {
             SipProcesses.run(false, "ip", "netns", "del", ns);
+        }
+        for (final String node : List.of(A, B))
+        {
+            for (final String port : List.of("7400", "7500"))
+            {
+                final Path driver = Path.of("/dev/shm", "tandem-journal-" + node.replace('.', '-') + "-" + port);
+                if (Files.isDirectory(driver))
+                {
+                    SipProcesses.run(false, "rm", "-rf", driver.toString());
+                }
+            }
         }
     }
 }

@@ -52,9 +52,7 @@ class TwoHostFailoverTest
     @BeforeEach
     void setUp() throws IOException
     {
-        final Path target = Path.of("target").toAbsolutePath();
-        Files.createDirectories(target);
-        work = Files.createTempDirectory(target, "two-host-failover-");
+        work = NetnsHosts.workDirectory("two-host-failover-");
     }
 
     @AfterEach
@@ -62,18 +60,6 @@ class TwoHostFailoverTest
     {
         processes.close();
         hosts.close();
-        // A killed node leaves its embedded Aeron drivers' files (its restart would reuse them): a test removes them
-        for (final String node : List.of(A, B))
-        {
-            for (final String port : List.of("7400", "7500"))
-            {
-                final Path driver = Path.of("/dev/shm", "tandem-journal-" + node.replace('.', '-') + "-" + port);
-                if (Files.isDirectory(driver))
-                {
-                    SipProcesses.run(false, "rm", "-rf", driver.toString());
-                }
-            }
-        }
     }
 
     private static List<String> inNamespace(final String ns, final List<String> command)
@@ -215,7 +201,8 @@ class TwoHostFailoverTest
             killed.addAll(SipProcesses.kill(process));
         }
         hosts.moveVip();
-        final String notify = notifyMaster();
+        final String notify = hosts.notifyMaster(work, Map.of("TANDEM_NG", "127.0.0.1:2223",
+            "TANDEM_SIP_CONTROL", "127.0.0.1:2224"));
         assertTrue(notify.startsWith("0 "), notify);
         await("media flows both ways through B", () -> heardAll(caller) && heardAll(callee));
         final String callerReport = caller.command("report");
@@ -235,20 +222,6 @@ class TwoHostFailoverTest
         assertEquals("role active, calls " + CALLS, shim, "B's call info keeps the ended calls for their linger");
     }
 
-    /** keepalived's shipped notify script on B going MASTER, driving both halves. @return "exit output" */
-    private String notifyMaster() throws Exception
-    {
-        final Path script = work.resolve("tandem-notify");
-        Files.writeString(script, Files.readString(REPO.resolve("tuning/keepalived/tandem-notify"))
-            .replace("/opt/tandem", REPO.toString()));
-        final ProcessBuilder builder = new ProcessBuilder(inNamespace(nsB, List.of("timeout", "20", "sh",
-            script.toString(), "INSTANCE", "TANDEM", "MASTER", "150"))).redirectErrorStream(true);
-        builder.environment().putAll(Map.of("TANDEM_NG", "127.0.0.1:2223", "TANDEM_SIP_CONTROL", "127.0.0.1:2224"));
-        final Process process = builder.start();
-        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assertTrue(process.waitFor(25, TimeUnit.SECONDS));
-        return process.exitValue() + " " + out;
-    }
 
     private static boolean heardAll(final Party party)
     {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,9 +41,7 @@ class TwoHostInTransactionTest
     @BeforeEach
     void setUp() throws IOException
     {
-        final Path target = Path.of("target").toAbsolutePath();
-        Files.createDirectories(target);
-        work = Files.createTempDirectory(target, "two-host-in-transaction-");
+        work = NetnsHosts.workDirectory("two-host-in-transaction-");
     }
 
     @AfterEach
@@ -52,15 +49,6 @@ class TwoHostInTransactionTest
     {
         processes.close();
         hosts.close();
-        for (final String node : List.of(NetnsHosts.A, NetnsHosts.B))
-        {
-            // a killed node leaves its embedded Aeron driver's files behind
-            final Path driver = Path.of("/dev/shm", "tandem-journal-" + node.replace('.', '-') + "-7500");
-            if (Files.isDirectory(driver))
-            {
-                SipProcesses.run(false, "rm", "-rf", driver.toString());
-            }
-        }
     }
 
     private Process shim(final String ns, final String name, final String self, final String peer, final boolean active,
@@ -95,20 +83,6 @@ class TwoHostInTransactionTest
         }
     }
 
-    /** keepalived's shipped notify script on B going MASTER, on a SIP-only node. @return "exit output" */
-    private String notifyMaster() throws Exception
-    {
-        final Path script = work.resolve("tandem-notify");
-        Files.writeString(script, Files.readString(REPO.resolve("tuning/keepalived/tandem-notify"))
-            .replace("/opt/tandem", REPO.toString()));
-        final ProcessBuilder builder = new ProcessBuilder(NetnsHosts.in(hosts.nodeB, List.of("timeout", "20", "sh",
-            script.toString(), "INSTANCE", "TANDEM", "MASTER", "150"))).redirectErrorStream(true);
-        builder.environment().putAll(Map.of("TANDEM_NG", "none", "TANDEM_SIP_CONTROL", "127.0.0.1:2224"));
-        final Process process = builder.start();
-        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assertTrue(process.waitFor(25, TimeUnit.SECONDS));
-        return process.exitValue() + " " + out;
-    }
 
     /** One call of a scenario pair, A's host dying while it rings. @return {uac, uas} exit codes (-1: still waiting) */
     private int[] callWithFailover(final String scenario, final boolean failoverHandling) throws Exception
@@ -138,7 +112,8 @@ class TwoHostInTransactionTest
         // A's host dies within the 3 s the scenarios ring; B takes the VIP and keepalived's notify promotes its shim
         SipProcesses.kill(nodeA);
         hosts.moveVip();
-        final String notify = notifyMaster();
+        final String notify = hosts.notifyMaster(work, Map.of("TANDEM_NG", "none",
+            "TANDEM_SIP_CONTROL", "127.0.0.1:2224"));
         assertTrue(notify.startsWith("0 ") && notify.contains("127.0.0.1:2224 is now active"), notify);
 
         assertTrue(uac.waitFor(35, TimeUnit.SECONDS), "SIPp UAC did not finish" + logs());
