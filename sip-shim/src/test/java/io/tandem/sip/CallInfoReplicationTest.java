@@ -16,7 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.tandem.journal.JournalContext;
 
 /**
  * The shim's call info between the two nodes of a pair, over the real state journal (Aeron, an embedded driver
@@ -44,8 +43,7 @@ class CallInfoReplicationTest
 
     private CallInfoStore node(final String name, final String listen, final String peer, final boolean startActive)
     {
-        return new CallInfoStore(new JournalContext().listen(listen).peer(peer).clusterId(2).startActive(startActive)
-            .epochFile(dir.resolve(name + ".epoch").toFile()), wallClock::get);
+        return new CallInfoStore(JournaledShims.journal(dir, name, listen, peer, startActive), wallClock::get);
     }
 
     /** Call-IDs as phones and PBXs make them: a UUID at a host, or a hex run at an address. */

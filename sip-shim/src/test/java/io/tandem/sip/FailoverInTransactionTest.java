@@ -18,7 +18,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.tandem.journal.JournalContext;
 
 /**
  * The talk's failover cases, with real SIPp: node A takes the INVITE and relays the 180 (case 2: the whole call
@@ -82,8 +81,7 @@ class FailoverInTransactionTest
 
     private CallInfoStore journaled(final String name, final String listen, final String peer, final boolean active)
     {
-        return new CallInfoStore(new JournalContext().listen(listen).peer(peer).clusterId(2)
-            .startActive(active).epochFile(dir.resolve(name + ".epoch").toFile()), System::currentTimeMillis);
+        return new CallInfoStore(JournaledShims.journal(dir, name, listen, peer, active), System::currentTimeMillis);
     }
 
     private SipShim startA(final boolean failoverHandling) throws Exception

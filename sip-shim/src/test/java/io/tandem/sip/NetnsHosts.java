@@ -78,6 +78,14 @@ final class NetnsHosts implements AutoCloseable
         run("ip", "-n", bridge, "link", "set", port, "up");
     }
 
+    /** {@code bin/tandemctl --ng ENDPOINT COMMAND} inside {@code ns}, as keepalived's scripts run it. @return its output */
+    static String tandemctl(final String ns, final String endpoint, final String command) throws Exception
+    {
+        final Path repo = Path.of("..").toAbsolutePath().normalize();
+        return SipProcesses.run(false, "ip", "netns", "exec", ns, repo.resolve("bin/tandemctl").toString(), "--ng",
+            endpoint, "--timeout", "2", command).trim();
+    }
+
     /** {@code command} run inside {@code ns}. */
     static List<String> in(final String ns, final List<String> command)
     {

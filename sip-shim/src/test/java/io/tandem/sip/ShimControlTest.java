@@ -23,7 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
-import io.tandem.journal.JournalContext;
 
 /**
  * The shim's control socket as keepalived's scripts use it, through the real {@code bin/tandemctl}: health, status,
@@ -49,12 +48,7 @@ class ShimControlTest
     private ShimControl node(final String name, final int sipPort, final int controlPort, final String journal,
         final String peer, final boolean active) throws Exception
     {
-        final CallInfoStore calls = new CallInfoStore(new JournalContext().listen(journal).peer(peer).clusterId(2)
-            .startActive(active).epochFile(dir.resolve(name + ".epoch").toFile()), System::currentTimeMillis);
-        closing.add(calls);
-        final SipShim shim = new SipShim(new SipContext().listen("127.0.0.1:" + sipPort).route("127.0.0.1:25390")
-            .conclude(), calls);
-        closing.add(shim);
+        final SipShim shim = JournaledShims.shim(dir, closing, name, sipPort, journal, peer, active);
         final ShimControl control = new ShimControl(shim, new InetSocketAddress("127.0.0.1", controlPort));
         closing.add(control);
         return control;

@@ -19,7 +19,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.tandem.journal.JournalContext;
 
 /**
  * The shim's /metrics as Prometheus scrapes it, for a pair of shims whose call info is journaled: its own counters
@@ -42,12 +41,7 @@ class ShimMetricsTest
     private ShimMetrics node(final String name, final int sipPort, final String journal, final String peer,
         final boolean active) throws Exception
     {
-        final CallInfoStore calls = new CallInfoStore(new JournalContext().listen(journal).peer(peer).clusterId(2)
-            .startActive(active).epochFile(dir.resolve(name + ".epoch").toFile()), System::currentTimeMillis);
-        closing.add(calls);
-        final SipShim shim = new SipShim(new SipContext().listen("127.0.0.1:" + sipPort).route("127.0.0.1:25390")
-            .conclude(), calls);
-        closing.add(shim);
+        final SipShim shim = JournaledShims.shim(dir, closing, name, sipPort, journal, peer, active);
         final ShimMetrics metrics = new ShimMetrics(shim, new InetSocketAddress("127.0.0.1", 0), () -> 7);
         closing.add(metrics);
         return metrics;

@@ -39,7 +39,6 @@ class TwoHostFailoverTest
     private static final String B = NetnsHosts.B;
     private static final String CALLER = NetnsHosts.CALLER;
     private static final String CALLEE = NetnsHosts.CALLEE;
-    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
 
     private final NetnsHosts hosts = new NetnsHosts();
     private final String nsCaller = hosts.caller;
@@ -85,12 +84,6 @@ class TwoHostFailoverTest
         return new Process[] {media, shim};
     }
 
-    private String tandemctl(final String ns, final String endpoint, final String command) throws Exception
-    {
-        return SipProcesses.run(false, "ip", "netns", "exec", ns, REPO.resolve("bin/tandemctl").toString(), "--ng",
-            endpoint, "--timeout", "2", command).trim();
-    }
-
     private static void await(final String what, final BooleanSupplier condition) throws Exception
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
@@ -108,7 +101,7 @@ class TwoHostFailoverTest
     {
         try
         {
-            return tandemctl(ns, endpoint, "status").equals(expected);
+            return NetnsHosts.tandemctl(ns, endpoint, "status").equals(expected);
         }
         catch (final Exception ex)
         {
@@ -218,7 +211,7 @@ class TwoHostFailoverTest
         assertTrue(uac.waitFor(60, TimeUnit.SECONDS), "SIPp UAC did not finish" + logs());
         assertEquals(0, uac.exitValue(), "every call's BYE got its 200 through B" + logs());
         await("every call's media ended on B", () -> status(nsB, "127.0.0.1:2223", "role active, calls 0"));
-        final String shim = tandemctl(nsB, "127.0.0.1:2224", "status");
+        final String shim = NetnsHosts.tandemctl(nsB, "127.0.0.1:2224", "status");
         assertEquals("role active, calls " + CALLS, shim, "B's call info keeps the ended calls for their linger");
     }
 

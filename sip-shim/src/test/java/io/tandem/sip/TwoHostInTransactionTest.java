@@ -32,8 +32,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class TwoHostInTransactionTest
 {
-    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
-
     private final NetnsHosts hosts = new NetnsHosts();
     private final SipProcesses processes = new SipProcesses();
     private Path work;
@@ -68,8 +66,7 @@ class TwoHostInTransactionTest
 
     private String status(final String ns) throws Exception
     {
-        return SipProcesses.run(false, "ip", "netns", "exec", ns, REPO.resolve("bin/tandemctl").toString(), "--ng",
-            "127.0.0.1:2224", "--timeout", "2", "status").trim();
+        return NetnsHosts.tandemctl(ns, "127.0.0.1:2224", "status");
     }
 
     private void await(final String ns, final String expected) throws Exception
