@@ -52,7 +52,6 @@ public final class Call
         return monologues;
     }
 
-
     /** The socket of this call on a local port (RTP or RTCP), or null. */
     io.tandem.media.relay.Endpoint endpointOn(final int localPort)
     {
