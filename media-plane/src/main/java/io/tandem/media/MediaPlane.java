@@ -18,6 +18,7 @@ import io.tandem.journal.JournalSink;
 
 import io.tandem.media.relay.ForwardingAgent;
 import io.tandem.media.relay.LatchReport;
+import io.tandem.media.relay.RelayProxy;
 import io.tandem.media.relay.RelayWarmUp;
 import io.tandem.media.relay.Transport;
 import io.tandem.media.relay.XdpOffload;
@@ -98,7 +99,7 @@ public final class MediaPlane implements AutoCloseable
         registry = new CallRegistry(new CallRegistry.Settings(this.ctx.interfaceSpecs(), this.ctx.latchMode(),
             this.ctx.finalTimeoutNs(), this.ctx.tos(), this.ctx.freebind(), this.ctx.sessionsFile() + ".aside",
             this.ctx.nanoClock()),
-            counters, table, agent, timedOut, latched);
+            counters, table, new RelayProxy(agent, counters), timedOut, latched);
         active = this.ctx.startActive();
         registry.standby(!active);
         registry.restoreCalls();

@@ -3,7 +3,7 @@ package io.tandem.media;
 import io.tandem.media.session.MediaException;
 import io.tandem.media.session.MediaStream;
 import io.tandem.media.session.StreamSpec;
-import io.tandem.media.session.EndpointView;
+import io.tandem.media.relay.EndpointView;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -79,6 +79,32 @@ class LayeringTest
             .filter((r) -> r.endsWith("-> control") || r.endsWith("-> (io.tandem.media)")).toList());
     }
 
+    /**
+     * The relay's sockets and agent are its own: the session model and the control protocol reach it only through
+     * the typed hand-over ({@code RelayProxy}, {@code ForwardingEntry}, and the values it reports).
+     */
+    @Test
+    void sessionAndControlReachTheRelayOnlyThroughItsHandOver() throws IOException
+    {
+        final Pattern internals = Pattern.compile("\\b(Endpoint|ForwardingAgent|EpollTransport|NioTransport|MediaSockets)\\b");
+        final List<String> found = new ArrayList<>();
+        for (final String pkg : List.of("session", "control"))
+        {
+            try (Stream<Path> files = Files.walk(SOURCES.resolve(pkg)))
+            {
+                for (final Path file : files.filter((f) -> f.toString().endsWith(".java")).toList())
+                {
+                    final Matcher m = internals.matcher(Files.readString(file));
+                    while (m.find())
+                    {
+                        found.add(file.getFileName() + " names " + m.group(1));
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), found);
+    }
+
     /** No package reaches, directly or through others, back to itself: the layers form a line, not a loop. */
     @Test
     void noPackageCycles() throws IOException

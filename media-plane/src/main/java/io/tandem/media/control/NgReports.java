@@ -12,7 +12,7 @@ import java.util.Map;
 
 import io.tandem.media.session.Call;
 import io.tandem.media.session.CallRegistry;
-import io.tandem.media.session.EndpointView;
+import io.tandem.media.relay.EndpointView;
 import io.tandem.media.session.MediaStream;
 import io.tandem.media.session.Monologue;
 import io.tandem.media.session.StreamSpec;

@@ -1,5 +1,7 @@
 package io.tandem.media.relay;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
@@ -15,6 +17,31 @@ import io.tandem.media.codec.PayloadTransformer;
  */
 public final class Endpoint
 {
+    private static final VarHandle REMOTE;
+    private static final VarHandle LATCHED;
+    private static final VarHandle PACKETS;
+    private static final VarHandle BYTES;
+    private static final VarHandle WRONG_SOURCE;
+    private static final VarHandle LAST_PACKET_NS;
+
+    static
+    {
+        try
+        {
+            final MethodHandles.Lookup lookup = MethodHandles.lookup();
+            REMOTE = lookup.findVarHandle(Endpoint.class, "remote", InetSocketAddress.class);
+            LATCHED = lookup.findVarHandle(Endpoint.class, "latched", boolean.class);
+            PACKETS = lookup.findVarHandle(Endpoint.class, "packets", long.class);
+            BYTES = lookup.findVarHandle(Endpoint.class, "bytes", long.class);
+            WRONG_SOURCE = lookup.findVarHandle(Endpoint.class, "wrongSource", long.class);
+            LAST_PACKET_NS = lookup.findVarHandle(Endpoint.class, "lastPacketNs", long.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
     final DatagramChannel channel;
     final int localPort;
     final boolean rtcp;
@@ -169,5 +196,16 @@ public final class Endpoint
     public long lastPacketNs()
     {
         return lastPacketNs;
+    }
+
+    /**
+     * What the agent last wrote of this endpoint, read from another thread without a round trip: each field whole
+     * (opaque reads: no torn long), the set of them not one instant's. The agent's writes stay plain stores.
+     */
+    EndpointView viewFromOutside()
+    {
+        return new EndpointView(localPort, (InetSocketAddress)REMOTE.getOpaque(this), (boolean)LATCHED.getOpaque(this),
+            (long)PACKETS.getOpaque(this), (long)BYTES.getOpaque(this), (long)WRONG_SOURCE.getOpaque(this),
+            (long)LAST_PACKET_NS.getOpaque(this));
     }
 }

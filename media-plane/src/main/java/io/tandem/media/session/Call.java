@@ -52,20 +52,16 @@ public final class Call
         return monologues;
     }
 
-    /** The socket of this call on a local port (RTP or RTCP), or null. */
-    io.tandem.media.relay.Endpoint endpointOn(final int localPort)
+    /** The stream of this call with a socket (RTP or RTCP) on a local port, or null. */
+    MediaStream streamOn(final int localPort)
     {
         for (final Monologue monologue : monologues.values())
         {
             for (final MediaStream stream : monologue.streams)
             {
-                if (stream.rtp.localPort() == localPort)
+                if (stream.port == localPort || stream.port + 1 == localPort)
                 {
-                    return stream.rtp;
-                }
-                if (stream.rtcp.localPort() == localPort)
-                {
-                    return stream.rtcp;
+                    return stream;
                 }
             }
         }

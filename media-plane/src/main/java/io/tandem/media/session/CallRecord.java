@@ -58,7 +58,7 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
             final List<StreamRecord> streams = new ArrayList<>();
             for (final MediaStream stream : monologue.streams)
             {
-                streams.add(new StreamRecord(stream.iface.name(), stream.rtp.localPort(), stream.spec, stream.rtpLearned,
+                streams.add(new StreamRecord(stream.iface.name(), stream.port, stream.spec, stream.rtpLearned,
                     stream.rtcpLearned));
             }
             monologues.add(new MonologueRecord(

@@ -2,17 +2,18 @@ package io.tandem.media.session;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
 import io.tandem.media.codec.PayloadTransformer;
-import io.tandem.media.relay.Endpoint;
-import io.tandem.media.relay.ForwardingAgent;
-import io.tandem.media.relay.LatchReport;
+import io.tandem.media.relay.EndpointView;
+import io.tandem.media.relay.ForwardingEntry;
 import io.tandem.media.relay.LatchMode;
+import io.tandem.media.relay.LatchReport;
+import io.tandem.media.relay.RelayProxy;
 import io.tandem.media.stats.MediaCounters;
 
 import org.agrona.concurrent.NanoClock;
@@ -53,11 +54,11 @@ public final class CallRegistry implements AutoCloseable
     private final Settings settings;
     private final MediaCounters counters;
     final SessionTable store;
-    final RelayHandOver relay;
+    final RelayProxy relay;
     final Map<String, Call> calls = new LinkedHashMap<>();
     private final Map<Long, Call> byHandle = new HashMap<>();
     private final Transcoders transcoders = new Transcoders();
-    private final StreamSockets sockets;
+    final StreamSockets sockets;
     private final List<Consumer<Call>> endListeners = new ArrayList<>();
     private final CallRestorer restorer;
     private final Housekeeping housekeeping;
@@ -69,6 +70,7 @@ public final class CallRegistry implements AutoCloseable
     private volatile boolean standby;
 
     /**
+     * @param relay the hand-over to the forwarding agent
      * @param timedOut where the agent reports calls whose media timed out (by call handle)
      * @param latched where the agent reports sockets that latched onto a source
      */
@@ -76,18 +78,18 @@ public final class CallRegistry implements AutoCloseable
         final Settings settings,
         final MediaCounters counters,
         final SessionTable store,
-        final ForwardingAgent agent,
+        final RelayProxy relay,
         final OneToOneConcurrentArrayQueue<Long> timedOut,
         final OneToOneConcurrentArrayQueue<LatchReport> latched)
     {
         this.settings = settings;
         this.counters = counters;
         this.store = store;
-        this.relay = new RelayHandOver(agent, counters);
+        this.relay = relay;
         sockets = new StreamSockets(settings.interfaces(), counters, settings.tos(), settings.freebind(), relay);
         restorer = new CallRestorer(this);
         housekeeping = new Housekeeping(this, timedOut, latched);
-        records = new RecordWriter(store, counters);
+        records = new RecordWriter(store, counters, sockets);
     }
 
     /** Run {@code command} under the registry's lock: a read or a change of several steps that nothing interleaves. */
@@ -119,10 +121,10 @@ public final class CallRegistry implements AutoCloseable
     }
 
     /** Hand a call's change to the relay: a reply-first caller's is only queued (see there), any other is applied. */
-    private void handOver(final long callHandle, final List<MediaStream> added, final List<RelayHandOver.Resignal> changes,
+    private void handOver(final long callHandle, final List<MediaStream> added, final List<ForwardingEntry> changes,
         final boolean newCall)
     {
-        relay.publish(callHandle, added, changes);
+        relay.publish(callHandle, StreamSockets.handles(added), changes);
         if (!(replyFirst && (newCall || relay.appliesCommandsBeforePackets())))
         {
             relay.settle();
@@ -161,11 +163,7 @@ public final class CallRegistry implements AutoCloseable
     public void standby(final boolean value)
     {
         standby = value;
-        relay.run((a) ->
-        {
-            a.pauseTimeouts(value);
-            return null;
-        });
+        relay.pauseTimeouts(value);
     }
 
     public boolean isStandby()
@@ -313,15 +311,14 @@ public final class CallRegistry implements AutoCloseable
             {
                 final MediaStream mine = sockets.bindNewStream(i, fromSide, added);
                 final MediaStream theirs = sockets.bindNewStream(i, toSide, added);
-                ForwardingAgent.pair(mine.rtp, theirs.rtp);
-                ForwardingAgent.pair(mine.rtcp, theirs.rtcp);
+                relay.pair(mine.handle, theirs.handle);
                 from.streams.add(mine);
                 to.streams.add(theirs);
             }
         }
         catch (final MediaException ex)
         {
-            StreamSockets.closeUnpublished(added);
+            sockets.closeUnpublished(added);
             from.streams.removeAll(added);
             to.streams.removeAll(added);
             throw ex;
@@ -336,7 +333,7 @@ public final class CallRegistry implements AutoCloseable
         }
         call.deleteAtNs = 0;
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
-        final List<RelayHandOver.Resignal> changes = signal(from, specs);
+        final List<ForwardingEntry> changes = signal(from, specs);
         if (created)
         {
             records.saveNew(call, added); // before the call goes live: a call the file cannot hold never does
@@ -436,7 +433,7 @@ public final class CallRegistry implements AutoCloseable
         calls.remove(call.callId);
         byHandle.remove(call.handle);
         final List<MediaStream> streams = new ArrayList<>(call.owned);
-        relay.remove(streams, sockets.closing(streams));
+        relay.remove(StreamSockets.handles(streams), sockets.closing(streams));
         counters.sessions.decrementRelease();
     }
 
@@ -492,31 +489,31 @@ public final class CallRegistry implements AutoCloseable
      * The agent's view of the endpoint on a local port, or null. Interfaces on different addresses may share port
      * numbers; then this is the first endpoint found on that port.
      */
-    public EndpointView endpointView(final int localPort)
+    public synchronized EndpointView endpointView(final int localPort)
     {
-        Endpoint found = null;
-        synchronized (this)
+        for (final Call call : calls.values())
         {
-            for (final Iterator<Call> it = calls.values().iterator(); found == null && it.hasNext(); )
+            final MediaStream stream = call.streamOn(localPort);
+            if (stream != null)
             {
-                found = it.next().endpointOn(localPort);
+                return stream.view(stream.port != localPort);
             }
         }
-        return found == null ? null : relay.viewOnAgent(found);
+        return null;
     }
 
-    /** The agent's view of every stream of a call, read in one pass on the agent thread. */
-    public Map<MediaStream, EndpointView.Stream> endpointViews(final Call call)
+    /** The relay's view of every stream of a call, read without waiting for the relay. */
+    public synchronized Map<MediaStream, EndpointView.Stream> endpointViews(final Call call)
     {
-        final List<MediaStream> streams = new ArrayList<>();
-        synchronized (this)
+        final Map<MediaStream, EndpointView.Stream> views = new IdentityHashMap<>();
+        for (final Monologue monologue : call.monologues.values())
         {
-            for (final Monologue monologue : call.monologues.values())
+            for (final MediaStream stream : monologue.streams)
             {
-                streams.addAll(monologue.streams);
+                views.put(stream, new EndpointView.Stream(stream.view(false), stream.view(true)));
             }
         }
-        return relay.views(streams);
+        return views;
     }
 
     /** A call as the sessions file holds it, or null. */
@@ -538,9 +535,9 @@ public final class CallRegistry implements AutoCloseable
     }
 
     /** Record each stream's new signalling in the model and return what the agent must apply. */
-    private List<RelayHandOver.Resignal> signal(final Monologue monologue, final List<StreamSpec> specs)
+    private List<ForwardingEntry> signal(final Monologue monologue, final List<StreamSpec> specs)
     {
-        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
+        final List<ForwardingEntry> changes = new ArrayList<>();
         for (int i = 0; i < specs.size() && i < monologue.streams.size(); i++)
         {
             final MediaStream stream = monologue.streams.get(i);
@@ -552,12 +549,12 @@ public final class CallRegistry implements AutoCloseable
         return changes;
     }
 
-    RelayHandOver.Resignal resignalOf(final MediaStream stream)
+    ForwardingEntry resignalOf(final MediaStream stream)
     {
         final StreamSpec spec = stream.spec;
         final LatchMode mode = spec.latchMode() == null ? settings.latchMode() : spec.latchMode();
         final PayloadTransformer transformer = transcoders.create(spec.transcode());
-        return new RelayHandOver.Resignal(stream.rtp, stream.rtcp, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
+        return new ForwardingEntry(stream.handle, spec.rtp(), spec.rtcpMux() ? spec.rtp() : spec.rtcp(),
             mode, spec.strictSource(), spec.asymmetric(), transformer, spec.sends(), spec.rtcpMux(), stream.rtpLearned,
             stream.rtcpLearned);
     }

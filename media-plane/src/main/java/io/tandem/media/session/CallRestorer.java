@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.tandem.media.relay.ForwardingAgent;
+import io.tandem.media.relay.ForwardingEntry;
+import io.tandem.media.relay.RelayProxy;
 
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -40,7 +41,7 @@ final class CallRestorer
      */
     boolean restoreOne(final String callId, final byte[] encoded)
     {
-        final List<RelayHandOver.Publication> restored = new ArrayList<>(1);
+        final List<RelayProxy.Publication> restored = new ArrayList<>(1);
         final RestoreFailure failure = tryRestore(callId, encoded, restored);
         if (failure != null)
         {
@@ -60,7 +61,7 @@ final class CallRestorer
     void restoreAll()
     {
         final Set<String> failedNow = new HashSet<>();
-        final List<RelayHandOver.Publication> restored = new ArrayList<>();
+        final List<RelayProxy.Publication> restored = new ArrayList<>();
         for (final SessionTable.StoredCall stored : registry.store.calls())
         {
             final RestoreFailure failure = tryRestore(stored.callId(), stored.record(), restored);
@@ -103,7 +104,7 @@ final class CallRestorer
      * @param restored where the restored call's endpoints go, for the agent
      * @return null once the call is rebuilt, else why it could not be restored (counted and logged).
      */
-    private RestoreFailure tryRestore(final String callId, final byte[] encoded, final List<RelayHandOver.Publication> restored)
+    private RestoreFailure tryRestore(final String callId, final byte[] encoded, final List<RelayProxy.Publication> restored)
     {
         try
         {
@@ -145,7 +146,7 @@ final class CallRestorer
     }
 
     /** Rebuild one persisted call on its old ports. @return what the agent must be given to relay it. */
-    private RelayHandOver.Publication restore(final CallRecord record) throws RestoreException
+    private RelayProxy.Publication restore(final CallRecord record) throws RestoreException
     {
         final List<StreamSpec> specs = new ArrayList<>();
         for (final CallRecord.MonologueRecord m : record.monologues())
@@ -175,14 +176,14 @@ final class CallRestorer
         }
         catch (final RestoreException | RuntimeException ex)
         {
-            StreamSockets.closeUnpublished(added);
+            registry.sockets.closeUnpublished(added);
             if (ex instanceof RestoreException restoreException)
             {
                 throw restoreException;
             }
             throw new RestoreException(RestoreFailure.CORRUPT, "inconsistent call record: " + ex);
         }
-        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
+        final List<ForwardingEntry> changes = new ArrayList<>();
         for (final Monologue monologue : call.monologues.values())
         {
             for (final MediaStream stream : monologue.streams)
@@ -194,7 +195,7 @@ final class CallRestorer
             }
         }
         registry.add(call);
-        return new RelayHandOver.Publication(call.handle, added, changes);
+        return new RelayProxy.Publication(call.handle, StreamSockets.handles(added), changes);
     }
 
     /** The monologues and streams of a persisted call, on their old ports; sockets bound but not yet published. */
@@ -244,8 +245,7 @@ final class CallRestorer
                 final List<MediaStream> theirs = monologue.subscriber.streams;
                 for (int i = 0; i < monologue.streams.size() && i < theirs.size(); i++)
                 {
-                    ForwardingAgent.pair(monologue.streams.get(i).rtp, theirs.get(i).rtp);
-                    ForwardingAgent.pair(monologue.streams.get(i).rtcp, theirs.get(i).rtcp);
+                    registry.relay.pair(monologue.streams.get(i).handle, theirs.get(i).handle);
                 }
             }
         }
@@ -288,7 +288,7 @@ final class CallRestorer
     /** Take a replicated call's new signalling and latched addresses onto the streams it already has. */
     private void resignalInPlace(final Call call, final CallRecord record)
     {
-        final List<RelayHandOver.Resignal> changes = new ArrayList<>();
+        final List<ForwardingEntry> changes = new ArrayList<>();
         for (final CallRecord.MonologueRecord m : record.monologues())
         {
             final Monologue monologue = call.monologues.get(m.tag());
@@ -306,6 +306,6 @@ final class CallRestorer
             }
         }
         call.lastSignalEpochSeconds = System.currentTimeMillis() / 1000;
-        registry.relay.publish(call.handle, List.of(), changes);
+        registry.relay.publish(call.handle, new int[0], changes);
     }
 }

@@ -1,42 +1,56 @@
 package io.tandem.media.session;
 
-import io.tandem.media.relay.Endpoint;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 
-/** One m= line of one monologue: its local RTP/RTCP sockets, the signalled remote, its flags. */
+import io.tandem.media.relay.EndpointView;
+import io.tandem.media.relay.LatchReport;
+import io.tandem.media.relay.RelayProxy;
+
+/**
+ * One m= line of one monologue: the relay's stream (a handle) on its local RTP/RTCP port pair, the signalled remote,
+ * its flags.
+ */
 public final class MediaStream
 {
     final int index;
     final MediaInterface iface;
-    final Endpoint rtp;
-    final Endpoint rtcp;
+    /** The relay's name for this stream's sockets. */
+    final int handle;
+    /** The RTP port; RTCP is on the next. */
+    final int port;
+    private final RelayProxy relay;
     /** The last signalling from this stream's party; null until that party has sent an offer or answer. */
     StreamSpec spec;
     /** Where the relay latched RTP and RTCP onto, when not the signalled address (NAT); null otherwise. */
-    java.net.InetSocketAddress rtpLearned;
-    java.net.InetSocketAddress rtcpLearned;
+    InetSocketAddress rtpLearned;
+    InetSocketAddress rtcpLearned;
 
-    MediaStream(final int index, final MediaInterface iface, final Endpoint rtp, final Endpoint rtcp)
+    MediaStream(final int index, final MediaInterface iface, final RelayProxy relay, final int handle, final int port)
     {
         this.index = index;
         this.iface = iface;
-        this.rtp = rtp;
-        this.rtcp = rtcp;
+        this.relay = relay;
+        this.handle = handle;
+        this.port = port;
     }
 
     public int localRtpPort()
     {
-        return rtp.localPort();
+        return port;
     }
 
-    /** The address the RTP socket is bound to, as the kernel reports it. */
-    public java.net.SocketAddress boundRtpAddress() throws java.io.IOException
+    /** The address the RTP socket is bound to, as the kernel reports it (under the registry's lock). */
+    public SocketAddress boundRtpAddress() throws IOException
     {
-        return rtp.channel().getLocalAddress();
+        return relay.boundAddress(handle);
     }
 
     public int localRtcpPort()
     {
-        return rtcp.localPort();
+        return port + 1;
     }
 
     /** The logical interface this stream's sockets are on. */
@@ -51,21 +65,40 @@ public final class MediaStream
         return iface.advertisedAddress();
     }
 
-    /** RTP packets received from this stream's party (read after the call ended, or as a racy snapshot). */
+    /**
+     * RTP packets received from this stream's party, as the relay last counted them: under the registry's lock, while
+     * the call lives or from a call-ended listener.
+     */
     public long rtpPacketsReceived()
     {
-        return rtp.packets();
+        return relay.view(handle, false).packets();
+    }
+
+    /**
+     * The relay's view of this stream's RTP or RTCP socket, without waiting for the relay. A change it has not
+     * applied yet shows where media goes as signalled (or as learned before a restart), as the relay will once it has.
+     */
+    EndpointView view(final boolean rtcp)
+    {
+        final EndpointView view = relay.view(handle, rtcp);
+        if (view.remote() != null || spec == null)
+        {
+            return view;
+        }
+        final InetSocketAddress learned = rtcp ? rtcpLearned : rtpLearned;
+        final InetSocketAddress signalled = rtcp && !spec.rtcpMux() ? spec.rtcp() : spec.rtp();
+        return new EndpointView(view.localPort(), learned != null ? learned : signalled, view.latched(), view.packets(),
+            view.bytes(), view.wrongSource(), view.lastPacketNs());
     }
 
     /** Whether the socket a latch report names is one of this stream's (its port, RTP or RTCP, on this interface). */
-    boolean holds(final io.tandem.media.relay.LatchReport latch)
+    boolean holds(final LatchReport latch)
     {
-        final Endpoint socket = latch.rtcp() ? rtcp : rtp;
-        if (socket.localPort() != latch.port())
+        if (latch.port() != (latch.rtcp() ? port + 1 : port))
         {
             return false;
         }
-        final java.net.InetAddress bound = iface.bindAddress();
+        final InetAddress bound = iface.bindAddress();
         return latch.address() == null || bound == null || bound.isAnyLocalAddress() || bound.equals(latch.address());
     }
 

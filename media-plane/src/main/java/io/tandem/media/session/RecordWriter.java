@@ -15,11 +15,13 @@ final class RecordWriter
 {
     private final SessionTable store;
     private final MediaCounters counters;
+    private final StreamSockets sockets;
 
-    RecordWriter(final SessionTable store, final MediaCounters counters)
+    RecordWriter(final SessionTable store, final MediaCounters counters, final StreamSockets sockets)
     {
         this.store = store;
         this.counters = counters;
+        this.sockets = sockets;
     }
 
     /** Save a live call's record after a change. */
@@ -39,7 +41,7 @@ final class RecordWriter
         final String full = put(call);
         if (full != null)
         {
-            StreamSockets.closeUnpublished(added);
+            sockets.closeUnpublished(added);
             throw new MediaException("Sessions file full: call refused (" + full + "); raise --max-calls");
         }
     }

@@ -1,18 +1,15 @@
 package io.tandem.media.session;
 
 import java.io.IOException;
-import java.nio.channels.DatagramChannel;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.tandem.media.relay.Endpoint;
-import io.tandem.media.relay.MediaSockets;
+import io.tandem.media.relay.RelayProxy;
 import io.tandem.media.stats.MediaCounters;
 
-import org.agrona.CloseHelper;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -35,14 +32,14 @@ final class StreamSockets
     private final MediaCounters counters;
     private final int tos;
     private final boolean freebind;
-    private final RelayHandOver relay;
+    private final RelayProxy relay;
     /** Streams whose sockets the agent has closed, queued on its thread. */
     private final ManyToOneConcurrentArrayQueue<List<MediaStream>> closed = new ManyToOneConcurrentArrayQueue<>(4096);
     /** Removals handed to the agent whose ports are not back yet. */
     private final AtomicInteger closing = new AtomicInteger();
 
     StreamSockets(final List<InterfaceSpec> specs, final MediaCounters counters, final int tos, final boolean freebind,
-        final RelayHandOver relay)
+        final RelayProxy relay)
     {
         this.relay = relay;
         this.counters = counters;
@@ -144,7 +141,8 @@ final class StreamSockets
         {
             for (final MediaStream stream : streams)
             {
-                stream.iface.ports.release(stream.rtp.localPort());
+                stream.iface.ports.release(stream.port);
+                relay.forget(stream.handle);
             }
             closing.decrementAndGet();
             any = true;
@@ -213,16 +211,13 @@ final class StreamSockets
     MediaStream newStream(final int index, final MediaInterface iface, final int port, final List<MediaStream> added)
         throws MediaException
     {
-        DatagramChannel rtp = null;
-        DatagramChannel rtcp = null;
+        final int handle;
         try
         {
-            rtp = MediaSockets.open(iface.bindAddress(), port, tos, freebind);
-            rtcp = MediaSockets.open(iface.bindAddress(), port + 1, tos, freebind);
+            handle = relay.open(iface.bindAddress(), port, tos, freebind);
         }
         catch (final IOException ex)
         {
-            CloseHelper.quietCloseAll(rtp, rtcp);
             iface.ports.release(port);
             final boolean notLocal = ex instanceof java.net.BindException && !freebind &&
                 String.valueOf(ex.getMessage()).contains("Cannot assign requested address");
@@ -230,20 +225,29 @@ final class StreamSockets
                 iface.name() + ": " + ex.getMessage() + (notLocal ? " (the address is not on this host; a standby " +
                 "binding a virtual IP needs --freebind or the ip_nonlocal_bind sysctl)" : ""));
         }
-        final MediaStream stream =
-            new MediaStream(index, iface, new Endpoint(rtp, port, false), new Endpoint(rtcp, port + 1, true));
-        Endpoint.siblings(stream.rtp, stream.rtcp);
+        final MediaStream stream = new MediaStream(index, iface, relay, handle, port);
         added.add(stream);
         return stream;
     }
 
     /** Undo {@link #newStream} for streams that never reached the agent. */
-    static void closeUnpublished(final List<MediaStream> added)
+    void closeUnpublished(final List<MediaStream> added)
     {
         for (final MediaStream stream : added)
         {
-            CloseHelper.quietCloseAll(stream.rtp.channel(), stream.rtcp.channel());
-            stream.iface.ports.release(stream.rtp.localPort());
+            relay.discard(stream.handle);
+            stream.iface.ports.release(stream.port);
         }
+    }
+
+    /** The relay's handles of {@code streams}. */
+    static int[] handles(final List<MediaStream> streams)
+    {
+        final int[] handles = new int[streams.size()];
+        for (int i = 0; i < handles.length; i++)
+        {
+            handles[i] = streams.get(i).handle;
+        }
+        return handles;
     }
 }
