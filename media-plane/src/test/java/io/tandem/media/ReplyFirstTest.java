@@ -18,11 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An ng offer or answer is replied to before the relay takes it (the agent is woken after the reply). Nothing is
- * lost by it: the call's sockets are bound before the reply, so a packet that comes first waits in its socket and
- * is relayed once the agent takes the call; the agent applies what is queued before each socket read, so a packet
- * sent after the reply meets the change; and a wake-up the ng server never sends is made up by the housekeeping
- * tick.
+ * An ng offer or answer is replied to before the relay takes it (and a relay that waits in the kernel is not even
+ * woken for it). Nothing is lost by it: the call's sockets are bound and watched before the reply, so a packet that
+ * comes first wakes the relay, which applies what is queued before each socket read: the packet meets the change.
  */
 class ReplyFirstTest
 {
@@ -75,36 +73,45 @@ class ReplyFirstTest
     }
 
     /**
-     * The callee's first packet reaches Tandem before the relay has taken the call (its offer queued, no wake-up
-     * sent): it waits in its socket, and once the answer tells the relay where the caller is, it is relayed. (Had
-     * the offer been applied first, that packet would have been dropped for want of a destination.)
+     * The callee's first packet reaches Tandem before the answer does (it sends with its 200, which becomes the ng
+     * answer only after the proxy has it), while the relay has not even taken the offer (queued, no wake-up sent):
+     * the packet wakes the relay, which takes the offer first and relays it to the caller. Nothing is learned from it:
+     * a stranger that sends to the callee's port before the answer is relayed the same way but cannot pull the
+     * caller's media towards itself; the answer says where that goes.
      */
     @Test
-    void aPacketThatComesBeforeTheRelayTookTheCallWaitsInItsSocket() throws Exception
+    void aCalleesPacketBeforeTheAnswerReachesTheCallerAndPullsNothing() throws Exception
     {
-        for (int attempt = 1; ; attempt++)
+        awaitAgentSleeping();
+        final String callId = "8f2c7d1e-44a1-4c2b-9e4d-1b0a5d3c6e70@192.0.2.10";
+        final Map<String, Object> reply = commands.executeBeforeReply(request("offer", callId, null, alice.port()));
+        assertEquals("ok", reply.get("result"), String.valueOf(reply));
+        final int calleeSendsTo = Sdp.parse((String)reply.get("sdp")).media().get(0).port();
+        final byte[] early = bob.rtp(1);
+        bob.send(early, calleeSendsTo);
+        assertArrayEquals(early, alice.data(alice.receive()), "the callee's early packet, relayed to the caller");
+        try (RtpPeerAccess stranger = new RtpPeerAccess(3))
         {
-            awaitAgentSleeping();
-            final String callId = "8f2c7d1e-44a1-4c2b-9e4d-1b0a5d3c6e7" + attempt + "@192.0.2.10";
-            final Map<String, Object> reply = commands.executeBeforeReply(request("offer", callId, null, alice.port()));
-            assertEquals("ok", reply.get("result"), String.valueOf(reply));
-            final int bobSendsTo = Sdp.parse((String)reply.get("sdp")).media().get(0).port();
-            final byte[] early = bob.rtp(attempt);
-            bob.send(early, bobSendsTo);
-            if (!plane.forwarderSleeping())
+            final byte[] strangers = stranger.rtp(1);
+            stranger.send(strangers, calleeSendsTo);
+            assertArrayEquals(strangers, alice.data(alice.receive()), "before the answer, as rtpengine: relayed too");
+            final byte[] fromCaller = alice.rtp(1);
+            alice.send(fromCaller, plane.registry().call(callId).monologues().get("alice").streams().get(0).localRtpPort());
+            final long deadline = System.nanoTime() + 5_000_000_000L;
+            while (plane.counters().dropNoDestination.get() == 0 && System.nanoTime() - deadline < 0)
             {
-                // The housekeeping tick (every 100 ms) woke the agent in these microseconds: not the case under
-                // test. Rare; try again with a new call.
-                assertTrue(attempt < 5, "the agent kept waking");
-                commands.execute(request("delete", callId, null, alice.port()));
-                continue;
+                Thread.sleep(1); // until the relay has read it: before the answer it has nowhere to go
             }
             final Map<String, Object> answered = commands.execute(request("answer", callId, "bob", bob.port()));
             assertEquals("ok", answered.get("result"), String.valueOf(answered));
-            assertArrayEquals(early, alice.data(alice.receive()), "the early packet, relayed once the call was known");
-            assertEquals(0, plane.counters().dropNoDestination.get());
-            return;
+            final byte[] afterAnswer = alice.rtp(2);
+            alice.send(afterAnswer, Sdp.parse((String)answered.get("sdp")).media().get(0).port());
+            assertArrayEquals(afterAnswer, bob.data(bob.receive()), "the caller's media, where the answer says");
+            assertEquals(null, stranger.receive(), "nothing of the caller's media reached the stranger");
         }
+        assertEquals(1, plane.counters().dropNoDestination.get(), "the caller's packet before the answer: nowhere to go");
+        assertEquals(3, plane.counters().txPackets.get(), "the callee's, the stranger's, and the caller's after the answer");
+        assertEquals(0, plane.counters().dropWrongSource.get());
     }
 
     /**

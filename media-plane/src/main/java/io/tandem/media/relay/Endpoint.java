@@ -49,6 +49,8 @@ public final class Endpoint
     /** Where this leg's media is sent: the signalled address, replaced by the latched source. */
     InetSocketAddress remote;
     InetSocketAddress signalled;
+    /** Its party has signalled (an offer or answer): until then what arrives is relayed and nothing is learned. */
+    boolean resignalled;
     /** The source accepted once latched; equals {@code remote} unless the stream is asymmetric. */
     InetSocketAddress source;
     /** The other leg's endpoint; packets received here are sent out of {@code peer.channel} to {@code peer.remote}. */
@@ -83,6 +85,8 @@ public final class Endpoint
 
     /** Kept by {@link EpollTransport}: the socket's descriptor (-1 when not registered or closed). */
     int fd = -1;
+    /** In the transport's watch set since it was opened ({@link Transport#watch}), before the agent took it. */
+    boolean watched;
     /** Kept by {@link EpollTransport}: {@code txTo} encoded as a struct sockaddr of {@code txLength} bytes. */
     java.lang.foreign.MemorySegment txAddress;
     InetSocketAddress txTo;

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 
 import org.agrona.CloseHelper;
 import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.IntHashSet;
 
 /**
  * Datagram I/O with the Linux system calls made directly through FFM: one epoll set for every media socket,
@@ -40,6 +41,8 @@ public final class EpollTransport implements Transport
     private final ByteBuffer[] views = new ByteBuffer[BATCH];
     private final long[] bases = new long[BATCH];
     private final Int2ObjectHashMap<Endpoint> byFd = new Int2ObjectHashMap<>();
+    /** Descriptors that were readable before the agent took their endpoint (edge-triggered: no second event). */
+    private final IntHashSet readyBeforeRegistered = new IntHashSet();
     private Endpoint[] pending = new Endpoint[64];
     private Endpoint[] pendingNext = new Endpoint[64];
     private int pendingCount;
@@ -103,16 +106,34 @@ public final class EpollTransport implements Transport
         scratch = arena.allocate(slot, 8);
     }
 
+    /** epoll is safe to change from any thread: the control side adds a new socket as it opens it. */
+    @Override
+    public boolean watch(final Endpoint endpoint) throws IOException
+    {
+        final int fd = LinuxNet.fd(endpoint.channel);
+        LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
+        endpoint.fd = fd;
+        endpoint.watched = true;
+        return true;
+    }
+
     @Override
     public void register(final Endpoint endpoint) throws IOException
     {
-        final int fd = LinuxNet.fd(endpoint.channel);
-        endpoint.fd = fd;
+        final int fd = endpoint.watched ? endpoint.fd : LinuxNet.fd(endpoint.channel);
         endpoint.txAddress = Arena.ofAuto().allocate(LinuxNet.SOCKADDR_SIZE, 8);
         endpoint.txTo = null;
         endpoint.readAgain = false;
-        LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
+        if (!endpoint.watched)
+        {
+            LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
+        }
+        endpoint.fd = fd;
         byFd.put(fd, endpoint); // only once epoll took it: a failed registration leaves nothing behind
+        if (readyBeforeRegistered.remove(fd))
+        {
+            readAgainLater(endpoint); // its edge came before the agent knew it: read it on the next pass
+        }
     }
 
     @Override
@@ -202,10 +223,19 @@ public final class EpollTransport implements Transport
                 LinuxNet.read(wakeFd, drained);
                 continue;
             }
-            final Endpoint endpoint = byFd.get(fd);
+            Endpoint endpoint = byFd.get(fd);
+            if (endpoint == null)
+            {
+                receiver.beforeReceive(); // a watched socket whose command is queued: take it first
+                endpoint = byFd.get(fd);
+            }
             if (endpoint != null)
             {
                 received += receive(endpoint, receiver, true);
+            }
+            else
+            {
+                readyBeforeRegistered.add(fd); // watched, its command not queued yet (or a socket closed since)
             }
         }
         return received;

@@ -236,6 +236,27 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
+    /**
+     * Watch a new endpoint's socket from the control side before the endpoint is added (see {@link Transport#watch});
+     * any thread. @return whether the transport watches it now
+     */
+    boolean watch(final Endpoint endpoint) throws IOException
+    {
+        return transport.watch(endpoint);
+    }
+
+
+    /**
+     * Whether commands may wait in the queue without a wake-up: a packet on any socket, watched from its opening (the
+     * one transport that reads in order, epoll, watches every socket {@link RelayProxy} opens), wakes the agent and it applies the queue before reading (see {@link #beforeReceive}); without packets it takes
+     * the queue within its longest wait ({@value #BLOCKING_WAIT_MS} ms). Not with the XDP fast path: packets it
+     * forwards in the kernel never wake the agent.
+     */
+    boolean takesCommandsUnwoken()
+    {
+        return transport.readsInOrder() && offload == null;
+    }
+
     /** Whether a command queued before a packet arrived is always applied before that packet (see {@link #beforeReceive}). */
     public boolean appliesCommandsBeforePackets()
     {
@@ -326,6 +347,13 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
      */
     private boolean acceptSource(final Endpoint endpoint, final InetSocketAddress from)
     {
+        if (!endpoint.resignalled)
+        {
+            // Its party has not signalled yet: a callee sending with its answer before the answer reached Tandem.
+            // Relayed towards the caller, as rtpengine does, but nothing learned: the caller's media goes nowhere
+            // until the answer says where, so a stranger sending first cannot pull it towards itself.
+            return true;
+        }
         if (endpoint.latched)
         {
             return from.equals(endpoint.source) || !endpoint.strictSource;
@@ -498,6 +526,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
             offload.withdraw(endpoint); // its source may change: relayed by the sockets until it latches again
             offload.withdraw(endpoint.peer); // the other way, its destination
         }
+        endpoint.resignalled = true;
         endpoint.expectsMedia = expectsMedia;
         endpoint.rtcpMux = rtcpMux;
         endpoint.signalled = signalled;

@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -36,10 +36,13 @@ public final class RelayProxy
     {
     }
 
+    /** Commands left queued without a wake-up at most (see {@link #wake}). */
+    private static final int WAKE_AFTER_COMMANDS = 64;
+
     private final ForwardingAgent agent;
     private final MediaCounters counters;
-    /** Commands were queued without waking the agent: {@link #wake} owes it a wake-up. */
-    private final AtomicBoolean wakeOwed = new AtomicBoolean();
+    /** Commands queued since the agent was last woken (see {@link #wake}). */
+    private final AtomicInteger unwoken = new AtomicInteger();
     /** Every stream opened and not yet forgotten, by handle: its RTP socket (the RTCP one is its sibling). */
     private final Int2ObjectHashMap<Endpoint> streams = new Int2ObjectHashMap<>();
     private int lastHandle;
@@ -69,7 +72,18 @@ public final class RelayProxy
             throw ex;
         }
         final Endpoint rtpEndpoint = new Endpoint(rtp, port, false);
-        Endpoint.siblings(rtpEndpoint, new Endpoint(rtcp, port + 1, true));
+        final Endpoint rtcpEndpoint = new Endpoint(rtcp, port + 1, true);
+        Endpoint.siblings(rtpEndpoint, rtcpEndpoint);
+        try
+        {
+            agent.watch(rtpEndpoint);
+            agent.watch(rtcpEndpoint);
+        }
+        catch (final IOException ex)
+        {
+            CloseHelper.quietCloseAll(rtp, rtcp);
+            throw ex;
+        }
         do
         {
             lastHandle++;
@@ -235,10 +249,21 @@ public final class RelayProxy
     /**
      * Wake the agent for the commands queued since the last wake, if it waits in the kernel. The ng server calls
      * this once its reply has gone, so the wake-up's system call and the agent's work come after the reply.
+     * <p>
+     * Where the transport watches every socket from its opening and the agent applies its queue before each read
+     * (epoll, no XDP), a few commands are left for the agent to take unwoken: the first packet on any socket wakes it
+     * and meets them applied, and without packets it takes them within its longest wait (100 ms). That saves the
+     * wake-ups (a system call here, a context switch there) of an offer, an answer and a delete; a backlog of
+     * {@value #WAKE_AFTER_COMMANDS} wakes it, so closed sockets come back in time.
      */
     public void wake()
     {
-        if (wakeOwed.getAndSet(false))
+        final int queued = unwoken.get();
+        if (queued == 0 || (queued < WAKE_AFTER_COMMANDS && agent.takesCommandsUnwoken()))
+        {
+            return;
+        }
+        if (unwoken.getAndSet(0) > 0)
         {
             agent.wake();
         }
@@ -272,7 +297,7 @@ public final class RelayProxy
             agent.wake(); // 4096 commands queued: the agent drains 64 a pass
             Thread.onSpinWait();
         }
-        wakeOwed.set(true);
+        unwoken.incrementAndGet();
     }
 
     private <T> T run(final Function<ForwardingAgent, T> action)

@@ -42,7 +42,17 @@ public interface Transport extends AutoCloseable
         return false;
     }
 
-    /** Start receiving on an endpoint's socket. */
+    /**
+     * Start watching an endpoint's socket from the control side (any thread), before the endpoint is handed to the
+     * agent: its datagrams then wake a waiting agent, which takes the endpoint's queued command before reading them,
+     * so handing it over needs no wake-up. @return false if this transport cannot ({@link #register} does it all)
+     */
+    default boolean watch(final Endpoint endpoint) throws IOException
+    {
+        return false;
+    }
+
+    /** Start receiving on an endpoint's socket (watched already, or not). */
     void register(Endpoint endpoint) throws IOException;
 
     /** Stop receiving on an endpoint's socket and close it; the port is free when this returns. */

@@ -100,12 +100,13 @@ public final class CallRegistry implements AutoCloseable
 
     /**
      * {@link #locked}, for a caller with a reply to send first (an ng command): a change then goes to the relay
-     * without waiting for it, and the caller wakes the relay ({@link #wakeRelay}) once its reply has gone. A new call
-     * loses nothing by it: its sockets are bound before the reply, and a packet that comes before the relay takes the
-     * call waits in its socket. An answer or a re-offer tells the relay where media goes now, and a party may send
-     * the moment it hears back: with the epoll transport the relay applies what is queued before each socket read,
-     * so such a packet meets the change; with one that cannot ({@code --transport nio}) the change is applied before
-     * the reply, as for a caller that does not reply first.
+     * without waiting for it, and the caller wakes the relay ({@link #wakeRelay}) once its reply has gone, where the
+     * relay needs it. A new call loses nothing by it: its sockets are bound before the reply (and, with epoll, watched:
+     * a packet that comes before the relay took the call wakes it, and it takes the call first). An answer or a
+     * re-offer tells the relay where media goes now, and a party may send the moment it hears back: with the epoll
+     * transport the relay applies what is queued before each socket read, so such a packet meets the change; with one
+     * that cannot ({@code --transport nio}) the change is applied before the reply, as for a caller that does not
+     * reply first.
      */
     public synchronized <T, E extends Exception> T lockedReplyFirst(final Command<T, E> command) throws E
     {

@@ -117,6 +117,37 @@ class EpollTransportTest
         assertTrue(perPoll.size() >= 3, "35 datagrams on one socket take three passes: " + perPoll);
     }
 
+    /**
+     * A socket the control side watches as it opens it ({@code watch}) can be readable before the agent took its
+     * endpoint: the one edge epoll reports then finds nothing to read it for. Its datagrams are not left behind:
+     * once the endpoint is registered they are read on the next pass, with no second datagram needed.
+     */
+    @Test
+    void aWatchedSocketReadableBeforeTheAgentTookItIsReadOnceRegistered() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET);
+        channel.bind(new InetSocketAddress(loopback, 0));
+        channel.configureBlocking(false);
+        closeables.add(channel);
+        final Endpoint early = new Endpoint(channel, ((InetSocketAddress)channel.getLocalAddress()).getPort(), false);
+        assertTrue(transport.watch(early));
+        final DatagramSocket peer = peer(loopback);
+        send(peer, early, new byte[] {7, 7});
+
+        final List<Integer> perPoll = new ArrayList<>();
+        final long deadline = System.nanoTime() + 200_000_000L;
+        while (System.nanoTime() < deadline)
+        {
+            assertEquals(0, transport.poll((endpoint, packet, length, source) -> { }), "nothing to hand on yet");
+        }
+        transport.register(early); // the agent takes the endpoint: its queued command
+        final List<Received> received = receive(1, perPoll);
+        assertEquals(1, received.size(), "the datagram that came first");
+        assertSame(early, received.get(0).endpoint());
+        assertArrayEquals(new byte[] {7, 7}, received.get(0).data());
+    }
+
     @Test
     void sendsStraightOutOfTheReceiveBufferFromTheOtherSocket() throws IOException
     {
