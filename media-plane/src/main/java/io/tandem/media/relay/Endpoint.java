@@ -1,5 +1,6 @@
 package io.tandem.media.relay;
 
+import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
@@ -7,6 +8,8 @@ import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
 
 import io.tandem.media.codec.PayloadTransformer;
+
+import org.agrona.CloseHelper;
 
 /**
  * One local media socket (RTP or RTCP of one stream of one monologue) as the forwarding agent sees it.
@@ -42,7 +45,10 @@ public final class Endpoint
         }
     }
 
+    /** The socket, or null for one the relay opened by descriptor ({@link #fd}). */
     final DatagramChannel channel;
+    /** Where a socket opened by descriptor is bound (null: the wildcard); null for a channel's. */
+    final InetAddress openedOn;
     final int localPort;
     final boolean rtcp;
 
@@ -134,6 +140,44 @@ public final class Endpoint
         this.channel = channel;
         this.localPort = localPort;
         this.rtcp = rtcp;
+        this.openedOn = null;
+    }
+
+    /**
+     * An endpoint on a bound, non-blocking socket the relay opened itself ({@link LinuxNet#openUdp}), known by its
+     * descriptor alone (no channel), not yet published to the agent.
+     */
+    Endpoint(final int fd, final InetAddress openedOn, final int localPort, final boolean rtcp)
+    {
+        this.channel = null;
+        this.fd = fd;
+        this.openedOn = openedOn;
+        this.localPort = localPort;
+        this.rtcp = rtcp;
+    }
+
+    /** The address the socket is bound to, as asked for or as the kernel reports it (a wildcard: 0.0.0.0). */
+    InetSocketAddress boundSocketAddress() throws IOException
+    {
+        if (channel != null)
+        {
+            return (InetSocketAddress)channel.getLocalAddress();
+        }
+        return new InetSocketAddress(openedOn == null ? InetAddress.getByAddress(new byte[4]) : openedOn, localPort);
+    }
+
+    /** Close the socket of an endpoint that never reached the agent (the agent closes the others). */
+    void closeUnpublished()
+    {
+        if (channel != null)
+        {
+            CloseHelper.quietClose(channel);
+        }
+        else
+        {
+            LinuxNet.close(fd);
+            fd = -1;
+        }
     }
 
     /** Make an RTP and an RTCP endpoint the two sockets of one stream (before either is published). */

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
@@ -106,14 +107,32 @@ public final class EpollTransport implements Transport
         scratch = arena.allocate(slot, 8);
     }
 
-    /** epoll is safe to change from any thread: the control side adds a new socket as it opens it. */
+    /**
+     * A socket opened through FFM in four system calls (socket, two or three setsockopt, bind: no fcntl, no
+     * getsockname) and added to epoll at once, from the control side: epoll is safe to change from any thread.
+     */
     @Override
-    public boolean watch(final Endpoint endpoint) throws IOException
+    public Endpoint open(final InetAddress address, final int port, final boolean rtcp, final int tos,
+        final boolean freebind) throws IOException
     {
-        final int fd = LinuxNet.fd(endpoint.channel);
-        LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
-        endpoint.fd = fd;
+        final int fd = LinuxNet.openUdp(address, port, tos, freebind);
+        try
+        {
+            LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
+        }
+        catch (final IOException ex)
+        {
+            LinuxNet.close(fd);
+            throw ex;
+        }
+        final Endpoint endpoint = new Endpoint(fd, address, port, rtcp);
         endpoint.watched = true;
+        return endpoint;
+    }
+
+    @Override
+    public boolean watchesOpenedSockets()
+    {
         return true;
     }
 
@@ -140,9 +159,18 @@ public final class EpollTransport implements Transport
     public void close(final Endpoint endpoint)
     {
         final int fd = endpoint.fd;
+        endpoint.fd = -1;
         if (fd >= 0 && byFd.get(fd) == endpoint)
         {
             byFd.remove(fd);
+        }
+        if (endpoint.channel == null)
+        {
+            LinuxNet.close(fd); // the only descriptor of its socket: closing it also takes it out of the epoll set
+            return;
+        }
+        if (fd >= 0)
+        {
             try
             {
                 LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_DEL, fd, 0);
@@ -152,7 +180,6 @@ public final class EpollTransport implements Transport
                 // closing the socket below removes it from the set anyway
             }
         }
-        endpoint.fd = -1;
         CloseHelper.quietClose(endpoint.channel); // not registered with any Selector: the descriptor closes now
     }
 

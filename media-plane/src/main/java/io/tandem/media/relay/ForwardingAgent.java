@@ -236,25 +236,22 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         }
     }
 
-    /**
-     * Watch a new endpoint's socket from the control side before the endpoint is added (see {@link Transport#watch});
-     * any thread. @return whether the transport watches it now
-     */
-    boolean watch(final Endpoint endpoint) throws IOException
+    /** Open a new endpoint's socket through the transport (see {@link Transport#open}); any thread. */
+    Endpoint open(final InetAddress address, final int port, final boolean rtcp, final int tos, final boolean freebind)
+        throws IOException
     {
-        return transport.watch(endpoint);
+        return transport.open(address, port, rtcp, tos, freebind);
     }
 
-
     /**
-     * Whether commands may wait in the queue without a wake-up: a packet on any socket, watched from its opening (the
-     * one transport that reads in order, epoll, watches every socket {@link RelayProxy} opens), wakes the agent and it applies the queue before reading (see {@link #beforeReceive}); without packets it takes
+     * Whether commands may wait in the queue without a wake-up: a packet on any socket, watched from its opening,
+     * wakes the agent and it applies the queue before reading (see {@link #beforeReceive}); without packets it takes
      * the queue within its longest wait ({@value #BLOCKING_WAIT_MS} ms). Not with the XDP fast path: packets it
      * forwards in the kernel never wake the agent.
      */
     boolean takesCommandsUnwoken()
     {
-        return transport.readsInOrder() && offload == null;
+        return transport.readsInOrder() && transport.watchesOpenedSockets() && offload == null;
     }
 
     /** Whether a command queued before a packet arrived is always applied before that packet (see {@link #beforeReceive}). */
@@ -465,7 +462,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.lastPacketNs = nowNs;
         endpoint.slot = endpointCount;
         endpoints[endpointCount++] = endpoint;
-        final InetAddress bound = endpoint.channel() == null ? null :
+        final InetAddress bound = endpoint.channel() == null ? endpoint.openedOn :
             ((InetSocketAddress)endpoint.channel().getLocalAddress()).getAddress();
         endpoint.boundAddress = bound == null || bound.isAnyLocalAddress() ? null : bound;
         if (endpoint.boundAddress != null)

@@ -39,6 +39,17 @@ public final class LinuxNet
     private static final int SOL_IPV6 = 41;
     private static final int IPV6_FREEBIND = 78;
     private static final int CLOEXEC = 0x80000;
+    private static final int SOCK_DGRAM = 2;
+    private static final int SOCK_NONBLOCK = 0x800;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_RCVBUF = 8;
+    private static final int IP_TOS = 1;
+    private static final int IPV6_TCLASS = 67;
+    private static final int IP_MULTICAST_ALL = 49;
+    private static final int IPV6_MULTICAST_ALL = 29;
+    private static final int EACCES = 13;
+    private static final int EADDRINUSE = 98;
+    private static final int EADDRNOTAVAIL = 99;
     private static final int EFD_NONBLOCK = 0x800;
 
     /** struct iovec. */
@@ -73,6 +84,8 @@ public final class LinuxNet
     private static final MethodHandle SENDMMSG;
     private static final MethodHandle EVENTFD;
     private static final MethodHandle SETSOCKOPT;
+    private static final MethodHandle SOCKET;
+    private static final MethodHandle BIND;
     private static final MethodHandle READ;
     private static final MethodHandle WRITE;
     private static final MethodHandle CLOSE;
@@ -99,6 +112,8 @@ public final class LinuxNet
         SENDMMSG = downcall("sendmmsg", FunctionDescriptor.of(i, i, p, i, i), critical);
         EVENTFD = downcall("eventfd", FunctionDescriptor.of(i, i, i), errno);
         SETSOCKOPT = downcall("setsockopt", FunctionDescriptor.of(i, i, i, i, p, i), errno);
+        SOCKET = downcall("socket", FunctionDescriptor.of(i, i, i, i), errno);
+        BIND = downcall("bind", FunctionDescriptor.of(i, i, p, i), errno);
         READ = downcall("read", FunctionDescriptor.of(l, i, p, l));
         WRITE = downcall("write", FunctionDescriptor.of(l, i, p, l));
         CLOSE = downcall("close", FunctionDescriptor.of(i, i));
@@ -241,6 +256,83 @@ public final class LinuxNet
         throws IOException
     {
         final int fd = fd(channel);
+        checked("setsockopt(" + level + ", " + name + ")", (arena, state) ->
+        {
+            final MemorySegment option = arena.allocate(ValueLayout.JAVA_INT);
+            option.set(ValueLayout.JAVA_INT, 0, value);
+            return (int)SETSOCKOPT.invokeExact(state, fd, level, name, option, 4);
+        });
+    }
+
+    /**
+     * A media socket in as few system calls as the kernel allows: a non-blocking UDP socket (close-on-exec) with a
+     * 256 KiB receive buffer, the TOS byte (an IPv6 socket's traffic class), IP_FREEBIND when asked, no multicast
+     * joined by others when on the wildcard, bound to {@code address} (null: the IPv4 wildcard) and {@code port}. No
+     * address reuse. @return its descriptor
+     */
+    public static int openUdp(final InetAddress address, final int port, final int tos, final boolean freebind)
+        throws IOException
+    {
+        final boolean ipv6 = address instanceof Inet6Address;
+        final int fd = checked("socket", (arena, state) ->
+            (int)SOCKET.invokeExact(state, ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | CLOEXEC, 0));
+        try
+        {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 256 * 1024);
+            if (freebind)
+            {
+                setsockopt(fd, ipv6 ? SOL_IPV6 : SOL_IP, ipv6 ? IPV6_FREEBIND : IP_FREEBIND, 1);
+            }
+            if (tos != 0)
+            {
+                setsockopt(fd, ipv6 ? SOL_IPV6 : SOL_IP, ipv6 ? IPV6_TCLASS : IP_TOS, tos);
+            }
+            if (address == null || address.isAnyLocalAddress())
+            {
+                // as the JDK does for every datagram socket: a wildcard socket gets no multicast another joined
+                setsockopt(fd, ipv6 ? SOL_IPV6 : SOL_IP, ipv6 ? IPV6_MULTICAST_ALL : IP_MULTICAST_ALL, 0);
+            }
+            bind(fd, new InetSocketAddress(address == null ? InetAddress.getByAddress(new byte[4]) : address, port));
+            return fd;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            close(fd);
+            throw ex;
+        }
+    }
+
+    private static void bind(final int fd, final InetSocketAddress address) throws IOException
+    {
+        final int result;
+        final int errno;
+        try (var arena = java.lang.foreign.Arena.ofConfined())
+        {
+            final MemorySegment state = arena.allocate(CAPTURE);
+            final MemorySegment sockaddr = arena.allocate(SOCKADDR_SIZE, 8);
+            final int length = writeSockaddr(sockaddr, address);
+            result = (int)BIND.invokeExact(state, fd, sockaddr, length);
+            errno = (int)ERRNO.get(state, 0L);
+        }
+        catch (final Throwable ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+        if (result < 0)
+        {
+            // the messages the JDK gives for these, which callers and operators already know
+            throw switch (errno)
+            {
+                case EADDRINUSE -> new java.net.BindException("Address already in use");
+                case EADDRNOTAVAIL -> new java.net.BindException("Cannot assign requested address");
+                case EACCES -> new java.net.BindException("Permission denied");
+                default -> new IOException("bind " + address + " failed: errno " + errno);
+            };
+        }
+    }
+
+    private static void setsockopt(final int fd, final int level, final int name, final int value) throws IOException
+    {
         checked("setsockopt(" + level + ", " + name + ")", (arena, state) ->
         {
             final MemorySegment option = arena.allocate(ValueLayout.JAVA_INT);

@@ -3,7 +3,6 @@ package io.tandem.media.relay;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.SocketAddress;
-import java.nio.channels.DatagramChannel;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -15,7 +14,6 @@ import java.util.function.Function;
 
 import io.tandem.media.stats.MediaCounters;
 
-import org.agrona.CloseHelper;
 import org.agrona.collections.Int2ObjectHashMap;
 
 /**
@@ -55,35 +53,23 @@ public final class RelayProxy
 
     /**
      * Bind a stream's RTP socket on {@code port} and its RTCP socket on the next, with every media socket's options
-     * ({@link MediaSockets}). @return the stream's handle, for every later command about it
+     * ({@link MediaSockets}), through the agent's transport (epoll opens them by descriptor and watches them at once).
+     * @return the stream's handle, for every later command about it
      */
     public int open(final InetAddress address, final int port, final int tos, final boolean freebind) throws IOException
     {
-        DatagramChannel rtp = null;
-        DatagramChannel rtcp = null;
+        final Endpoint rtpEndpoint = agent.open(address, port, false, tos, freebind);
+        final Endpoint rtcpEndpoint;
         try
         {
-            rtp = MediaSockets.open(address, port, tos, freebind);
-            rtcp = MediaSockets.open(address, port + 1, tos, freebind);
+            rtcpEndpoint = agent.open(address, port + 1, true, tos, freebind);
         }
-        catch (final IOException ex)
+        catch (final IOException | RuntimeException ex)
         {
-            CloseHelper.quietCloseAll(rtp, rtcp);
+            rtpEndpoint.closeUnpublished();
             throw ex;
         }
-        final Endpoint rtpEndpoint = new Endpoint(rtp, port, false);
-        final Endpoint rtcpEndpoint = new Endpoint(rtcp, port + 1, true);
         Endpoint.siblings(rtpEndpoint, rtcpEndpoint);
-        try
-        {
-            agent.watch(rtpEndpoint);
-            agent.watch(rtcpEndpoint);
-        }
-        catch (final IOException ex)
-        {
-            CloseHelper.quietCloseAll(rtp, rtcp);
-            throw ex;
-        }
         do
         {
             lastHandle++;
@@ -108,7 +94,8 @@ public final class RelayProxy
         final Endpoint rtp = streams.remove(stream);
         if (rtp != null)
         {
-            CloseHelper.quietCloseAll(rtp.channel, rtp.sibling.channel);
+            rtp.closeUnpublished();
+            rtp.sibling.closeUnpublished();
         }
     }
 
@@ -121,7 +108,7 @@ public final class RelayProxy
     /** The address a stream's RTP socket is bound to, as the kernel reports it. */
     public SocketAddress boundAddress(final int stream) throws IOException
     {
-        return rtp(stream).channel.getLocalAddress();
+        return rtp(stream).boundSocketAddress();
     }
 
     /** Hand new streams and new forwarding to the agent; it applies them on its next pass. */

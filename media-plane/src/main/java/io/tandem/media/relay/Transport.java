@@ -1,12 +1,13 @@
 package io.tandem.media.relay;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 /**
  * How the forwarding agent receives and sends datagrams. Every method runs on the agent thread, except
- * {@link #wakeup()}. {@link EpollTransport} (the default) makes the Linux calls directly through FFM, with
+ * {@link #open} and {@link #wakeup()}. {@link EpollTransport} (the default) makes the Linux calls directly through FFM, with
  * recvmmsg batching; {@link NioTransport} uses a {@link java.nio.channels.Selector}. AF_XDP could follow behind
  * the same interface.
  */
@@ -43,16 +44,24 @@ public interface Transport extends AutoCloseable
     }
 
     /**
-     * Start watching an endpoint's socket from the control side (any thread), before the endpoint is handed to the
-     * agent: its datagrams then wake a waiting agent, which takes the endpoint's queued command before reading them,
-     * so handing it over needs no wake-up. @return false if this transport cannot ({@link #register} does it all)
+     * Open a new endpoint's socket, bound on {@code address} (null: the wildcard) and {@code port} with every media
+     * socket's options ({@link MediaSockets}); any thread, before the endpoint is handed to the agent. A transport
+     * may also start watching it here (epoll): its datagrams then wake a waiting agent, which takes the endpoint's
+     * queued command before reading them, so handing it over needs no wake-up.
      */
-    default boolean watch(final Endpoint endpoint) throws IOException
+    default Endpoint open(final InetAddress address, final int port, final boolean rtcp, final int tos,
+        final boolean freebind) throws IOException
+    {
+        return new Endpoint(MediaSockets.open(address, port, tos, freebind), port, rtcp);
+    }
+
+    /** Whether {@link #open} watches the sockets it opens (see there). */
+    default boolean watchesOpenedSockets()
     {
         return false;
     }
 
-    /** Start receiving on an endpoint's socket (watched already, or not). */
+    /** Start receiving on an endpoint's socket (watched since {@link #open}, or not). */
     void register(Endpoint endpoint) throws IOException;
 
     /** Stop receiving on an endpoint's socket and close it; the port is free when this returns. */

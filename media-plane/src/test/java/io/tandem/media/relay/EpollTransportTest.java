@@ -3,9 +3,11 @@ package io.tandem.media.relay;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -126,12 +128,8 @@ class EpollTransportTest
     void aWatchedSocketReadableBeforeTheAgentTookItIsReadOnceRegistered() throws IOException
     {
         final InetAddress loopback = InetAddress.getLoopbackAddress();
-        final DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET);
-        channel.bind(new InetSocketAddress(loopback, 0));
-        channel.configureBlocking(false);
-        closeables.add(channel);
-        final Endpoint early = new Endpoint(channel, ((InetSocketAddress)channel.getLocalAddress()).getPort(), false);
-        assertTrue(transport.watch(early));
+        final Endpoint early = transport.open(loopback, freePort(loopback), false, 0, false);
+        closeables.add(() -> transport.close(early));
         final DatagramSocket peer = peer(loopback);
         send(peer, early, new byte[] {7, 7});
 
@@ -146,6 +144,52 @@ class EpollTransportTest
         assertEquals(1, received.size(), "the datagram that came first");
         assertSame(early, received.get(0).endpoint());
         assertArrayEquals(new byte[] {7, 7}, received.get(0).data());
+    }
+
+    private static int freePort(final InetAddress address) throws IOException
+    {
+        try (DatagramChannel probe = DatagramChannel.open(StandardProtocolFamily.INET))
+        {
+            probe.bind(new InetSocketAddress(address, 0));
+            return ((InetSocketAddress)probe.getLocalAddress()).getPort();
+        }
+    }
+
+    /**
+     * The sockets epoll opens itself (by descriptor, no channel) are media sockets like the others: bound where asked,
+     * a port another socket holds refused with the JDK's message (the port allocator skips on it), and a non-local
+     * address refused unless IP_FREEBIND is asked for (a standby on a virtual IP).
+     */
+    @Test
+    void socketsOpenedByDescriptorBindWhereAskedAndRefuseWhatTheJdkRefuses() throws IOException
+    {
+        final InetAddress loopback = InetAddress.getLoopbackAddress();
+        final DatagramChannel holder = DatagramChannel.open(StandardProtocolFamily.INET);
+        closeables.add(holder);
+        holder.bind(new InetSocketAddress(loopback, 0));
+        final int taken = ((InetSocketAddress)holder.getLocalAddress()).getPort();
+        final BindException inUse = assertThrows(BindException.class,
+            () -> transport.open(loopback, taken, false, 0x88, false));
+        assertEquals("Address already in use", inUse.getMessage());
+
+        final InetAddress notHere = InetAddress.getByName("192.0.2.77"); // TEST-NET-1: on no interface here
+        final int port = freePort(loopback);
+        final BindException notLocal = assertThrows(BindException.class,
+            () -> transport.open(notHere, port, false, 0, false));
+        assertEquals("Cannot assign requested address", notLocal.getMessage());
+        final Endpoint standby = transport.open(notHere, port, false, 0x88, true);
+        closeables.add(() -> transport.close(standby));
+        assertEquals(new InetSocketAddress(notHere, port), standby.boundSocketAddress());
+
+        final Endpoint live = transport.open(loopback, freePort(loopback), false, 0x88, false);
+        closeables.add(() -> transport.close(live));
+        transport.register(live);
+        final DatagramSocket peer = peer(loopback);
+        send(peer, live, new byte[] {1, 2, 3});
+        final List<Received> received = receive(1, new ArrayList<>());
+        assertEquals(1, received.size());
+        assertSame(live, received.get(0).endpoint());
+        assertEquals(peer.getLocalSocketAddress(), received.get(0).source());
     }
 
     @Test
