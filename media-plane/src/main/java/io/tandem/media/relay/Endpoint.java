@@ -91,8 +91,6 @@ public final class Endpoint
 
     /** Kept by {@link EpollTransport}: the socket's descriptor (-1 when not registered or closed). */
     int fd = -1;
-    /** In the transport's watch set since it was opened ({@link Transport#watch}), before the agent took it. */
-    boolean watched;
     /** Kept by {@link EpollTransport}: {@code txTo} encoded as a struct sockaddr of {@code txLength} bytes. */
     java.lang.foreign.MemorySegment txAddress;
     InetSocketAddress txTo;
@@ -145,7 +143,7 @@ public final class Endpoint
 
     /**
      * An endpoint on a bound, non-blocking socket the relay opened itself ({@link LinuxNet#openUdp}), known by its
-     * descriptor alone (no channel), not yet published to the agent.
+     * descriptor alone (no channel), not yet published to the agent; {@link EpollTransport} watches it from then on.
      */
     Endpoint(final int fd, final InetAddress openedOn, final int localPort, final boolean rtcp)
     {

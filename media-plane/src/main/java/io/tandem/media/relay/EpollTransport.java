@@ -125,9 +125,7 @@ public final class EpollTransport implements Transport
             LinuxNet.close(fd);
             throw ex;
         }
-        final Endpoint endpoint = new Endpoint(fd, address, port, rtcp);
-        endpoint.watched = true;
-        return endpoint;
+        return new Endpoint(fd, address, port, rtcp);
     }
 
     @Override
@@ -139,11 +137,13 @@ public final class EpollTransport implements Transport
     @Override
     public void register(final Endpoint endpoint) throws IOException
     {
-        final int fd = endpoint.watched ? endpoint.fd : LinuxNet.fd(endpoint.channel);
+        // A socket this transport opened (no channel) is in the epoll set since then; a channel's joins it now.
+        final boolean opened = endpoint.channel == null;
+        final int fd = opened ? endpoint.fd : LinuxNet.fd(endpoint.channel);
         endpoint.txAddress = Arena.ofAuto().allocate(LinuxNet.SOCKADDR_SIZE, 8);
         endpoint.txTo = null;
         endpoint.readAgain = false;
-        if (!endpoint.watched)
+        if (!opened)
         {
             LinuxNet.epollCtl(epfd, LinuxNet.EPOLL_CTL_ADD, fd, LinuxNet.EPOLLIN | LinuxNet.EPOLLET);
         }

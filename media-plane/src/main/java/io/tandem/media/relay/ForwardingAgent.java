@@ -462,8 +462,7 @@ public final class ForwardingAgent implements Agent, Transport.Receiver
         endpoint.lastPacketNs = nowNs;
         endpoint.slot = endpointCount;
         endpoints[endpointCount++] = endpoint;
-        final InetAddress bound = endpoint.channel() == null ? endpoint.openedOn :
-            ((InetSocketAddress)endpoint.channel().getLocalAddress()).getAddress();
+        final InetAddress bound = endpoint.boundSocketAddress().getAddress();
         endpoint.boundAddress = bound == null || bound.isAnyLocalAddress() ? null : bound;
         if (endpoint.boundAddress != null)
         {

@@ -255,13 +255,7 @@ public final class LinuxNet
     public static void setsockopt(final DatagramChannel channel, final int level, final int name, final int value)
         throws IOException
     {
-        final int fd = fd(channel);
-        checked("setsockopt(" + level + ", " + name + ")", (arena, state) ->
-        {
-            final MemorySegment option = arena.allocate(ValueLayout.JAVA_INT);
-            option.set(ValueLayout.JAVA_INT, 0, value);
-            return (int)SETSOCKOPT.invokeExact(state, fd, level, name, option, 4);
-        });
+        setsockopt(fd(channel), level, name, value);
     }
 
     /**
