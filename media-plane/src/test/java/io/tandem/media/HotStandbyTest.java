@@ -106,8 +106,20 @@ class HotStandbyTest
             final int bobSignalled = isNatted(i) ? 9000 + i : port(bob);
             final List<MediaStream> towardsBob = active.registry().offer(callIds[i], "alice-" + i,
                 List.of(StreamSpec.of(new InetSocketAddress(ACTIVE, port(alice)))));
+            final MediaStream[] offered = new MediaStream[1];
+            if (i == 0)
+            {
+                await(() -> (offered[0] = mirroredStream(callIds[0], "alice-0")) != null, "the offer reached the mirror");
+            }
             final List<MediaStream> towardsAlice = active.registry().answer(callIds[i], "alice-" + i, "bob-" + i,
                 List.of(StreamSpec.of(new InetSocketAddress(ACTIVE, bobSignalled))));
+            if (i == 0)
+            {
+                // The answer names Bob: the mirror takes the tag onto the streams it has, as the active does (same
+                // sockets, relaying throughout), instead of closing them and binding the call again.
+                await(() -> mirroredStream(callIds[0], "bob-0") != null, "the answer reached the mirror");
+                assertTrue(offered[0] == mirroredStream(callIds[0], "alice-0"), "the mirror kept the offer's stream");
+            }
             sendTo[2 * i] = towardsAlice.get(0).localRtpPort();
             sendTo[2 * i + 1] = towardsBob.get(0).localRtpPort();
         }
@@ -141,6 +153,17 @@ class HotStandbyTest
         assertEquals(CALLS, mirror.registry().callCount());
         final long promotedAt = System.nanoTime();
         media.awaitAllHeardSince(promotedAt, HotStandbyTest::alicesOfListeningBobs, "relayed by the promoted node");
+    }
+
+    /** The mirror's first stream of a party of a call, or null while it has no such call or party. */
+    private MediaStream mirroredStream(final String callId, final String tag)
+    {
+        synchronized (mirror.registry()) // the journal's thread writes the mirror's calls under the registry's lock
+        {
+            final var call = mirror.registry().call(callId);
+            final var monologue = call == null ? null : call.monologues().get(tag);
+            return monologue == null || monologue.streams().isEmpty() ? null : monologue.streams().get(0);
+        }
     }
 
     private static boolean bobLatched(final MediaPlane plane, final String callId)

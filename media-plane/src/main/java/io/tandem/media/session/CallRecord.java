@@ -9,7 +9,9 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.tandem.media.relay.LatchMode;
 
@@ -122,35 +124,40 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
     }
 
     /**
-     * Whether {@code other} has the same parties (tags, who talks to whom) with the same streams on the same
-     * interfaces and ports: then only signalling and latched addresses differ, and a mirror updates in place.
+     * Whether {@code other} has the same streams on the same interfaces and ports, grouped into parties the same way,
+     * and the same parties talking to each other; tags may differ (an answer names the party the offer left
+     * unnamed). Then only tags, signalling and latched addresses differ, and a mirror updates the call in place.
      */
-    public boolean samePortsAs(final CallRecord other)
+    public boolean sameStreamsAs(final CallRecord other)
     {
-        if (monologues.size() != other.monologues.size())
+        final Map<List<String>, List<String>> mine = shape();
+        return mine != null && mine.equals(other.shape());
+    }
+
+    /**
+     * What a call is apart from its tags and signalling: each party's streams (interface and port), mapped to those
+     * of the party it talks to. Null if two parties cannot be told apart by their streams (none yet, say).
+     */
+    private Map<List<String>, List<String>> shape()
+    {
+        final Map<String, List<String>> streamsByTag = new HashMap<>();
+        for (final MonologueRecord monologue : monologues)
         {
-            return false;
+            final List<String> streams = new ArrayList<>(monologue.streams().size());
+            for (final StreamRecord stream : monologue.streams())
+            {
+                streams.add(stream.interfaceName() + "/" + stream.localRtpPort());
+            }
+            streamsByTag.put(monologue.tag(), streams);
         }
-        for (int m = 0; m < monologues.size(); m++)
+        final Map<List<String>, List<String>> shape = new HashMap<>();
+        for (final MonologueRecord monologue : monologues)
         {
-            final MonologueRecord mine = monologues.get(m);
-            final MonologueRecord theirs = other.monologues.get(m);
-            if (!mine.tag().equals(theirs.tag()) || !java.util.Objects.equals(mine.subscriberTag(), theirs.subscriberTag()) ||
-                mine.streams().size() != theirs.streams().size())
-            {
-                return false;
-            }
-            for (int s = 0; s < mine.streams().size(); s++)
-            {
-                final StreamRecord a = mine.streams().get(s);
-                final StreamRecord b = theirs.streams().get(s);
-                if (a.localRtpPort() != b.localRtpPort() || !a.interfaceName().equals(b.interfaceName()))
-                {
-                    return false;
-                }
-            }
+            final String subscriber = monologue.subscriberTag();
+            shape.put(streamsByTag.get(monologue.tag()), subscriber == null ? List.of() :
+                streamsByTag.getOrDefault(subscriber, List.of("unknown party " + subscriber)));
         }
-        return true;
+        return shape.size() == monologues.size() ? shape : null;
     }
 
     /** Whether {@code encoded} announces a format newer than this version of Tandem reads. */

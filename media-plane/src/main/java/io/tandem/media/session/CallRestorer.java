@@ -3,7 +3,9 @@ package io.tandem.media.session;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -271,7 +273,7 @@ final class CallRestorer
                 System.err.println("tandem: replicated call " + callId + " does not decode: " + ex.getMessage());
                 return;
             }
-            if (CallRecord.of(existing).samePortsAs(record))
+            if (CallRecord.of(existing).sameStreamsAs(record))
             {
                 resignalInPlace(existing, record);
                 registry.store.put(callId, encoded);
@@ -285,9 +287,50 @@ final class CallRestorer
         }
     }
 
-    /** Take a replicated call's new signalling and latched addresses onto the streams it already has. */
+    private static String key(final List<String> ports)
+    {
+        return String.join(",", ports);
+    }
+
+    /**
+     * Take a replicated call's new tags, signalling and latched addresses onto the streams it already has (the
+     * record has the same streams: {@link CallRecord#sameStreamsAs}). An answer naming the callee lands here: its
+     * sockets stay open and relaying, as on the active; it used to rebuild the call (four sockets closed and bound
+     * again, and a wait for the relay).
+     */
     private void resignalInPlace(final Call call, final CallRecord record)
     {
+        final Map<String, MediaStream> byPort = new HashMap<>();
+        final Map<String, Monologue> byStreams = new HashMap<>();
+        for (final Monologue monologue : call.monologues.values())
+        {
+            for (final MediaStream stream : monologue.streams)
+            {
+                byPort.put(stream.iface.name() + "/" + stream.port, stream);
+            }
+            byStreams.put(key(monologue.streams.stream().map((s) -> s.iface.name() + "/" + s.port).toList()), monologue);
+        }
+        final Map<String, Monologue> renamed = new LinkedHashMap<>();
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            final List<String> ports = m.streams().stream().map((s) -> s.interfaceName() + "/" + s.localRtpPort()).toList();
+            final Monologue before = byStreams.get(key(ports));
+            final Monologue monologue = before.tag.equals(m.tag()) ? before : new Monologue(m.tag());
+            if (monologue != before)
+            {
+                for (final String port : ports)
+                {
+                    monologue.streams.add(byPort.get(port));
+                }
+            }
+            renamed.put(m.tag(), monologue);
+        }
+        for (final CallRecord.MonologueRecord m : record.monologues())
+        {
+            renamed.get(m.tag()).subscriber = m.subscriberTag() == null ? null : renamed.get(m.subscriberTag());
+        }
+        call.monologues.clear();
+        call.monologues.putAll(renamed);
         final List<ForwardingEntry> changes = new ArrayList<>();
         for (final CallRecord.MonologueRecord m : record.monologues())
         {

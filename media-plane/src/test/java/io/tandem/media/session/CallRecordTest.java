@@ -1,7 +1,9 @@
 package io.tandem.media.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
 import java.util.Arrays;
@@ -28,6 +30,35 @@ class CallRecordTest
     void roundTrips()
     {
         assertEquals(RECORD, CallRecord.decode(RECORD.encode()));
+    }
+
+    /** An answer names the party the offer left unnamed: the same call to a mirror, updated in place. */
+    @Test
+    void theSameStreamsUnderNewTagsAreTheSameCallButNotOtherPortsOrPairs()
+    {
+        final CallRecord offered = twoParty("alice", "", 30000, 30002);
+        assertTrue(offered.sameStreamsAs(twoParty("alice", "bob", 30000, 30002)), "the answer's tag");
+        assertTrue(offered.sameStreamsAs(offered));
+        assertFalse(offered.sameStreamsAs(twoParty("alice", "bob", 30000, 30004)), "another port");
+        assertFalse(offered.sameStreamsAs(RECORD), "another shape");
+        final CallRecord unpaired = new CallRecord("c", List.of(
+            new CallRecord.MonologueRecord("alice", null, List.of(stream(30000))),
+            new CallRecord.MonologueRecord("bob", null, List.of(stream(30002)))));
+        assertFalse(offered.sameStreamsAs(unpaired), "who talks to whom changed");
+        final CallRecord noStreams = new CallRecord("c", List.of(new CallRecord.MonologueRecord("a", null, List.of()),
+            new CallRecord.MonologueRecord("b", null, List.of())));
+        assertFalse(noStreams.sameStreamsAs(noStreams), "parties told apart only by their tags: rebuilt");
+    }
+
+    private static CallRecord twoParty(final String from, final String to, final int fromPort, final int toPort)
+    {
+        return new CallRecord("c", List.of(new CallRecord.MonologueRecord(from, to, List.of(stream(fromPort))),
+            new CallRecord.MonologueRecord(to, from, List.of(stream(toPort)))));
+    }
+
+    private static CallRecord.StreamRecord stream(final int port)
+    {
+        return new CallRecord.StreamRecord("external", port, StreamSpec.of(new InetSocketAddress("192.0.2.10", port)));
     }
 
     @Test
