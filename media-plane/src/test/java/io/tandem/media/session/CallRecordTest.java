@@ -107,6 +107,11 @@ class CallRecordTest
             return;
         }
         assertEquals(record, CallRecord.decode(record.encode()), "what decodes must round-trip");
+        // a mirror compares what it receives with the call it holds: any record that decodes compares, without
+        // throwing, and is either the same call as itself or one it rebuilds (parties it cannot tell apart)
+        record.sameStreamsAs(RECORD);
+        RECORD.sameStreamsAs(record);
+        record.sameStreamsAs(record);
     }
 
     /** Records written by earlier versions name latch modes by these codes; reordering the enum must not move them. */
