@@ -395,19 +395,22 @@ class HotStandbyFailoverTest
             firstLatency.get(firstLatency.size() - 1) / 1e6, latencyBefore.get(latencyBefore.size() / 2) / 1e6,
             latencyBefore.get(latencyBefore.size() - 1) / 1e6, lost, switched[1] * gaps.size());
         // Issue 16's target: the median media gap no more than the VIP move plus 5 ms, read for what any relay can
-        // do: the packets sent during the move went to the dead host, and a party's next packet comes up to one
-        // packet interval (20 ms) after the move, however ready the standby is; that interval is taken out.
+        // do. Each party sends every 20 ms, so a gap is a whole number of intervals plus what the relays' latencies
+        // differ: its last packet before the kill went up to one interval before it, its first after the move up
+        // to one interval after the client took the gratuitous ARP (the packets between went to the dead host).
+        // So: gap <= move + two intervals + the standby's extra latency + 5 ms. A standby that had to bind, relearn
+        // or wait for anything would miss it by hundreds of ms.
         final long mirrorExtraNs = firstLatency.get(firstLatency.size() / 2) - latencyBefore.get(latencyBefore.size() / 2);
-        final long gapBeyondIntervalNs = gaps.get(gaps.size() / 2) - TimeUnit.MILLISECONDS.toNanos(20);
+        final long gapNs = gaps.get(gaps.size() / 2);
         final long moveNs = switched[0] - killedAt;
+        final long boundNs = moveNs + TimeUnit.MILLISECONDS.toNanos(40 + 5) + Math.max(0, mirrorExtraNs);
         System.out.printf("HotStandbyFailoverTest: the standby's first packets took %.2f ms more than the active's " +
-            "(medians); media gap beyond one packet interval %.1f ms against the move's %.1f ms%n", mirrorExtraNs / 1e6,
-            gapBeyondIntervalNs / 1e6, moveNs / 1e6);
-        assertTrue(gapBeyondIntervalNs <= moveNs + TimeUnit.MILLISECONDS.toNanos(5), "median gap beyond one interval " +
-            gapBeyondIntervalNs / 1e6 + " ms, more than the move's " + moveNs / 1e6 + " ms plus 5");
-        // And the first packets through the standby as fast as through the active before, within one round of the
-        // parties' sends and reads (both figures include that round; on a loaded host it alone moved the medians
-        // 7 ms apart): a standby that had to bind, relearn or wait for anything would show hundreds of ms.
+            "(medians); median gap %.1f ms against the move's %.1f ms (bound %.1f ms)%n", mirrorExtraNs / 1e6,
+            gapNs / 1e6, moveNs / 1e6, boundNs / 1e6);
+        assertTrue(gapNs <= boundNs, "median gap " + gapNs / 1e6 + " ms, more than " + boundNs / 1e6 + " ms");
+        // The first packets through the standby as fast as through the active before, within one round of the
+        // parties' sends and reads: both figures include that round, and on a loaded host it alone moved the medians
+        // 7 ms apart (one run), and -19 ms (another).
         assertTrue(mirrorExtraNs <= TimeUnit.MILLISECONDS.toNanos(20), "the standby's first packets came late by " +
             mirrorExtraNs / 1e6 + " ms over the active's");
         assertEquals(0, lost, "packets sent after the client took the gratuitous ARP were lost");
