@@ -100,7 +100,7 @@ public final class JournalNode implements Agent, AutoCloseable
             final File shm = new File("/dev/shm");
             driverDirectory = new File(shm.isDirectory() ? shm.getPath() : IoUtil.tmpDirName(), "tandem-journal-" +
                 ctx.nodeName());
-            driver = MediaDriver.launchEmbedded(driverContext(driverDirectory));
+            driver = MediaDriver.launchEmbedded(driverContext(driverDirectory, ctx.idleParkNs()));
         }
         else
         {
@@ -151,10 +151,18 @@ public final class JournalNode implements Agent, AutoCloseable
             JournalNode::logError, null, this);
     }
 
-    /** The embedded driver runs on the journal's own thread (invoked each pass): one thread for the whole journal. */
-    private static MediaDriver.Context driverContext(final File directory)
+    /**
+     * The embedded driver runs on the journal's own thread (invoked each pass): one thread for the whole journal.
+     * Its duty-cycle stall counters measure from one cycle to the next, which spans the thread's park: their
+     * threshold sits a tenth of a second above the longest park, or every quiet pass counted as a stall.
+     */
+    private static MediaDriver.Context driverContext(final File directory, final long longestParkNs)
     {
+        final long stallNs = longestParkNs + TimeUnit.MILLISECONDS.toNanos(100);
         return new MediaDriver.Context()
+            .conductorCycleThresholdNs(stallNs)
+            .senderCycleThresholdNs(stallNs)
+            .receiverCycleThresholdNs(stallNs)
             .aeronDirectoryName(directory.getPath())
             .threadingMode(ThreadingMode.INVOKER)
             .asyncExecutorEnabled(false)
