@@ -108,7 +108,7 @@ public final class EpollTransport implements Transport
     }
 
     /**
-     * A socket opened through FFM in four system calls (socket, two or three setsockopt, bind: no fcntl, no
+     * A socket opened through FFM ({@link LinuxNet#openUdp}: socket, one to four setsockopt, bind; no fcntl, no
      * getsockname) and added to epoll at once, from the control side: epoll is safe to change from any thread.
      */
     @Override

@@ -18,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteOrder;
 import java.nio.channels.DatagramChannel;
+import java.util.function.IntFunction;
 
 /**
  * The Linux system calls behind the batched transports (epoll, recvmmsg, sendmmsg, sendto, eventfd), called
@@ -298,31 +299,19 @@ public final class LinuxNet
 
     private static void bind(final int fd, final InetSocketAddress address) throws IOException
     {
-        final int result;
-        final int errno;
-        try (var arena = java.lang.foreign.Arena.ofConfined())
+        checked((arena, state) ->
         {
-            final MemorySegment state = arena.allocate(CAPTURE);
             final MemorySegment sockaddr = arena.allocate(SOCKADDR_SIZE, 8);
             final int length = writeSockaddr(sockaddr, address);
-            result = (int)BIND.invokeExact(state, fd, sockaddr, length);
-            errno = (int)ERRNO.get(state, 0L);
-        }
-        catch (final Throwable ex)
-        {
-            throw new IllegalStateException(ex);
-        }
-        if (result < 0)
+            return (int)BIND.invokeExact(state, fd, sockaddr, length);
+        }, (errno) -> switch (errno)
         {
             // the messages the JDK gives for these, which callers and operators already know
-            throw switch (errno)
-            {
-                case EADDRINUSE -> new java.net.BindException("Address already in use");
-                case EADDRNOTAVAIL -> new java.net.BindException("Cannot assign requested address");
-                case EACCES -> new java.net.BindException("Permission denied");
-                default -> new IOException("bind " + address + " failed: errno " + errno);
-            };
-        }
+            case EADDRINUSE -> new java.net.BindException("Address already in use");
+            case EADDRNOTAVAIL -> new java.net.BindException("Cannot assign requested address");
+            case EACCES -> new java.net.BindException("Permission denied");
+            default -> new IOException("bind " + address + " failed: errno " + errno);
+        });
     }
 
     private static void setsockopt(final int fd, final int level, final int name, final int value) throws IOException
@@ -393,6 +382,12 @@ public final class LinuxNet
     /** Make {@code call}: its result, or an IOException naming it and its errno when it returns a negative value. */
     private static int checked(final String name, final ErrnoCall call) throws IOException
     {
+        return checked(call, (errno) -> new IOException(name + " failed: errno " + errno));
+    }
+
+    /** Make {@code call}: its result, or the exception {@code failure} makes of its errno when it returns a negative value. */
+    private static int checked(final ErrnoCall call, final IntFunction<IOException> failure) throws IOException
+    {
         final int result;
         final int errno;
         try (var arena = java.lang.foreign.Arena.ofConfined())
@@ -407,7 +402,7 @@ public final class LinuxNet
         }
         if (result < 0)
         {
-            throw new IOException(name + " failed: errno " + errno);
+            throw failure.apply(errno);
         }
         return result;
     }
