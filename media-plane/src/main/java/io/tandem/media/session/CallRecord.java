@@ -143,12 +143,7 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
         final Map<String, List<String>> streamsByTag = new HashMap<>();
         for (final MonologueRecord monologue : monologues)
         {
-            final List<String> streams = new ArrayList<>(monologue.streams().size());
-            for (final StreamRecord stream : monologue.streams())
-            {
-                streams.add(stream.interfaceName() + "/" + stream.localRtpPort());
-            }
-            streamsByTag.put(monologue.tag(), streams);
+            streamsByTag.put(monologue.tag(), streamsOf(monologue));
         }
         final Map<List<String>, List<String>> shape = new HashMap<>();
         for (final MonologueRecord monologue : monologues)
@@ -158,6 +153,17 @@ public record CallRecord(String callId, List<MonologueRecord> monologues)
                 streamsByTag.getOrDefault(subscriber, List.of("unknown party " + subscriber)));
         }
         return shape.size() == monologues.size() ? shape : null;
+    }
+
+    /** A party's streams, each named by its interface and port, in order: how {@link #sameStreamsAs} knows them. */
+    static List<String> streamsOf(final MonologueRecord monologue)
+    {
+        final List<String> streams = new ArrayList<>(monologue.streams().size());
+        for (final StreamRecord stream : monologue.streams())
+        {
+            streams.add(stream.interfaceName() + "/" + stream.localRtpPort());
+        }
+        return streams;
     }
 
     /** Whether {@code encoded} announces a format newer than this version of Tandem reads. */

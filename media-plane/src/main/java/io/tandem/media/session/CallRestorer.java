@@ -273,9 +273,10 @@ final class CallRestorer
                 System.err.println("tandem: replicated call " + callId + " does not decode: " + ex.getMessage());
                 return;
             }
-            if (CallRecord.of(existing).sameStreamsAs(record))
+            final CallRecord held = CallRecord.of(existing);
+            if (held.sameStreamsAs(record))
             {
-                resignalInPlace(existing, record);
+                resignalInPlace(existing, held, record);
                 registry.store.put(callId, encoded);
                 return;
             }
@@ -287,41 +288,27 @@ final class CallRestorer
         }
     }
 
-    private static String key(final List<String> ports)
-    {
-        return String.join(",", ports);
-    }
-
     /**
-     * Take a replicated call's new tags, signalling and latched addresses onto the streams it already has (the
-     * record has the same streams: {@link CallRecord#sameStreamsAs}). An answer naming the callee lands here: its
-     * sockets stay open and relaying, as on the active; it used to rebuild the call (four sockets closed and bound
-     * again, and a wait for the relay).
+     * Take a replicated call's new tags, signalling and latched addresses onto the streams it already has
+     * ({@code held}, the call as it is here, has the same streams as {@code record}: {@link CallRecord#sameStreamsAs}).
+     * An answer naming the callee lands here: its sockets stay open and relaying, as on the active; it used to rebuild
+     * the call (four sockets closed and bound again, and a wait for the relay).
      */
-    private void resignalInPlace(final Call call, final CallRecord record)
+    private void resignalInPlace(final Call call, final CallRecord held, final CallRecord record)
     {
-        final Map<String, MediaStream> byPort = new HashMap<>();
-        final Map<String, Monologue> byStreams = new HashMap<>();
-        for (final Monologue monologue : call.monologues.values())
+        final Map<List<String>, Monologue> byStreams = new HashMap<>();
+        for (final CallRecord.MonologueRecord m : held.monologues())
         {
-            for (final MediaStream stream : monologue.streams)
-            {
-                byPort.put(stream.iface.name() + "/" + stream.port, stream);
-            }
-            byStreams.put(key(monologue.streams.stream().map((s) -> s.iface.name() + "/" + s.port).toList()), monologue);
+            byStreams.put(CallRecord.streamsOf(m), call.monologues.get(m.tag()));
         }
         final Map<String, Monologue> renamed = new LinkedHashMap<>();
         for (final CallRecord.MonologueRecord m : record.monologues())
         {
-            final List<String> ports = m.streams().stream().map((s) -> s.interfaceName() + "/" + s.localRtpPort()).toList();
-            final Monologue before = byStreams.get(key(ports));
+            final Monologue before = byStreams.get(CallRecord.streamsOf(m));
             final Monologue monologue = before.tag.equals(m.tag()) ? before : new Monologue(m.tag());
             if (monologue != before)
             {
-                for (final String port : ports)
-                {
-                    monologue.streams.add(byPort.get(port));
-                }
+                monologue.streams.addAll(before.streams); // the same streams, in the same order
             }
             renamed.put(m.tag(), monologue);
         }
