@@ -310,7 +310,7 @@ public final class JournalNode implements Agent, AutoCloseable
         work += writer.drainChanges(256);
         heartbeatsPolled = 0;
         work += poll();
-        for (int i = 0; driverWork > 0 && driver != null; i++)
+        for (int i = 0; driverWork > 0; i++) // no embedded driver: no driver work
         {
             // The embedded driver's receiver takes one datagram from its socket per duty cycle: run it again within
             // this pass while it finds some, and poll what it delivered. A node that parks must empty its socket
