@@ -197,6 +197,9 @@ class KeepalivedFailoverTest
         startKeepalived(nsA, "master", "a");
         await("A holds the VIP and is active", () -> holdsVip(nsA, "eth0") && status(nsA).startsWith("role active"));
         startKeepalived(nsB, "backup", "b");
+        // its start runs the notify script (FAULT until its check rises, then BACKUP: each a demote); asked while that
+        // ran, B's status once went unanswered in a CI dry run
+        await("B's keepalived is backup", () -> log("keepalived-b").contains("Entering BACKUP STATE"));
         assertTrue(!holdsVip(nsB, "eth0"));
         assertTrue(status(nsB).startsWith("role standby"), status(nsB));
 
