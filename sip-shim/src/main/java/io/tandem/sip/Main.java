@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.agrona.CloseHelper;
 
@@ -36,6 +37,9 @@ public final class Main
                                     no socket [127.0.0.1:2224]
           --listen-metrics HOST:PORT  HTTP with GET /metrics (Prometheus) and GET /ping [none]
           --threads N               jain-sip threads taking messages [one per CPU, at most 4]
+          --warm-up-calls N         calls relayed through a temporary loopback proxy of this process before
+                                    it listens (INVITE to BYE, at most 20 s), so a node taking over is not
+                                    compiling under full load; 0 for none [10000]
           --call-expiry SECONDS     forget a call's info this long after its 2xx if no BYE comes [43200]
           --ringing-expiry SECONDS  forget it this long after its INVITE if no final answer comes [300]
 
@@ -47,6 +51,8 @@ public final class Main
           --state-dir DIR           where the journal's epoch is kept [/var/lib/tandem]
           --help                    this text
         """;
+
+    private static final long WARM_UP_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(20);
 
     private Main()
     {
@@ -69,6 +75,7 @@ public final class Main
             fail(ex.getMessage());
             return;
         }
+        warmUp(ctx);
         final SipShim shim = new SipShim(ctx);
         final ShimControl control;
         final ShimMetrics metrics;
@@ -122,6 +129,26 @@ public final class Main
         stopped.await();
     }
 
+    /** Relay the calls {@link SipContext#warmUpCalls()} asks for; a warm-up that fails is said and skipped. */
+    private static void warmUp(final SipContext ctx)
+    {
+        if (ctx.warmUpCalls() == 0)
+        {
+            return;
+        }
+        final long start = System.nanoTime();
+        try
+        {
+            final int calls = new SipWarmUp(ctx).run(ctx.warmUpCalls(), WARM_UP_TIMEOUT_NS);
+            System.out.printf("tandem-sip: warmed up, %d calls relayed in %d ms%n", calls,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        }
+        catch (final Exception ex)
+        {
+            System.out.println("tandem-sip: warm-up skipped (" + ex + "); the first calls run cold");
+        }
+    }
+
     /** The settings a command line asks for, concluded. @throws IllegalArgumentException naming what is wrong */
     static SipContext parse(final String[] args)
     {
@@ -152,6 +179,7 @@ public final class Main
                 case "--listen-control" -> ctx.listenControl(value);
                 case "--listen-metrics" -> ctx.listenMetrics(value);
                 case "--threads" -> ctx.threads((int)positive(value, option));
+                case "--warm-up-calls" -> ctx.warmUpCalls(value.equals("0") ? 0 : (int)positive(value, option));
                 case "--call-expiry" -> ctx.callExpiryMs(positive(value, option) * 1000);
                 case "--ringing-expiry" -> ctx.ringingExpiryMs(positive(value, option) * 1000);
                 case "--journal-listen" -> journalListen = value;

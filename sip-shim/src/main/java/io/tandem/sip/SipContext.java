@@ -41,6 +41,7 @@ public final class SipContext
     private long routeTimeoutMs = Long.getLong("tandem.sip.route-timeout-ms", 3_000);
     private RouteTable routeTable;
     private InetSocketAddress recordRouteAddress;
+    private int warmUpCalls = Integer.getInteger("tandem.sip.warm-up-calls", 10_000);
 
     public SipContext conclude()
     {
@@ -61,6 +62,10 @@ public final class SipContext
         if (threads < 1)
         {
             throw new IllegalArgumentException("sip: at least one thread is needed");
+        }
+        if (warmUpCalls < 0)
+        {
+            throw new IllegalArgumentException("sip: the warm-up's calls cannot be negative");
         }
         if (routeTimeoutMs <= 0)
         {
@@ -331,5 +336,20 @@ public final class SipContext
     public boolean failoverHandling()
     {
         return failoverHandling;
+    }
+
+    /**
+     * Calls relayed through a temporary proxy of this process before the shim takes traffic, so that a node which
+     * takes over is not compiling its hot code under full load ({@link SipWarmUp}); 0 for none.
+     */
+    public SipContext warmUpCalls(final int value)
+    {
+        warmUpCalls = value;
+        return this;
+    }
+
+    public int warmUpCalls()
+    {
+        return warmUpCalls;
     }
 }

@@ -46,6 +46,10 @@ public final class SipLog implements StackLogger
     @Override
     public void logError(final String message, final Exception ex)
     {
+        if (ex instanceof InterruptedException)
+        {
+            return; // a stopped stack's event thread, which ShimStack ends by interrupting it: its end, not an error
+        }
         System.err.println("tandem-sip: jain-sip: " + shorten(message) + ": " + shorten(String.valueOf(ex)));
     }
 

@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -50,10 +49,6 @@ import gov.nist.javax.sip.stack.SIPServerTransaction;
  */
 public final class SipShim implements SipListener, AutoCloseable
 {
-    private static final AtomicLong STACKS = new AtomicLong();
-    /** The SIP socket's buffers (see the stack's properties): a 4 MiB receive buffer holds about 0.3 s at 1,000 calls/s. */
-    private static final int UDP_RECEIVE_BUFFER = 4 << 20;
-    private static final int UDP_SEND_BUFFER = 1 << 20;
     /** The destinations of a request that follows its Route set: the one next hop jain-sip's router finds. */
     private static final List<Hop> BY_ROUTE_SET = Collections.singletonList(null);
 
@@ -62,6 +57,7 @@ public final class SipShim implements SipListener, AutoCloseable
     private final CallInfoStore calls;
     private final boolean ownsCalls;
     private final Routes routes;
+    private final ShimStack shimStack;
     private final SipStack stack;
     private final SipProvider provider;
     private final MessageFactory messages;
@@ -97,45 +93,21 @@ public final class SipShim implements SipListener, AutoCloseable
         this.routes = new Routes(ctx, calls);
         final SipFactory factory = SipFactory.getInstance();
         factory.setPathName("gov.nist");
-        final Properties properties = new Properties();
-        final InetSocketAddress listen = ctx.listenAddress();
-        // A name of its own: jain-sip's factory hands back an existing stack of the same name, even a stopped one
-        properties.setProperty("javax.sip.STACK_NAME",
-            "tandem-sip-" + listen.getPort() + "-" + STACKS.incrementAndGet());
-        properties.setProperty("javax.sip.ROUTER_PATH", NextHopRouter.class.getName());
-        properties.setProperty("javax.sip.AUTOMATIC_DIALOG_SUPPORT", "off");
-        properties.setProperty("gov.nist.javax.sip.STACK_LOGGER", SipLog.class.getName());
-        properties.setProperty("gov.nist.javax.sip.SERVER_LOGGER", SipLog.Messages.class.getName());
-        properties.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "true");
-        properties.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", Integer.toString(ctx.threads()));
-        properties.setProperty("gov.nist.javax.sip.TRACE_LEVEL", "0");
-        properties.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
-        // jain-sip asks for a 64 KiB UDP receive buffer, a third of Linux's default: at 1,000 calls/s (14,000
-        // datagrams a second) a pause of a few ms overflowed it, and the retransmissions failed 1.2% of the calls.
-        // The kernel caps the request at net.core.rmem_max (tuning/sysctl.d raises it).
-        properties.setProperty("gov.nist.javax.sip.RECEIVE_UDP_BUFFER_SIZE", Integer.toString(UDP_RECEIVE_BUFFER));
-        properties.setProperty("gov.nist.javax.sip.SEND_UDP_BUFFER_SIZE", Integer.toString(UDP_SEND_BUFFER));
-        // jain-sip's own tuning knobs, given to the JVM (TANDEM_JAVA_OPTS="-Dgov.nist.javax.sip.X=Y"), win over these
-        for (final String name : System.getProperties().stringPropertyNames())
-        {
-            if (name.startsWith("gov.nist.javax.sip."))
-            {
-                properties.setProperty(name, System.getProperty(name));
-            }
-        }
         media = new MediaNodes(ctx.mediaNodes(), Duration.ofSeconds(1));
         progress = new CallProgress(ctx, calls, media);
         try
         {
-            stack = factory.createSipStack(properties);
+            shimStack = new ShimStack(factory, ctx);
         }
         catch (final Exception ex)
         {
             closeCalls();
             throw ex;
         }
+        stack = shimStack.stack();
         messages = factory.createMessageFactory();
         proxyHeaders = new ProxyHeaders(ctx, factory.createHeaderFactory(), factory.createAddressFactory());
+        final InetSocketAddress listen = ctx.listenAddress();
         try
         {
             // UDP and TCP on the same address (RFC 3261 18): each request leaves by its next hop's transport
@@ -575,7 +547,7 @@ public final class SipShim implements SipListener, AutoCloseable
     public void close()
     {
         timers.shutdownNow();
-        stack.stop();
+        shimStack.stop();
         media.close();
         closeCalls();
     }

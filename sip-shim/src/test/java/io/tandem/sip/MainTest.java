@@ -31,6 +31,10 @@ class MainTest
             .metricsAddress().getPort());
         assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route", "127.0.0.1:5090",
             "--listen-metrics", "9201"}));
+        assertEquals(10_000, ctx.warmUpCalls(), "warms up by default");
+        assertEquals(0, Main.parse(new String[] {"--route", "127.0.0.1:5090", "--warm-up-calls", "0"}).warmUpCalls());
+        assertThrows(IllegalArgumentException.class, () -> Main.parse(new String[] {"--route", "127.0.0.1:5090",
+            "--warm-up-calls", "-1"}));
     }
 
     @Test

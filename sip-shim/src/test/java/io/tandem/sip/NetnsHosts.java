@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
 final class NetnsHosts implements AutoCloseable
 {
     static final String VIP = "10.216.0.100";
+    /**
+     * A shim process's warm-up here: enough to run it (on the namespace's loopback) before the node reports its
+     * role, short of the 10,000 a production start relays, since two nodes warm up at once on the test host's CPUs.
+     */
+    static final String WARM_UP_CALLS = "500";
     static final String A = "10.216.0.1";
     static final String B = "10.216.0.2";
     static final String CALLER = "10.216.0.10";

@@ -80,7 +80,7 @@ class TwoHostFailoverTest
             SipProcesses.java(Main.class, "--listen", VIP + ":5060", "--route", CALLEE + ":5060",
                 "--media-node", "127.0.0.1:2223", "--listen-control", "127.0.0.1:2224", "--role", role,
                 "--journal-listen", self + ":7500", "--journal-peer", peer + ":7500",
-                "--state-dir", work.resolve(name + "-state").toString())));
+                "--state-dir", work.resolve(name + "-state").toString(), "--warm-up-calls", NetnsHosts.WARM_UP_CALLS)));
         return new Process[] {media, shim};
     }
 

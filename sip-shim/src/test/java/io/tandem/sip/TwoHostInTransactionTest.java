@@ -55,7 +55,7 @@ class TwoHostInTransactionTest
         final List<String> args = new ArrayList<>(List.of("--listen", NetnsHosts.VIP + ":5060", "--route",
             NetnsHosts.CALLEE + ":5060", "--listen-control", "127.0.0.1:2224", "--role", active ? "active" : "standby",
             "--journal-listen", self + ":7500", "--journal-peer", peer + ":7500",
-            "--state-dir", work.resolve(name + "-state").toString()));
+            "--state-dir", work.resolve(name + "-state").toString(), "--warm-up-calls", NetnsHosts.WARM_UP_CALLS));
         if (!failoverHandling)
         {
             args.add("--no-failover-handling");
