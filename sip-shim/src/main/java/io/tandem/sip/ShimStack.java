@@ -67,6 +67,11 @@ final class ShimStack
         // The kernel caps the request at net.core.rmem_max (tuning/sysctl.d raises it).
         properties.setProperty("gov.nist.javax.sip.RECEIVE_UDP_BUFFER_SIZE", Integer.toString(UDP_RECEIVE_BUFFER));
         properties.setProperty("gov.nist.javax.sip.SEND_UDP_BUFFER_SIZE", Integer.toString(UDP_SEND_BUFFER));
+        // A transaction lingers after its final response (a BYE's server transaction 32 s, RFC 3261 timer J), and
+        // jain-sip keeps its request and response parsed all that time: at 1,000 calls/s over a GiB of live headers,
+        // a third of the shim's CPU in collections. Aggressive keeps a completed transaction's messages as bytes and
+        // parses one again only when asked (measured: 593-604 -> 413 us of CPU per call).
+        properties.setProperty("gov.nist.javax.sip.RELEASE_REFERENCES_STRATEGY", "Aggressive");
         // jain-sip's own tuning knobs, given to the JVM (TANDEM_JAVA_OPTS="-Dgov.nist.javax.sip.X=Y"), win over these
         for (final String name : System.getProperties().stringPropertyNames())
         {
