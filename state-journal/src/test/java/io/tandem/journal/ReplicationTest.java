@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,11 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import io.aeron.Aeron;
+import io.aeron.Publication;
+import io.aeron.driver.MediaDriver;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -279,6 +284,69 @@ class ReplicationTest
         active.put(TABLE, bytes("real"), bytes("call"));
         await(() -> "call".equals(mirrorTable.rows.get(TABLE + "/real")), "the real peer's record arrives");
         assertEquals(1, mirrorTable.rows.size());
+    }
+
+    @Test
+    void corruptAndTruncatedRecordsFromThePeersAddressAreRefusedCountedAndNeverApplied() throws Exception
+    {
+        final RecordingSink mirrorTable = new RecordingSink();
+        final TestCounters mirrorCounters = new TestCounters();
+        final JournalNode mirror = node("b", B, A, false, mirrorTable, mirrorCounters).start();
+        final List<byte[]> bad = new ArrayList<>();
+        final UnsafeBuffer good = new UnsafeBuffer(new byte[512]);
+        final int length = new JournalRecord().encode(good, 0, JournalRecord.PUT, (byte)0, TABLE,
+            new JournalContext().clusterId(), 1, 1, System.nanoTime(), bytes(callId(1)), bytes("a call"));
+        final byte[] flipped = Arrays.copyOf(good.byteArray(), length);
+        flipped[length - 1] ^= 0x40; // a bit of the value: the checksum no longer holds
+        bad.add(flipped);
+        bad.add(Arrays.copyOf(good.byteArray(), 30)); // truncated inside the header
+        bad.add(Arrays.copyOf(good.byteArray(), length - 3)); // truncated inside the value
+        final byte[] badMagic = Arrays.copyOf(good.byteArray(), length);
+        badMagic[0] = 'X';
+        bad.add(badMagic);
+        final byte[] badLength = Arrays.copyOf(good.byteArray(), length);
+        new UnsafeBuffer(badLength).putInt(12, 1 << 20); // a key longer than the record
+        bad.add(badLength);
+        bad.add(new byte[] {1, 2, 3});
+        final long before = mirrorCounters.get("tandem_journal_refused_total");
+        // A forger on the peer's own sending endpoint (the port after A's; A itself is not running yet): only what
+        // it sends can fail the source check no longer, so each record's own checks are what refuse it
+        try (MediaDriver driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
+                .aeronDirectoryName(dir.resolve("forger").toString()).dirDeleteOnShutdown(true));
+            Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
+            Publication forger = aeron.addPublication("aeron:udp?endpoint=" + B + "|interface=127.0.0.1:40611",
+                new JournalContext().dataStreamId()))
+        {
+            await(forger::isConnected, "the mirror hears the forger's stream");
+            for (final byte[] record : bad)
+            {
+                final UnsafeBuffer out = new UnsafeBuffer(record);
+                await(() -> forger.offer(out) > 0, "the forger's record is sent");
+            }
+            await(() -> mirrorCounters.get("tandem_journal_refused_total") - before >= bad.size(),
+                "every bad record is refused and counted");
+            assertTrue(mirrorTable.rows.isEmpty(), "nothing applied: " + mirrorTable.rows.keySet());
+            // Well-formed records from the same sender are taken (a snapshot's first row): so what refused the
+            // others was their content, not their source
+            final JournalRecord encoder = new JournalRecord();
+            final int cluster = new JournalContext().clusterId();
+            final UnsafeBuffer out = new UnsafeBuffer(new byte[512]);
+            final int begin = encoder.encode(out, 0, JournalRecord.SNAPSHOT_BEGIN, (byte)0, 0, cluster, 0, 5, 0, null,
+                null);
+            await(() -> forger.offer(out, 0, begin) > 0, "a snapshot's start is sent");
+            final int row = encoder.encode(out, 0, JournalRecord.PUT, JournalRecord.FLAG_SNAPSHOT, TABLE, cluster, 0, 5,
+                0, bytes("forged"), bytes("row"));
+            await(() -> forger.offer(out, 0, row) > 0, "a snapshot's row is sent");
+            await(() -> "row".equals(mirrorTable.rows.get(TABLE + "/forged")), "the well-formed row is applied");
+        }
+        assertFalse(mirror.isInSync(), "a snapshot that never ended");
+
+        final JournalNode active = node("a", A, B, true, new RecordingSink(), new TestCounters()).start();
+        active.put(TABLE, bytes("real"), bytes("call"));
+        await(() -> "call".equals(mirrorTable.rows.get(TABLE + "/real")), "the real peer's record arrives");
+        await(() -> !mirrorTable.rows.containsKey(TABLE + "/forged"), "the real peer's snapshot replaces the rest");
+        assertEquals(Map.of(TABLE + "/real", "call"), Map.copyOf(mirrorTable.rows));
+        assertTrue(mirror.isInSync(), "synchronised by the real peer's snapshot");
     }
 
     @Test
