@@ -11,6 +11,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * The {@code bpf(2)} system call through the Foreign Function and Memory API, with nothing but the kernel: create a
@@ -21,6 +23,8 @@ import java.nio.charset.StandardCharsets;
 public final class Bpf
 {
     static final int MAP_TYPE_HASH = 1;
+    /** A hash map whose every entry has a value per CPU: the program updates its CPU's copy without atomics. */
+    static final int MAP_TYPE_PERCPU_HASH = 5;
     static final int PROG_TYPE_XDP = 6;
     static final int ATTACH_TYPE_XDP = 37;
     /** XDP in the driver (native mode: veth, real NICs); the generic mode runs after a socket buffer exists. */
@@ -136,20 +140,51 @@ public final class Bpf
         };
     }
 
-    /** A hash map. @return its file descriptor */
-    static int createHashMap(final String name, final int keySize, final int valueSize, final int maxEntries)
-        throws BpfException
+    /**
+     * A hash map ({@link #MAP_TYPE_HASH}, or {@link #MAP_TYPE_PERCPU_HASH}: then a lookup or update carries
+     * {@link #possibleCpus()} values, each {@code valueSize} rounded up to 8 bytes). @return its file descriptor
+     */
+    static int createHashMap(final int type, final String name, final int keySize, final int valueSize,
+        final int maxEntries) throws BpfException
     {
         try (Arena arena = Arena.ofConfined())
         {
             final MemorySegment attr = arena.allocate(ATTR_SIZE, 8);
-            attr.set(ValueLayout.JAVA_INT, 0, MAP_TYPE_HASH);
+            attr.set(ValueLayout.JAVA_INT, 0, type);
             attr.set(ValueLayout.JAVA_INT, 4, keySize);
             attr.set(ValueLayout.JAVA_INT, 8, valueSize);
             attr.set(ValueLayout.JAVA_INT, 12, maxEntries);
             name(attr, 28, name);
             return (int)checked("BPF_MAP_CREATE", MAP_CREATE, attr, arena);
         }
+    }
+
+    /**
+     * The CPUs a per-CPU map holds a value for: the kernel's possible CPUs ({@code /sys/devices/system/cpu/possible},
+     * such as {@code 0-1} or {@code 0-3,6}), which may be more than are online.
+     */
+    static int possibleCpus()
+    {
+        try
+        {
+            return countCpus(Files.readString(Path.of("/sys/devices/system/cpu/possible")));
+        }
+        catch (final IOException ex)
+        {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    /** The highest CPU number of a kernel CPU list ({@code 0-3,6}), plus one: per-CPU values are indexed by it. */
+    static int countCpus(final String list)
+    {
+        int highest = -1;
+        for (final String range : list.strip().split(","))
+        {
+            final int dash = range.indexOf('-');
+            highest = Math.max(highest, Integer.parseInt(dash < 0 ? range : range.substring(dash + 1)));
+        }
+        return highest + 1;
     }
 
     /** Write an entry (create or replace). */

@@ -36,7 +36,6 @@ final class BpfAssembler
     private static final int ALU64 = 0x07;
     private static final int JMP = 0x05;
     private static final int MEM = 0x60;
-    private static final int ATOMIC = 0xc0;
     private static final int IMM = 0x00;
     private static final int K = 0x00;
     private static final int X = 0x08;
@@ -111,12 +110,6 @@ final class BpfAssembler
     BpfAssembler storeImm(final int size, final int dst, final int offset, final int imm)
     {
         return add(ST | MEM | size, dst, 0, offset, imm);
-    }
-
-    /** {@code lock *(u64 *)(dst + offset) += src}: an atomic add, for counters several CPUs bump. */
-    BpfAssembler atomicAdd(final int dst, final int offset, final int src)
-    {
-        return add(STX | ATOMIC | DW, dst, src, offset, ADD);
     }
 
     /** {@code dst = the map of this file descriptor} (a two-slot instruction). */

@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -177,6 +180,61 @@ class XdpProgramTest
             "another local address");
         final XdpFastPath.Counters counters = path().counters(ip(RELAY), STRICT_PORT);
         assertTrue(counters.packets() >= 1 && counters.dropped() >= 2, counters.toString());
+    }
+
+    @Test
+    void eachCpuCountsItsOwnPacketsAndTheCountersAddThemUp() throws Exception
+    {
+        path(); // root, or skipped
+        final int cpus = Runtime.getRuntime().availableProcessors();
+        try (XdpFastPath own = XdpFastPath.load(4))
+        {
+            own.put(ip(RELAY), STRICT_PORT, ip(PEER), 7000, ip(RELAY), 20002, ip(PEER), 7002, PEER_MAC, RELAY_MAC);
+            final byte[] good = frame(PEER, 7000, RELAY, STRICT_PORT);
+            final byte[] stranger = frame(PEER, 7001, RELAY, STRICT_PORT);
+            final List<Thread> threads = new ArrayList<>();
+            final List<Throwable> failures = new CopyOnWriteArrayList<>();
+            for (int cpu = 0; cpu < cpus; cpu++)
+            {
+                final int pinned = cpu;
+                threads.add(Thread.ofPlatform().start(() ->
+                {
+                    try
+                    {
+                        CpuAffinity.pinCurrentThread(pinned); // a test run runs on the CPU that asks for it
+                        for (int i = 0; i < 100 + pinned; i++)
+                        {
+                            assertEquals(XdpFastPath.XDP_TX, own.testRun(good).action());
+                        }
+                        assertEquals(XdpFastPath.XDP_DROP, own.testRun(stranger).action());
+                    }
+                    catch (final Throwable ex)
+                    {
+                        failures.add(ex);
+                    }
+                }));
+            }
+            for (final Thread thread : threads)
+            {
+                thread.join();
+            }
+            assertEquals(List.of(), failures);
+            final long packets = 100L * cpus + (long)cpus * (cpus - 1) / 2;
+            assertEquals(new XdpFastPath.Counters(packets, packets * good.length, cpus),
+                own.counters(ip(RELAY), STRICT_PORT), "every CPU's counts, summed");
+            own.put(ip(RELAY), STRICT_PORT, null, 0, ip(RELAY), 20002, ip(PEER), 7002, PEER_MAC, RELAY_MAC);
+            assertEquals(new XdpFastPath.Counters(0, 0, 0), own.counters(ip(RELAY), STRICT_PORT),
+                "a replaced entry starts counting afresh on every CPU");
+        }
+    }
+
+    @Test
+    void aPerCpuValueIsHeldForEveryPossibleCpu()
+    {
+        assertEquals(2, Bpf.countCpus("0-1\n"));
+        assertEquals(7, Bpf.countCpus("0-3,6"));
+        assertEquals(1, Bpf.countCpus("0"));
+        assertTrue(Bpf.possibleCpus() >= Runtime.getRuntime().availableProcessors());
     }
 
     @Test
