@@ -7,8 +7,8 @@ import java.nio.file.Files;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import io.tandem.journal.JournalContext;
 import io.tandem.journal.JournalNode;

@@ -167,7 +167,7 @@ final class SipWarmUp
             final String callId = UUID.randomUUID() + "@" + HOST;
             lastHeard.put(callId, System.nanoTime());
             send(caller, proxy, "INVITE sip:warm-" + call + "@" + HOST + ":" + calleePort + " SIP/2.0\r\n" +
-                "Via: SIP/2.0/UDP " + HOST + ":" + callerPort + ";branch=z9hG4bK-" + callId.hashCode() + "-i;rport\r\n" +
+                "Via: SIP/2.0/UDP " + HOST + ":" + callerPort + ";branch=" + branch(callId) + "-i;rport\r\n" +
                 "Max-Forwards: 70\r\n" +
                 "From: <sip:caller@" + HOST + ":" + callerPort + ">;tag=w" + call + "\r\n" +
                 "To: <sip:warm-" + call + "@" + HOST + ">\r\n" +
@@ -253,9 +253,15 @@ final class SipWarmUp
                 .append("To: ").append(response.first("To")).append("\r\n")
                 .append("Call-ID: ").append(callId).append("\r\n");
             final String target = "sip:callee@" + HOST + ":" + calleePort;
-            final String via = "Via: SIP/2.0/UDP " + HOST + ":" + callerPort + ";branch=z9hG4bK-" + callId.hashCode();
+            final String via = "Via: SIP/2.0/UDP " + HOST + ":" + callerPort + ";branch=" + branch(callId);
             send(caller, proxy, "ACK " + target + " SIP/2.0\r\n" + via + "-a;rport\r\n" + inDialog + "CSeq: 1 ACK\r\n", "");
             send(caller, proxy, "BYE " + target + " SIP/2.0\r\n" + via + "-b;rport\r\n" + inDialog + "CSeq: 2 BYE\r\n", "");
+        }
+
+        /** A call's own branch prefix, from its Call-ID's UUID: unique, as a transaction's branch must be. */
+        private static String branch(final String callId)
+        {
+            return "z9hG4bK-" + callId.substring(0, callId.indexOf('@'));
         }
 
         private static void send(final DatagramChannel channel, final SocketAddress to, final String head,
