@@ -179,9 +179,10 @@ final class SipWarmUp
         /** The callee: 180 and 200 for an INVITE, 200 for a BYE, nothing for an ACK. */
         private void answer(final SipText request, final SocketAddress from) throws IOException
         {
-            if (request == null || request.method() == null)
+            if (request == null || request.method() == null || request.first("From") == null ||
+                request.first("To") == null || request.first("Call-ID") == null || request.first("CSeq") == null)
             {
-                return;
+                return; // not the proxy's (another local process sending here): ignored
             }
             switch (request.method())
             {
@@ -232,6 +233,10 @@ final class SipWarmUp
                 return;
             }
             final String cseq = response.first("CSeq");
+            if (cseq == null || response.first("From") == null || response.first("To") == null)
+            {
+                return;
+            }
             if (cseq.endsWith("BYE"))
             {
                 lastHeard.remove(callId);
