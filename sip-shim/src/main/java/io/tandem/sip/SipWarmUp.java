@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -179,8 +180,7 @@ final class SipWarmUp
         /** The callee: 180 and 200 for an INVITE, 200 for a BYE, nothing for an ACK. */
         private void answer(final SipText request, final SocketAddress from) throws IOException
         {
-            if (request == null || request.method() == null || request.first("From") == null ||
-                request.first("To") == null || request.first("Call-ID") == null || request.first("CSeq") == null)
+            if (request == null || request.method() == null || !request.complete())
             {
                 return; // not the proxy's (another local process sending here): ignored
             }
@@ -223,20 +223,16 @@ final class SipWarmUp
         /** The caller: on the INVITE's 200 an ACK and a BYE, both by the Record-Route; the BYE's 200 ends the call. */
         private void progress(final SipText response) throws IOException
         {
-            if (response == null || response.status() < 200)
+            if (response == null || response.status() < 200 || !response.complete())
             {
                 return;
             }
             final String callId = response.first("Call-ID");
-            if (callId == null || !lastHeard.containsKey(callId))
+            if (!lastHeard.containsKey(callId))
             {
                 return;
             }
             final String cseq = response.first("CSeq");
-            if (cseq == null || response.first("From") == null || response.first("To") == null)
-            {
-                return;
-            }
             if (cseq.endsWith("BYE"))
             {
                 lastHeard.remove(callId);
@@ -279,15 +275,20 @@ final class SipWarmUp
         }
     }
 
-    /** A SIP message's start line and headers, as far as the parties here need them (full header names only). */
-    private record SipText(String method, int status, Map<String, List<String>> headers)
+    /**
+     * A SIP message's start line and headers, as far as the parties here need them (full header names only). Only the
+     * temporary proxy should send to the parties, but any local process can: whatever arrives parses to this or to
+     * null, never to an exception (SipWarmUpTest, with a fuzz target).
+     */
+    record SipText(String method, int status, Map<String, List<String>> headers)
     {
+        /** @return the message, or null for what is not a SIP request or response */
         static SipText parse(final ByteBuffer datagram)
         {
             final String text = StandardCharsets.US_ASCII.decode(datagram).toString();
             final int end = text.indexOf("\r\n\r\n");
             final String[] lines = (end < 0 ? text : text.substring(0, end)).split("\r\n");
-            final String[] start = lines[0].split(" ", 3);
+            final String[] start = lines.length == 0 ? new String[0] : lines[0].split(" ", 3); // "\r\n" has no line
             if (start.length < 3)
             {
                 return null;
@@ -298,7 +299,8 @@ final class SipWarmUp
                 final int colon = lines[i].indexOf(':');
                 if (colon > 0)
                 {
-                    headers.computeIfAbsent(lines[i].substring(0, colon).trim().toLowerCase(), (k) -> new ArrayList<>())
+                    headers.computeIfAbsent(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                        (k) -> new ArrayList<>())
                         .add(lines[i].substring(colon + 1).trim());
                 }
             }
@@ -318,7 +320,13 @@ final class SipWarmUp
 
         List<String> all(final String name)
         {
-            return headers.getOrDefault(name.toLowerCase(), List.of());
+            return headers.getOrDefault(name.toLowerCase(Locale.ROOT), List.of());
+        }
+
+        /** Whether it has what a call's message needs here: From, To, Call-ID and CSeq. */
+        boolean complete()
+        {
+            return first("From") != null && first("To") != null && first("Call-ID") != null && first("CSeq") != null;
         }
 
         String first(final String name)
