@@ -58,7 +58,6 @@ public final class SipShim implements SipListener, AutoCloseable
     private final boolean ownsCalls;
     private final Routes routes;
     private final ShimStack shimStack;
-    private final SipStack stack;
     private final SipProvider provider;
     private final MessageFactory messages;
     private final ProxyHeaders proxyHeaders;
@@ -104,7 +103,7 @@ public final class SipShim implements SipListener, AutoCloseable
             closeCalls();
             throw ex;
         }
-        stack = shimStack.stack();
+        final SipStack stack = shimStack.stack();
         messages = factory.createMessageFactory();
         proxyHeaders = new ProxyHeaders(ctx, factory.createHeaderFactory(), factory.createAddressFactory());
         final InetSocketAddress listen = ctx.listenAddress();

@@ -22,7 +22,6 @@ import java.nio.file.Path;
  */
 public final class Bpf
 {
-    static final int MAP_TYPE_HASH = 1;
     /** A hash map whose every entry has a value per CPU: the program updates its CPU's copy without atomics. */
     static final int MAP_TYPE_PERCPU_HASH = 5;
     static final int PROG_TYPE_XDP = 6;
@@ -141,7 +140,7 @@ public final class Bpf
     }
 
     /**
-     * A hash map ({@link #MAP_TYPE_HASH}, or {@link #MAP_TYPE_PERCPU_HASH}: then a lookup or update carries
+     * A hash map of a {@code type} (for {@link #MAP_TYPE_PERCPU_HASH} a lookup or update carries
      * {@link #possibleCpus()} values, each {@code valueSize} rounded up to 8 bytes). @return its file descriptor
      */
     static int createHashMap(final int type, final String name, final int keySize, final int valueSize,
